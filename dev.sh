@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The project's two entry points, on a fresh Debian 12 machine:
+#   ./dev.sh demo   build and run the demo on the embedded memory backend
+#   ./dev.sh test   build and pass every test suite (also under ASan + UBSan)
+# Each installs the Debian packages it needs first.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(meson ninja-build pkg-config gcc libcjson-dev libsodium-dev check scdoc)
+
+install_packages() {
+	local missing=() p sudo=""
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	[ "$(id -u)" -ne 0 ] && sudo=sudo
+	echo "== installing ${missing[*]}"
+	$sudo apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+}
+
+# configure DIR [meson options…]: set up a build directory once, reconfigure after that.
+configure() {
+	local dir=$1
+	shift
+	if [ -f "$dir/build.ninja" ]; then
+		meson setup --reconfigure "$dir" "$@" >/dev/null
+	else
+		meson setup "$dir" "$@"
+	fi
+}
+
+passed=0
+failed=0
+
+# run_suites DIR: runs every registered test and adds up meson's Ok/Fail counts.
+run_suites() {
+	local dir=$1 log status=0
+	log=$(mktemp)
+	meson test -C "$dir" --print-errorlogs --num-processes 2 2>&1 | tee "$log" || status=$?
+	passed=$((passed + $(awk '/^Ok:/ {print $2}' "$log")))
+	failed=$((failed + $(awk '/^(Fail|Unexpected Pass|Timeout):/ {s += $2} END {print s + 0}' "$log")))
+	rm -f "$log"
+	return $status
+}
+
+cmd_demo() {
+	install_packages
+	configure build/release --buildtype=release -Dtests=false
+	meson compile -C build/release
+	./build/release/tools/kbpipe/kbpipe demo "$@"
+}
+
+cmd_test() {
+	local status=0
+	install_packages
+	echo "== developer build (-Werror)"
+	configure build/dev
+	meson compile -C build/dev
+	run_suites build/dev || status=1
+	echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
+	configure build/asan -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args=-fno-sanitize-recover=all -Dman=disabled
+	meson compile -C build/asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		run_suites build/asan || status=1
+	echo
+	echo "tests: $passed passed, $failed failed"
+	return $status
+}
+
+case "${1:-}" in
+demo) shift; cmd_demo "$@" ;;
+test) shift; cmd_test "$@" ;;
+*)
+	echo "usage: ./dev.sh demo | test" >&2
+	exit 2
+	;;
+esac

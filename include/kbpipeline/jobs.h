@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KBPIPELINE_JOBS_H
+#define KBPIPELINE_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "pipeline.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KBP_JOB_KIND_MAX 64
+#define KBP_JOB_PAYLOAD_MAX 65536
+#define KBP_JOB_PRIORITY_MAX 100    /* 0 runs first */
+#define KBP_JOB_FINALIZE_ORDER "finalize_order"
+
+typedef enum kbp_job_state {
+	KBP_JOB_AVAILABLE = 0,
+	KBP_JOB_RUNNING = 1,
+	KBP_JOB_COMPLETED = 2,
+	KBP_JOB_FAILED = 3,         /* attempts exhausted: dead, kept for inspection and retry */
+	KBP_JOB_CANCELLED = 4
+} kbp_job_state;
+
+#define KBP_JOB_STATE_COUNT 5
+
+typedef struct kbp_job_error {
+	int attempt;
+	int64_t at;
+	char *message;
+} kbp_job_error;
+
+typedef struct kbp_job {
+	char *id;                   /* "job_…" */
+	char *kind;
+	char *payload;              /* a JSON object */
+	kbp_job_state state;
+	int priority;
+	int attempts;               /* started attempts, including the running one */
+	int max_attempts;
+	int64_t run_at;
+	int64_t lease_until;        /* running jobs: rescued when this passes */
+	char *locked_by;
+	char *unique_key;
+	char *last_error;
+	size_t n_errors;
+	kbp_job_error *errors;      /* history, oldest first */
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t finished_at;        /* 0 while live */
+} kbp_job;
+
+#define KBP_ENQUEUE_OPTIONS_VERSION 1
+
+typedef struct kbp_enqueue_options {
+	unsigned int version;
+	const char *unique_key;     /* at most one live job per key */
+	int priority;               /* 0 ..= KBP_JOB_PRIORITY_MAX */
+	int64_t run_at;             /* 0: now */
+	int max_attempts;           /* 0: the pipeline's default */
+} kbp_enqueue_options;
+
+#define KBP_ENQUEUE_OPTIONS_INIT { KBP_ENQUEUE_OPTIONS_VERSION, NULL, 0, 0, 0 }
+
+/*
+ * Enqueues a job and wakes workers. With a unique key already held by a live
+ * (available or running) job, returns KBP_EEXISTS and that job's id.
+ * out_id may be NULL.
+ */
+KBP_EXTERN int kbp_job_enqueue(char **out_id, kbp_pipeline *p, const char *kind,
+                               const char *payload_json, const kbp_enqueue_options *opts);
+
+/*
+ * A handler returns 0 when the job is done; any negative code fails this
+ * attempt (retried with backoff until max_attempts), with kbp_error_last()'s
+ * message recorded in the job's history.
+ */
+typedef int (*kbp_job_handler)(void *ctx, kbp_pipeline *p, const kbp_job *job);
+
+KBP_EXTERN int kbp_job_register(kbp_pipeline *p, const char *kind, kbp_job_handler handler,
+                                void *ctx);
+
+/* Acquires and runs up to max_jobs due jobs on the calling thread. out_ran may be NULL. */
+KBP_EXTERN int kbp_worker_run_once(int *out_ran, kbp_pipeline *p, const char *worker_id,
+                                   int max_jobs);
+
+typedef struct kbp_worker kbp_worker;
+
+#define KBP_WORKER_OPTIONS_VERSION 1
+
+typedef struct kbp_worker_options {
+	unsigned int version;
+	int threads;                /* default 1 */
+	const char *name;           /* worker id prefix, NULL: "worker" */
+	int batch;                  /* jobs acquired per round, default 16 */
+	int64_t poll_ms;            /* longest sleep without a wakeup, default 1,000 */
+} kbp_worker_options;
+
+#define KBP_WORKER_OPTIONS_INIT { KBP_WORKER_OPTIONS_VERSION, 0, NULL, 0, 0 }
+
+KBP_EXTERN int kbp_worker_start(kbp_worker **out, kbp_pipeline *p, const kbp_worker_options *opts);
+/* Lets every thread finish the job in hand, joins them and frees the worker. */
+KBP_EXTERN void kbp_worker_stop(kbp_worker *worker);
+
+KBP_EXTERN void kbp_job_free(kbp_job *job);
+KBP_EXTERN const char *kbp_job_state_name(kbp_job_state state);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KBPIPELINE_OPS_H
+#define KBPIPELINE_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "pipeline.h"
+#include "jobs.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kbp_maintenance_result {
+	int ran;                    /* 0: another process holds the maintenance lock */
+	int64_t intents_expired;
+	int64_t jobs_rescued;
+	int64_t jobs_pruned;
+} kbp_maintenance_result;
+
+/* One maintenance pass: expire intents, rescue lapsed leases, prune old jobs. */
+KBP_EXTERN int kbp_maintenance_run(kbp_maintenance_result *out, kbp_pipeline *p);
+
+#define KBP_JOB_FILTER_VERSION 1
+#define KBP_JOB_LIST_MAX 1000
+
+typedef struct kbp_job_filter {
+	unsigned int version;
+	int state;                  /* a kbp_job_state, or -1 for any */
+	const char *kind;           /* NULL: any */
+	int64_t since;              /* created at or after, 0: any */
+	size_t limit;               /* 1 ..= KBP_JOB_LIST_MAX, 0: 100 */
+	const char *after;          /* paging cursor: the next_after of the previous page */
+} kbp_job_filter;
+
+#define KBP_JOB_FILTER_INIT { KBP_JOB_FILTER_VERSION, -1, NULL, 0, 0, NULL }
+
+typedef struct kbp_job_list {
+	size_t n;
+	kbp_job *jobs;              /* newest first */
+	char *next_after;           /* NULL on the last page */
+} kbp_job_list;
+
+KBP_EXTERN int kbp_jobs_list(kbp_job_list **out, kbp_pipeline *p, const kbp_job_filter *filter);
+KBP_EXTERN void kbp_job_list_free(kbp_job_list *list);
+KBP_EXTERN int kbp_job_get(kbp_job **out, kbp_pipeline *p, const char *job_id);
+/* failed or cancelled -> available now, with at least one attempt left. */
+KBP_EXTERN int kbp_job_retry(kbp_pipeline *p, const char *job_id);
+/* available or failed -> cancelled. */
+KBP_EXTERN int kbp_job_cancel(kbp_pipeline *p, const char *job_id);
+/* Running jobs whose lease passed -> available (the attempt counts). out_count may be NULL. */
+KBP_EXTERN int kbp_jobs_requeue_stale(int64_t *out_count, kbp_pipeline *p);
+
+typedef struct kbp_metrics {
+	int64_t jobs[KBP_JOB_STATE_COUNT];  /* by kbp_job_state */
+	int64_t jobs_stuck;                 /* running with the lease passed */
+	int64_t jobs_failed_last_hour;
+	int64_t oldest_available_age_ms;    /* among due available jobs, 0 if none */
+	int64_t jobs_rescued_last_hour;
+	int64_t intents[5];                 /* by kbp_intent_status */
+	int64_t orders;
+	int64_t orders_without_items;
+	int64_t paid_intents_without_order; /* succeeded intents with no order */
+	int64_t needs_refund;
+	int64_t verifications_rejected;
+	int64_t finalize_p50_ms;            /* payment accepted -> order created, recent orders */
+	int64_t finalize_p95_ms;
+	int64_t finalize_p99_ms;
+} kbp_metrics;
+
+KBP_EXTERN int kbp_metrics_get(kbp_metrics *out, kbp_pipeline *p);
+/* The metrics in Prometheus text exposition format. */
+KBP_EXTERN int kbp_metrics_prometheus(char **out, kbp_pipeline *p);
+
+typedef enum kbp_health_level {
+	KBP_HEALTH_OK = 0,
+	KBP_HEALTH_INFO = 1,
+	KBP_HEALTH_WARNING = 2,
+	KBP_HEALTH_CRITICAL = 3
+} kbp_health_level;
+
+#define KBP_HEALTH_THRESHOLDS_VERSION 1
+
+typedef struct kbp_health_thresholds {
+	unsigned int version;
+	int64_t stuck_critical;             /* more stuck jobs than this: critical, default 5 */
+	int64_t failed_hour_warning;        /* more failed in an hour: warning, default 10 */
+	int64_t finalize_p95_warning_ms;    /* slower order creation: warning, default 10,000 */
+} kbp_health_thresholds;
+
+#define KBP_HEALTH_THRESHOLDS_INIT { KBP_HEALTH_THRESHOLDS_VERSION, 5, 10, 10000 }
+
+typedef struct kbp_health_finding {
+	kbp_health_level level;
+	char *check;                /* e.g. "jobs_stuck" */
+	char *message;
+} kbp_health_finding;
+
+typedef struct kbp_health {
+	kbp_health_level level;     /* the worst finding, OK when none */
+	kbp_metrics metrics;
+	size_t n_findings;
+	kbp_health_finding *findings;
+} kbp_health;
+
+/* thresholds NULL: the defaults. */
+KBP_EXTERN int kbp_health_check(kbp_health **out, kbp_pipeline *p,
+                                const kbp_health_thresholds *thresholds);
+KBP_EXTERN void kbp_health_free(kbp_health *health);
+KBP_EXTERN const char *kbp_health_level_name(kbp_health_level level);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KBPIPELINE_ORDERS_H
+#define KBPIPELINE_ORDERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "pipeline.h"
+#include "intent.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum kbp_order_stage {
+	KBP_STAGE_VERIFYING = 0,    /* the intent is still pending */
+	KBP_STAGE_PROCESSING = 1,   /* paid; the order is being created */
+	KBP_STAGE_CONFIRMED = 2,    /* the order exists */
+	KBP_STAGE_FAILED = 3        /* no order will be created; reason says why */
+} kbp_order_stage;
+
+typedef struct kbp_order_status {
+	kbp_order_stage stage;
+	char *intent_id;
+	kbp_intent_status intent_status;
+	char *order_id;             /* set once confirmed */
+	char *order_number;         /* "ORD-…", set once confirmed */
+	char *reason;               /* set when failed */
+	int needs_refund;
+} kbp_order_status;
+
+typedef struct kbp_order_item {
+	char *sku;
+	char *vendor_id;
+	int64_t qty;
+	int64_t unit_price_minor;
+} kbp_order_item;
+
+typedef struct kbp_order {
+	char *id;                   /* "ord_…" */
+	char *order_number;
+	char *intent_id;
+	char *customer_id;
+	int64_t total_minor;
+	char currency[4];
+	char *status;               /* "confirmed" */
+	char *fulfillment_status;   /* "pending" */
+	int64_t created_at;
+	size_t n_items;
+	kbp_order_item *items;
+} kbp_order;
+
+KBP_EXTERN int kbp_order_status_get(kbp_order_status **out, kbp_pipeline *p, const char *intent_id);
+/*
+ * Waits until the stage is confirmed or failed, or timeout_ms passes. On
+ * KBP_ETIMEOUT *out still receives the latest status.
+ */
+KBP_EXTERN int kbp_order_wait(kbp_order_status **out, kbp_pipeline *p, const char *intent_id,
+                              int64_t timeout_ms);
+KBP_EXTERN int kbp_order_get(kbp_order **out, kbp_pipeline *p, const char *order_number);
+KBP_EXTERN int kbp_order_get_by_intent(kbp_order **out, kbp_pipeline *p, const char *intent_id);
+KBP_EXTERN void kbp_order_free(kbp_order *order);
+KBP_EXTERN void kbp_order_status_free(kbp_order_status *status);
+KBP_EXTERN const char *kbp_order_stage_name(kbp_order_stage stage);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

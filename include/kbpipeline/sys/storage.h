@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KBPIPELINE_SYS_STORAGE_H
+#define KBPIPELINE_SYS_STORAGE_H
+
+/*
+ * The storage backend interface. Each operation is one atomic step of the
+ * pipeline (DESIGN §4), so a backend makes it atomic in its own way: a mutex
+ * in memory, one transaction in PostgreSQL. Time always arrives as `now`;
+ * a backend never reads a clock. Objects returned through `out` are the
+ * public structs, allocated with malloc() so the kbp_…_free() functions can
+ * release them. Errors are reported with kbp_error_set().
+ *
+ * Slots are only ever appended; `version` says how many a backend fills.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../../kbpipeline.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KBP_STORAGE_VERSION 1
+
+typedef struct kbp_storage kbp_storage;
+
+typedef struct kbp_intent_draft {
+	const char *id;
+	const char *cart_id;
+	const char *gateway;
+	const char *idempotency_key;
+	const char *success_url;    /* may be NULL */
+	const char *failure_url;    /* may be NULL */
+	int64_t expires_at;
+} kbp_intent_draft;
+
+typedef struct kbp_job_draft {
+	const char *id;
+	const char *kind;
+	const char *payload;
+	const char *unique_key;     /* may be NULL */
+	int priority;
+	int64_t run_at;
+	int max_attempts;
+} kbp_job_draft;
+
+typedef enum kbp_gateway_status {
+	KBP_GATEWAY_PENDING = 0,
+	KBP_GATEWAY_COMPLETED = 1,
+	KBP_GATEWAY_FAILED = 2,
+	KBP_GATEWAY_CANCELED = 3,
+	KBP_GATEWAY_EXPIRED = 4,
+	KBP_GATEWAY_NOT_FOUND = 5,
+	KBP_GATEWAY_REFUNDED = 6,
+	KBP_GATEWAY_PARTIALLY_REFUNDED = 7,
+	KBP_GATEWAY_AMBIGUOUS = 8
+} kbp_gateway_status;
+
+/*
+ * What a verification learned. With reject_reason set the callback was
+ * refused before reaching storage logic and only the audit row is written.
+ */
+typedef struct kbp_payment_draft {
+	const char *verification_id;
+	const char *gateway;
+	const char *gateway_ref;    /* NULL if the callback could not be parsed */
+	const char *external_txn_id;
+	int64_t amount_minor;       /* as the gateway reports it, -1 if unknown */
+	const char *currency;
+	kbp_gateway_status status;  /* the gateway's answer to lookup */
+	const char *reject_reason;    /* non-NULL: record a rejection with this reason */
+	int reject_code;            /* the KBP_E… code of that rejection */
+	const char *raw;            /* the callback as received, for the audit */
+	size_t raw_len;
+	/*
+	 * Enqueued when the intent succeeds. Its payload and unique_key are left
+	 * NULL: the backend sets {"intent_id": …} and the intent id.
+	 */
+	kbp_job_draft finalize_job;
+} kbp_payment_draft;
+
+/* What order_facts reports; the core derives the stage from it. */
+typedef struct kbp_order_facts {
+	kbp_intent_status intent_status;
+	char *intent_reason;
+	int needs_refund;
+	char *order_id;             /* NULL until the order exists */
+	char *order_number;
+	int job_state;              /* the finalize_order job's kbp_job_state, -1 if none */
+	char *job_error;
+} kbp_order_facts;
+
+typedef enum kbp_topic {
+	KBP_TOPIC_JOBS = 0,         /* a job became available */
+	KBP_TOPIC_ORDERS = 1        /* an intent or order changed state */
+} kbp_topic;
+
+typedef struct kbp_maintenance_params {
+	int64_t now;
+	int64_t prune_before;       /* completed/cancelled jobs finished before this go */
+} kbp_maintenance_params;
+
+struct kbp_storage {
+	unsigned int version;
+	const char *name;
+
+	int (*vendor_put)(kbp_storage *s, const char *id, const char *name, int64_t now);
+	int (*vendor_get)(kbp_storage *s, const char *id, kbp_vendor **out);
+	int (*product_put)(kbp_storage *s, const kbp_product_spec *spec, int64_t now);
+	int (*product_get)(kbp_storage *s, const char *id, kbp_product **out);
+	int (*product_set_active)(kbp_storage *s, const char *id, int active, int64_t now);
+
+	/* qty 0 removes the line; customer_id is then NULL and the cart must exist. */
+	int (*cart_set_item)(kbp_storage *s, const char *cart_id, const char *customer_id,
+	                     const char *sku, int64_t qty, int64_t now, int64_t *out_version);
+	int (*cart_get)(kbp_storage *s, const char *cart_id, kbp_cart **out);
+
+	/*
+	 * Validates the cart, reserves every line and inserts the intent, or
+	 * does nothing. An existing intent with the same idempotency key and
+	 * parameters is returned with KBP_EEXISTS; different ones: KBP_ECONFLICT.
+	 */
+	int (*intent_create)(kbp_storage *s, const kbp_intent_draft *draft, int64_t now,
+	                     kbp_intent **out);
+	/* Stores the gateway's reference and redirect of a pending intent. */
+	int (*intent_attach)(kbp_storage *s, const char *intent_id, const char *gateway_ref,
+	                     const char *redirect, int64_t now);
+	int (*intent_get)(kbp_storage *s, const char *intent_id, kbp_intent **out);
+	/* pending -> canceled, releasing the reservation. */
+	int (*intent_cancel)(kbp_storage *s, const char *intent_id, const char *reason, int64_t now);
+
+	/*
+	 * Records the verification and applies it to the intent found by
+	 * (gateway, gateway_ref): accept (pending -> succeeded, or the late
+	 * payment rules), decline (pending -> failed, releasing stock), or
+	 * reject; enqueues finalize_job on success and wakes workers. *out is
+	 * the audit row (or, for a duplicate, the first accepted one) and is
+	 * set whenever a row exists, also when a rejection code is returned.
+	 */
+	int (*payment_apply)(kbp_storage *s, const kbp_payment_draft *draft, int64_t now,
+	                     kbp_verification **out);
+	int (*verifications_list)(kbp_storage *s, const char *intent_id,
+	                          kbp_verification_list **out);
+
+	/*
+	 * Creates the order of a succeeded intent from its snapshot, commits the
+	 * reservation and clears the purchased quantities from the cart. An
+	 * existing order is returned with KBP_EEXISTS.
+	 */
+	int (*order_finalize)(kbp_storage *s, const char *intent_id, const char *order_id,
+	                      const char *order_number, int64_t now, kbp_order **out);
+	/* By order number, or by intent when order_number is NULL. */
+	int (*order_get)(kbp_storage *s, const char *order_number, const char *intent_id,
+	                 kbp_order **out);
+	int (*order_facts)(kbp_storage *s, const char *intent_id, kbp_order_facts *out);
+
+	/* A live job with the same unique key: KBP_EEXISTS and its id. */
+	int (*job_enqueue)(kbp_storage *s, const kbp_job_draft *draft, int64_t now, char **out_id);
+	/* Due available jobs -> running under worker's lease, priority then run_at order. */
+	int (*jobs_acquire)(kbp_storage *s, const char *worker, int max, int64_t lease_ms,
+	                    int64_t now, kbp_job_list **out);
+	/* KBP_ESTATE when the job is no longer running under this worker's lease. */
+	int (*job_complete)(kbp_storage *s, const char *job_id, const char *worker, int64_t now);
+	/* retry_at < 0: the job is dead (failed). */
+	int (*job_fail)(kbp_storage *s, const char *job_id, const char *worker, const char *error,
+	                int64_t retry_at, int64_t now);
+	int (*job_get)(kbp_storage *s, const char *job_id, kbp_job **out);
+	int (*jobs_list)(kbp_storage *s, const kbp_job_filter *filter, kbp_job_list **out);
+	int (*job_retry)(kbp_storage *s, const char *job_id, int64_t now);
+	int (*job_cancel)(kbp_storage *s, const char *job_id, int64_t now);
+	int (*jobs_rescue)(kbp_storage *s, int64_t now, int64_t *out_count);
+
+	/* One elected pass; out->ran is 0 when another caller holds the election. */
+	int (*maintenance)(kbp_storage *s, const kbp_maintenance_params *params,
+	                   kbp_maintenance_result *out);
+	int (*metrics)(kbp_storage *s, int64_t now, kbp_metrics *out);
+
+	/*
+	 * Blocks until the topic's sequence differs from *seen or timeout_ms
+	 * passes (KBP_ETIMEOUT); stores the sequence in *seen.
+	 */
+	int (*wait)(kbp_storage *s, kbp_topic topic, uint64_t *seen, int64_t timeout_ms);
+	void (*notify)(kbp_storage *s, kbp_topic topic);
+
+	void (*free)(kbp_storage *s);
+};
+
+/* Opens the backend a URI names: "memory:" or a PostgreSQL URI / conninfo. */
+typedef int (*kbp_storage_open_fn)(kbp_storage **out, const char *uri);
+
+KBP_EXTERN int kbp_storage_memory_open(kbp_storage **out, const char *uri);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

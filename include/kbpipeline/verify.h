@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KBPIPELINE_VERIFY_H
+#define KBPIPELINE_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "pipeline.h"
+#include "intent.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KBP_CALLBACK_MAX 65536  /* bytes; larger callbacks are refused unparsed */
+
+typedef enum kbp_verification_outcome {
+	KBP_VERIFICATION_ACCEPTED = 0,  /* genuine and paid: the intent succeeded (or needs a refund) */
+	KBP_VERIFICATION_REJECTED = 1,  /* not genuine, not ours, or not matching the intent */
+	KBP_VERIFICATION_PENDING = 2,   /* genuine, but the gateway has not completed it */
+	KBP_VERIFICATION_DECLINED = 3   /* genuine, and the gateway says it failed */
+} kbp_verification_outcome;
+
+/* One row of the append-only verification audit. */
+typedef struct kbp_verification {
+	char *id;
+	char *gateway;
+	char *gateway_ref;
+	char *external_txn_id;
+	char *intent_id;            /* NULL when no intent matched */
+	int64_t amount_minor;       /* the amount the gateway reported, or -1 if unknown */
+	kbp_verification_outcome outcome;
+	char *reason;               /* NULL for a clean acceptance */
+	int duplicate;              /* this callback was already accepted: nothing new was written */
+	kbp_intent_status intent_status; /* the intent's status after this verification */
+	int needs_refund;
+	int64_t at;
+} kbp_verification;
+
+typedef struct kbp_verification_list {
+	size_t n;
+	kbp_verification *items;
+} kbp_verification_list;
+
+/*
+ * Verifies a gateway callback: authenticates it, asks the gateway for the
+ * truth, and on success moves the intent to succeeded and enqueues its
+ * finalize_order job, all in one storage transaction.
+ */
+KBP_EXTERN int kbp_payment_verify(kbp_verification **out, kbp_pipeline *p, const char *gateway,
+                                  const char *callback, size_t len);
+/* The audit rows of one intent, oldest first; intent_id NULL lists rows that matched no intent. */
+KBP_EXTERN int kbp_verification_list_get(kbp_verification_list **out, kbp_pipeline *p,
+                                         const char *intent_id);
+KBP_EXTERN void kbp_verification_free(kbp_verification *v);
+KBP_EXTERN void kbp_verification_list_free(kbp_verification_list *list);
+KBP_EXTERN const char *kbp_verification_outcome_name(kbp_verification_outcome outcome);
+
+/* The sandbox gateway: no network, callbacks signed with HMAC-SHA256. */
+typedef enum kbp_sandbox_answer {
+	KBP_SANDBOX_COMPLETED = 0,
+	KBP_SANDBOX_PENDING = 1,
+	KBP_SANDBOX_FAILED = 2
+} kbp_sandbox_answer;
+
+#define KBP_SANDBOX_OPTIONS_VERSION 1
+
+typedef struct kbp_sandbox_options {
+	unsigned int version;
+	const char *name;           /* registered name, NULL: "sandbox" */
+	const char *base_url;       /* pay page base, NULL: "http://127.0.0.1/sandbox" */
+	const char *secret;         /* signing key, NULL: 32 random bytes */
+	size_t secret_len;
+	int64_t lookup_delay_ms;    /* a slow gateway: lookups sleep this long */
+} kbp_sandbox_options;
+
+#define KBP_SANDBOX_OPTIONS_INIT { KBP_SANDBOX_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0 }
+
+KBP_EXTERN int kbp_gateway_add_sandbox(kbp_pipeline *p, const kbp_sandbox_options *opts);
+/*
+ * Plays the shopper at the sandbox's pay page: the sandbox records the
+ * answer for the intent's payment and returns the signed callback that its
+ * redirect would deliver. amount_minor < 0 pays the intent's own amount.
+ */
+KBP_EXTERN int kbp_sandbox_pay(char **out_callback, kbp_pipeline *p, const char *gateway,
+                               const char *intent_id, kbp_sandbox_answer answer,
+                               int64_t amount_minor);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

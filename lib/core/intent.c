@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/objects.h"
+#include "core/pipeline_internal.h"
+#include "core/validate.h"
+#include "util/ids.h"
+
+static int check_request(const kbp_intent_request *req)
+{
+	int rc;
+
+	if (!req)
+		return kbp_error_set(KBP_EINVAL, "intent request is NULL");
+	if ((rc = kbp__check_version(req->version, KBP_INTENT_REQUEST_VERSION, "kbp_intent_request")) ||
+	    (rc = kbp__check_id(req->cart_id, "cart id")) ||
+	    (rc = kbp__check_id(req->gateway, "gateway")) ||
+	    (rc = kbp__check_optional_id(req->idempotency_key, "idempotency key")) ||
+	    (rc = kbp__check_url(req->success_url, "success_url")) ||
+	    (rc = kbp__check_url(req->failure_url, "failure_url")))
+		return rc;
+	return 0;
+}
+
+/*
+ * Asks the gateway to prepare the payment outside any transaction, then
+ * stores its reference. A gateway that cannot prepare leaves nothing held:
+ * the intent is canceled and its stock released.
+ */
+static int prepare_payment(kbp_pipeline *p, kbp_gateway *g, kbp_intent *in,
+                           const kbp_intent_request *req)
+{
+	kbp_payment_request preq = { in->id, in->amount_minor, in->currency, req->success_url,
+	                             req->failure_url, in->expires_at };
+	kbp_prepared prepared = { NULL, NULL };
+	int rc = g->prepare(g, &preq, &prepared);
+
+	if (rc == 0)
+		rc = p->storage->intent_attach(p->storage, in->id, prepared.gateway_ref,
+		                               prepared.redirect, kbp_pipeline_now(p));
+	if (rc != 0) {
+		kbp_error saved = *kbp_error_last();
+		char message[512];
+		strncpy(message, saved.message, sizeof(message) - 1);
+		message[sizeof(message) - 1] = '\0';
+		kbp__prepared_clear(&prepared);
+		p->storage->intent_cancel(p->storage, in->id, "gateway_prepare_failed",
+		                          kbp_pipeline_now(p));
+		return kbp_error_set(saved.code, "%s", message);
+	}
+	in->gateway_ref = prepared.gateway_ref;
+	in->redirect = prepared.redirect;
+	return 0;
+}
+
+int kbp_intent_create(kbp_intent **out, kbp_pipeline *p, const kbp_intent_request *req)
+{
+	char id[KBP_GEN_ID_SIZE], key[KBP_GEN_ID_SIZE];
+	kbp_intent_draft draft;
+	kbp_intent *in = NULL;
+	kbp_gateway *g;
+	int64_t now;
+	int rc;
+
+	KBP_CHECK_OUT(out);
+	*out = NULL;
+	KBP_CHECK_PIPELINE(p);
+	if ((rc = check_request(req)))
+		return rc;
+	g = kbp__gateway_find(p, req->gateway);
+	if (!g)
+		return kbp_error_set(KBP_ENOTFOUND, "gateway '%s' is not registered", req->gateway);
+	kbp_id_generate(id, "pi_");
+	if (!req->idempotency_key)
+		kbp_id_generate(key, "idem_");
+	now = kbp_pipeline_now(p);
+	draft = (kbp_intent_draft){ id, req->cart_id, req->gateway,
+		                    req->idempotency_key ? req->idempotency_key : key,
+		                    req->success_url, req->failure_url, now + p->intent_ttl_ms };
+	rc = p->storage->intent_create(p->storage, &draft, now, &in);
+	if (rc == KBP_EEXISTS) {
+		kbp_error_clear();
+		*out = in;
+		return 0;
+	}
+	if (rc == 0 && (rc = prepare_payment(p, g, in, req)) != 0) {
+		kbp_intent_free(in);
+		return rc;
+	}
+	if (rc == 0) {
+		kbp__log(p, KBP_LOG_DEBUG, "intent %s created for cart %s", in->id, in->cart_id);
+		*out = in;
+	}
+	return rc;
+}
+
+int kbp_intent_get(kbp_intent **out, kbp_pipeline *p, const char *intent_id)
+{
+	int rc;
+
+	KBP_CHECK_OUT(out);
+	*out = NULL;
+	KBP_CHECK_PIPELINE(p);
+	if ((rc = kbp__check_id(intent_id, "intent id")))
+		return rc;
+	return p->storage->intent_get(p->storage, intent_id, out);
+}
+
+int kbp_intent_cancel(kbp_pipeline *p, const char *intent_id)
+{
+	int rc;
+
+	KBP_CHECK_PIPELINE(p);
+	if ((rc = kbp__check_id(intent_id, "intent id")))
+		return rc;
+	return p->storage->intent_cancel(p->storage, intent_id, "canceled", kbp_pipeline_now(p));
+}

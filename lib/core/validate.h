@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KBP_CORE_VALIDATE_H
+#define KBP_CORE_VALIDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Validation at the edge: each returns 0 or sets the thread's error naming
+ * `what` and returns its code, so callers write `if ((rc = …)) return rc;`.
+ */
+int kbp__check_id(const char *id, const char *what);
+int kbp__check_optional_id(const char *id, const char *what);
+int kbp__check_name(const char *name, const char *what);
+int kbp__check_currency(const char *currency);
+int kbp__check_qty(int64_t qty);
+int kbp__check_url(const char *url, const char *what);
+int kbp__check_job_kind(const char *kind);
+/* payload NULL is accepted (it means "{}"). */
+int kbp__check_json_object(const char *json, size_t max, const char *what);
+int kbp__check_version(unsigned int version, unsigned int expected, const char *what);
+int kbp__check_range(int64_t v, int64_t lo, int64_t hi, const char *what);
+
+#endif

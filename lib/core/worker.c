@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/backoff.h"
+#include "core/pipeline_internal.h"
+#include "core/validate.h"
+#include "util/ids.h"
+
+static void settle_failure(kbp_pipeline *p, const kbp_job *job, const char *worker, int rc)
+{
+	char message[600];
+	int64_t now = kbp_pipeline_now(p), retry_at = -1;
+	const kbp_error *e = kbp_error_last();
+
+	snprintf(message, sizeof(message), "%s: %s", kbp_strerror(rc),
+	         e->code == rc && e->message[0] ? e->message : "handler failed");
+	if (job->attempts < job->max_attempts)
+		retry_at = now + kbp__backoff_delay_ms(job->attempts, p->backoff_unit_ms,
+		                                       p->backoff_max_ms, p->backoff_jitter_pct);
+	kbp__log(p, KBP_LOG_WARN, "job %s (%s) attempt %d failed: %s", job->id, job->kind,
+	         job->attempts, message);
+	if (p->storage->job_fail(p->storage, job->id, worker, message, retry_at, now) != 0)
+		kbp__log(p, KBP_LOG_WARN, "job %s: failure not recorded: %s", job->id,
+		         kbp_error_last()->message);
+}
+
+static void run_job(kbp_pipeline *p, const kbp_job *job, const char *worker)
+{
+	kbp_handler_entry h;
+	int rc;
+
+	kbp_error_clear();
+	if (!kbp__handler_find(p, job->kind, &h))
+		rc = kbp_error_set(KBP_ENOHANDLER, "no handler registered for job kind '%s'", job->kind);
+	else
+		rc = h.fn(h.ctx, p, job);
+	if (rc < 0) {
+		settle_failure(p, job, worker, rc);
+		return;
+	}
+	/* A lost lease means another worker owns the job now; its outcome stands. */
+	if (p->storage->job_complete(p->storage, job->id, worker, kbp_pipeline_now(p)) != 0)
+		kbp__log(p, KBP_LOG_WARN, "job %s: completion not recorded: %s", job->id,
+		         kbp_error_last()->message);
+}
+
+int kbp_worker_run_once(int *out_ran, kbp_pipeline *p, const char *worker_id, int max_jobs)
+{
+	kbp_job_list *jobs = NULL;
+	int rc;
+
+	if (out_ran)
+		*out_ran = 0;
+	KBP_CHECK_PIPELINE(p);
+	if ((rc = kbp__check_id(worker_id, "worker id")) ||
+	    (rc = kbp__check_range(max_jobs, 1, 1000, "max_jobs")))
+		return rc;
+	rc = p->storage->jobs_acquire(p->storage, worker_id, max_jobs, p->job_lease_ms,
+	                              kbp_pipeline_now(p), &jobs);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < jobs->n; i++)
+		run_job(p, &jobs->jobs[i], worker_id);
+	if (out_ran)
+		*out_ran = (int)jobs->n;
+	kbp_job_list_free(jobs);
+	return 0;
+}
+
+typedef struct worker_thread {
+	struct kbp_worker *worker;
+	pthread_t thread;
+	char id[KBP_ID_MAX + 1];
+	int started;
+} worker_thread;
+
+struct kbp_worker {
+	kbp_pipeline *p;
+	int batch;
+	int64_t poll_ms;
+	atomic_int stopping;
+	int n_threads;
+	worker_thread *threads;
+};
+
+static void *worker_main(void *arg)
+{
+	worker_thread *t = arg;
+	kbp_worker *w = t->worker;
+	kbp_storage *s = w->p->storage;
+	uint64_t seen = 0;
+
+	while (!atomic_load(&w->stopping)) {
+		int ran = 0;
+		if (kbp_worker_run_once(&ran, w->p, t->id, w->batch) != 0) {
+			kbp__log(w->p, KBP_LOG_ERROR, "worker %s: %s", t->id, kbp_error_last()->message);
+			ran = 0;
+		}
+		if (ran == 0 && !atomic_load(&w->stopping))
+			s->wait(s, KBP_TOPIC_JOBS, &seen, w->poll_ms);
+	}
+	return NULL;
+}
+
+static int check_worker_options(const kbp_worker_options *o)
+{
+	int rc;
+
+	if ((rc = kbp__check_version(o->version, KBP_WORKER_OPTIONS_VERSION, "kbp_worker_options")) ||
+	    (rc = kbp__check_range(o->threads, 0, 64, "threads")) ||
+	    (rc = kbp__check_range(o->batch, 0, 1000, "batch")) ||
+	    (rc = kbp__check_range(o->poll_ms, 0, 3600000, "poll_ms")))
+		return rc;
+	/* The name becomes part of each thread's worker id, so it must fit with the suffix. */
+	if (o->name && (rc = kbp__check_id(o->name, "worker name")))
+		return rc;
+	if (o->name && strlen(o->name) > KBP_ID_MAX - 40)
+		return kbp_error_set(KBP_ETOOBIG, "worker name is longer than %d bytes", KBP_ID_MAX - 40);
+	return 0;
+}
+
+int kbp_worker_start(kbp_worker **out, kbp_pipeline *p, const kbp_worker_options *opts)
+{
+	kbp_worker_options defaults = KBP_WORKER_OPTIONS_INIT;
+	char tag[KBP_GEN_ID_SIZE];
+	kbp_worker *w;
+	int rc;
+
+	KBP_CHECK_OUT(out);
+	*out = NULL;
+	KBP_CHECK_PIPELINE(p);
+	if (!opts)
+		opts = &defaults;
+	if ((rc = check_worker_options(opts)))
+		return rc;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return kbp__oom();
+	w->p = p;
+	w->batch = opts->batch ? opts->batch : 16;
+	w->poll_ms = opts->poll_ms ? opts->poll_ms : 1000;
+	w->n_threads = opts->threads ? opts->threads : 1;
+	w->threads = calloc((size_t)w->n_threads, sizeof(*w->threads));
+	if (!w->threads) {
+		free(w);
+		return kbp__oom();
+	}
+	/* A random tag keeps worker ids unique across processes and restarts. */
+	kbp_id_generate(tag, "");
+	for (int i = 0; i < w->n_threads; i++) {
+		worker_thread *t = &w->threads[i];
+		t->worker = w;
+		snprintf(t->id, sizeof(t->id), "%s-%.8s-%d", opts->name ? opts->name : "worker", tag, i);
+		if (pthread_create(&t->thread, NULL, worker_main, t) != 0) {
+			kbp_worker_stop(w);
+			return kbp_error_set(KBP_ENOMEM, "could not start worker thread %d", i);
+		}
+		t->started = 1;
+	}
+	*out = w;
+	return 0;
+}
+
+void kbp_worker_stop(kbp_worker *w)
+{
+	if (!w)
+		return;
+	atomic_store(&w->stopping, 1);
+	w->p->storage->notify(w->p->storage, KBP_TOPIC_JOBS);
+	for (int i = 0; i < w->n_threads; i++)
+		if (w->threads[i].started)
+			pthread_join(w->threads[i].thread, NULL);
+	free(w->threads);
+	free(w);
+}

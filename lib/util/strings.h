@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KBP_UTIL_STRINGS_H
+#define KBP_UTIL_STRINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* strdup that accepts NULL (and returns NULL for it). */
+char *kbp_strdup0(const char *s);
+/* 1 when the bytes are well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+bool kbp_utf8_valid(const char *s, size_t len);
+/* NULL-safe equality. */
+bool kbp_str_eq(const char *a, const char *b);
+
+#endif

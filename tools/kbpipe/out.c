@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+#include "kbpipe.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kbpipeline.h>
+
+static void vmessage(const char *fmt, va_list ap)
+{
+	fputs("kbpipe: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int kbpipe_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	return KBPIPE_EXIT_USAGE;
+}
+
+int kbpipe_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	return KBPIPE_EXIT_FAIL;
+}
+
+int kbpipe_lib_error(const char *what, int rc)
+{
+	const kbp_error *e = kbp_error_last();
+	const char *msg = (e->code == rc && e->message && *e->message) ? e->message : kbp_strerror(rc);
+
+	fprintf(stderr, "kbpipe: %s: %s: %s\n", what, kbpipe_code_name(rc), msg);
+	return KBPIPE_EXIT_FAIL;
+}
+
+const char *kbpipe_code_name(int code)
+{
+	static const char *const names[] = {
+		"KBP_OK", "KBP_EINVAL", "KBP_ENOMEM", "KBP_ENOTFOUND", "KBP_ECONFLICT",
+		"KBP_EOUTOFSTOCK", "KBP_EINACTIVE", "KBP_EEMPTY", "KBP_ESTATE", "KBP_ESIGNATURE",
+		"KBP_EAMOUNT", "KBP_ETOOBIG", "KBP_EPARSE", "KBP_EOVERFLOW", "KBP_ETIMEOUT",
+		"KBP_ESTORAGE", "KBP_EGATEWAY", "KBP_EVERSION", "KBP_EEXISTS", "KBP_EPENDING",
+		"KBP_EDECLINED", "KBP_ENOHANDLER",
+	};
+
+	if (code > 0 || -code >= (int)(sizeof names / sizeof names[0]))
+		return "KBP_E?";
+	return names[-code];
+}
+
+char *kbpipe_money(char *buf, size_t len, int64_t minor, const char *currency)
+{
+	char digits[32], grouped[48];
+	uint64_t mag = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
+	size_t n, o = 0;
+
+	n = (size_t)snprintf(digits, sizeof digits, "%llu", (unsigned long long)(mag / 100));
+	for (size_t k = 0; k < n; k++) {
+		if (k > 0 && (n - k) % 3 == 0)
+			grouped[o++] = ',';
+		grouped[o++] = digits[k];
+	}
+	grouped[o] = '\0';
+	snprintf(buf, len, "%s %s%s.%02u", currency ? currency : "NPR", minor < 0 ? "-" : "",
+	         grouped, (unsigned)(mag % 100));
+	return buf;
+}
+
+int kbpipe_opt_value(int argc, char **argv, int *i, const char *name, const char **value)
+{
+	const char *arg = argv[*i];
+	size_t n = strlen(name);
+
+	if (strncmp(arg, name, n) != 0)
+		return 0;
+	if (arg[n] == '=') {
+		*value = arg + n + 1;
+		return 1;
+	}
+	if (arg[n] != '\0')
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*value = argv[++*i];
+	return 1;
+}
+
+int kbpipe_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
