@@ -117,7 +117,7 @@ int kbp__check_json_object(const char *json, size_t max, const char *what)
 		return kbp_error_set(KBP_ETOOBIG, "%s is larger than %zu bytes", what, max);
 	if (!kbp_utf8_valid(json, len))
 		return kbp_error_set(KBP_EPARSE, "%s is not valid UTF-8", what);
-	doc = cJSON_ParseWithLengthOpts(json, len, NULL, 1);
+	doc = cJSON_ParseWithLengthOpts(json, len + 1, NULL, 1);
 	if (!doc)
 		return kbp_error_set(KBP_EPARSE, "%s is not valid JSON", what);
 	is_object = cJSON_IsObject(doc);

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the internal helpers: crypto, ids, UTF-8, the hash map, backoff, validation. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/backoff.h"
+#include "core/validate.h"
+#include "kbpipeline.h"
+#include "util/crypto.h"
+#include "util/hmap.h"
+#include "util/ids.h"
+#include "util/strings.h"
+
+static void hmac_b64(char out[KBP_HMAC_B64_SIZE], const char *key, const char *msg)
+{
+	unsigned char mac[KBP_HMAC_BYTES];
+	kbp_hmac h;
+
+	kbp_hmac_init(&h, key, strlen(key));
+	kbp_hmac_update(&h, msg, strlen(msg));
+	kbp_hmac_final(&h, mac);
+	kbp_base64_encode(out, KBP_HMAC_B64_SIZE, mac, sizeof(mac));
+}
+
+/* eSewa's published ePay v2 vector, with the public UAT secret. */
+START_TEST(hmac_matches_esewa_form_vector)
+{
+	char sig[KBP_HMAC_B64_SIZE];
+
+	hmac_b64(sig, "8gBm/:&EnhH.1/q", "total_amount=110,transaction_uuid=241028,product_code=EPAYTEST");
+	ck_assert_str_eq(sig, "i94zsd3oXF6ZsSr/kGqT4sSzYQzjj1W/waxjWyRwaME=");
+}
+END_TEST
+
+START_TEST(hmac_matches_esewa_callback_vector)
+{
+	char sig[KBP_HMAC_B64_SIZE];
+
+	hmac_b64(sig, "8gBm/:&EnhH.1/q",
+	         "transaction_code=000AWEO,status=COMPLETE,total_amount=1000.0,"
+	         "transaction_uuid=250610-162413,product_code=EPAYTEST,"
+	         "signed_field_names=transaction_code,status,total_amount,transaction_uuid,"
+	         "product_code,signed_field_names");
+	ck_assert_str_eq(sig, "62GcfZTmVkzhtUeh+QJ1AqiJrjoWWGof3U+eTPTZ7fA=");
+}
+END_TEST
+
+START_TEST(hmac_changes_with_literal_text)
+{
+	char a[KBP_HMAC_B64_SIZE], b[KBP_HMAC_B64_SIZE];
+
+	hmac_b64(a, "secret", "total_amount=110");
+	hmac_b64(b, "secret", "total_amount=110.0");
+	ck_assert_str_ne(a, b);
+}
+END_TEST
+
+START_TEST(base64_round_trips_and_is_strict)
+{
+	unsigned char out[16];
+	char enc[16];
+
+	kbp_base64_encode(enc, sizeof(enc), "hello", 5);
+	ck_assert_str_eq(enc, "aGVsbG8=");
+	ck_assert_int_eq(kbp_base64_decode(out, sizeof(out), "aGVsbG8=", 8), 5);
+	ck_assert_int_eq(memcmp(out, "hello", 5), 0);
+	ck_assert_int_eq(kbp_base64_decode(out, sizeof(out), "aGVsbG8", 7), -1);   /* no padding */
+	ck_assert_int_eq(kbp_base64_decode(out, sizeof(out), "aGVs bG8=", 9), -1); /* space */
+	ck_assert_int_eq(kbp_base64_decode(out, sizeof(out), "aGVs*G8=", 8), -1);  /* bad char */
+	ck_assert_int_eq(kbp_base64_decode(out, 2, "aGVsbG8=", 8), -1);            /* too small */
+}
+END_TEST
+
+START_TEST(ct_equal_compares_length_and_bytes)
+{
+	ck_assert(kbp_ct_equal("abc", 3, "abc", 3));
+	ck_assert(!kbp_ct_equal("abc", 3, "abd", 3));
+	ck_assert(!kbp_ct_equal("abc", 3, "abcd", 4));
+}
+END_TEST
+
+START_TEST(ids_have_prefix_and_alphabet)
+{
+	char a[KBP_GEN_ID_SIZE], b[KBP_GEN_ID_SIZE], n[KBP_GEN_ID_SIZE];
+
+	kbp_id_generate(a, "pi_");
+	kbp_id_generate(b, "pi_");
+	ck_assert_uint_eq(strlen(a), 23);
+	ck_assert_int_eq(strncmp(a, "pi_", 3), 0);
+	ck_assert_str_ne(a, b);
+	ck_assert_uint_eq(strspn(a + 3, "0123456789abcdefghjkmnpqrstvwxyz"), 20);
+	kbp_order_number_generate(n);
+	ck_assert_int_eq(strncmp(n, "ORD-", 4), 0);
+	ck_assert_uint_eq(strspn(n + 4, "0123456789ABCDEFGHJKMNPQRSTVWXYZ"), 12);
+	ck_assert_int_eq(kbp__check_id(a, "id"), 0);
+}
+END_TEST
+
+START_TEST(utf8_validation)
+{
+	ck_assert(kbp_utf8_valid("plain", 5));
+	ck_assert(kbp_utf8_valid("\xe0\xa4\xa8\xe0\xa5\x87", 6));        /* Devanagari */
+	ck_assert(kbp_utf8_valid("\xf0\x9f\x98\x80", 4));                /* emoji */
+	ck_assert(!kbp_utf8_valid("\xc0\xaf", 2));                       /* overlong */
+	ck_assert(!kbp_utf8_valid("\xed\xa0\x80", 3));                   /* surrogate */
+	ck_assert(!kbp_utf8_valid("\xf4\x90\x80\x80", 4));               /* > U+10FFFF */
+	ck_assert(!kbp_utf8_valid("\xe0\xa4", 2));                       /* truncated */
+	ck_assert(!kbp_utf8_valid("\xff", 1));
+}
+END_TEST
+
+START_TEST(hmap_put_get_delete_and_grow)
+{
+	enum { N = 5000 };
+	static char keys[N][16];
+	kbp_hmap m;
+	size_t pos = 0, seen = 0;
+
+	kbp_hmap_init(&m);
+	for (int i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+		ck_assert_int_eq(kbp_hmap_put(&m, keys[i], keys[i]), 0);
+	}
+	ck_assert_uint_eq(m.used, N);
+	for (int i = 0; i < N; i += 2)
+		ck_assert_ptr_eq(kbp_hmap_del(&m, keys[i]), keys[i]);
+	for (int i = 0; i < N; i++)
+		ck_assert_ptr_eq(kbp_hmap_get(&m, keys[i]), i % 2 ? keys[i] : NULL);
+	while (kbp_hmap_next(&m, &pos, NULL, NULL))
+		seen++;
+	ck_assert_uint_eq(seen, N / 2);
+	ck_assert_ptr_null(kbp_hmap_del(&m, "absent"));
+	kbp_hmap_clear(&m);
+}
+END_TEST
+
+START_TEST(backoff_grows_with_jitter_and_cap)
+{
+	for (int i = 0; i < 200; i++) {
+		int64_t d1 = kbp__backoff_delay_ms(1, 1000, 3600000, 10);
+		int64_t d3 = kbp__backoff_delay_ms(3, 1000, 3600000, 10);
+		ck_assert(d1 >= 900 && d1 <= 1100);
+		ck_assert(d3 >= 72900 && d3 <= 89100);
+	}
+	ck_assert_int_eq(kbp__backoff_delay_ms(2, 1000, 3600000, 0), 16000);
+	ck_assert_int_eq(kbp__backoff_delay_ms(1000, 1000, 3600000, 0), 3600000);
+	ck_assert_int_eq(kbp__backoff_delay_ms(1000, 86400000, 3600000, 0), 3600000);
+}
+END_TEST
+
+START_TEST(validation_codes)
+{
+	char long_id[KBP_ID_MAX + 2];
+
+	memset(long_id, 'a', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	ck_assert_int_eq(kbp__check_id(NULL, "id"), KBP_EINVAL);
+	ck_assert_int_eq(kbp__check_id("", "id"), KBP_EINVAL);
+	ck_assert_int_eq(kbp__check_id("a b", "id"), KBP_EINVAL);
+	ck_assert_int_eq(kbp__check_id("x'; DROP TABLE", "id"), KBP_EINVAL);
+	ck_assert_int_eq(kbp__check_id(long_id, "id"), KBP_ETOOBIG);
+	long_id[KBP_ID_MAX] = '\0';
+	ck_assert_int_eq(kbp__check_id(long_id, "id"), 0);
+	ck_assert_int_eq(kbp__check_name("Chiya \xe0\xa4\x9a", "name"), 0);
+	ck_assert_int_eq(kbp__check_name("bad\xff", "name"), KBP_EPARSE);
+	ck_assert_int_eq(kbp__check_name("tab\there", "name"), KBP_EINVAL);
+	ck_assert_int_eq(kbp__check_currency("NPR"), 0);
+	ck_assert_int_eq(kbp__check_currency("npr"), KBP_EINVAL);
+	ck_assert_int_eq(kbp__check_currency("NPRX"), KBP_EINVAL);
+	ck_assert_int_eq(kbp__check_qty(0), KBP_EINVAL);
+	ck_assert_int_eq(kbp__check_qty(-1), KBP_EINVAL);
+	ck_assert_int_eq(kbp__check_qty(KBP_QTY_MAX + 1), KBP_EINVAL);
+	ck_assert_int_eq(kbp__check_url("https://shop.example/ok", "url"), 0);
+	ck_assert_int_eq(kbp__check_url("javascript:alert(1)", "url"), KBP_EINVAL);
+	ck_assert_int_eq(kbp__check_url("https://a b", "url"), KBP_EINVAL);
+	ck_assert_int_eq(kbp__check_json_object("{\"a\":1}", 100, "payload"), 0);
+	ck_assert_int_eq(kbp__check_json_object("[1]", 100, "payload"), KBP_EPARSE);
+	ck_assert_int_eq(kbp__check_json_object("{\"a\":", 100, "payload"), KBP_EPARSE);
+	ck_assert_int_eq(kbp__check_json_object("{\"a\":\"0123456789\"}", 8, "payload"), KBP_ETOOBIG);
+	ck_assert_int_eq(kbp__check_job_kind("send_email"), 0);
+	ck_assert_int_eq(kbp__check_job_kind("Send"), KBP_EINVAL);
+}
+END_TEST
+
+static Suite *util_suite(void)
+{
+	Suite *s = suite_create("util");
+	TCase *tc = tcase_create("util");
+
+	tcase_add_test(tc, hmac_matches_esewa_form_vector);
+	tcase_add_test(tc, hmac_matches_esewa_callback_vector);
+	tcase_add_test(tc, hmac_changes_with_literal_text);
+	tcase_add_test(tc, base64_round_trips_and_is_strict);
+	tcase_add_test(tc, ct_equal_compares_length_and_bytes);
+	tcase_add_test(tc, ids_have_prefix_and_alphabet);
+	tcase_add_test(tc, utf8_validation);
+	tcase_add_test(tc, hmap_put_get_delete_and_grow);
+	tcase_add_test(tc, backoff_grows_with_jitter_and_cap);
+	tcase_add_test(tc, validation_codes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (kbp_crypto_init() != 0)
+		return 1;
+	sr = srunner_create(util_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
