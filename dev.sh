@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(meson ninja-build pkg-config gcc libcjson-dev libsodium-dev check scdoc)
+PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev libcjson-dev libsodium-dev check scdoc)
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 
 install_packages() {
 	local missing=() p sudo=""
@@ -52,6 +53,31 @@ cmd_demo() {
 	./build/release/tools/kbpipe/kbpipe demo "$@"
 }
 
+# Each libFuzzer target runs FUZZ_SECONDS from the committed seeds; a finding fails it.
+run_fuzzers() {
+	local target name work status=0
+	echo "== libFuzzer, ${FUZZ_SECONDS} s per target"
+	CC=clang configure build/fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dman=disabled
+	for target in tests/fuzz/fuzz_*.c; do
+		name=$(basename "$target" .c)
+		name=${name#fuzz_}
+		ninja -C build/fuzz "tests/fuzz/fuzz-${name//_/-}"
+		work=$(mktemp -d)
+		if build/fuzz/tests/fuzz/fuzz-"${name//_/-}" -max_total_time="$FUZZ_SECONDS" \
+			-print_final_stats=1 "$work" "tests/fuzz/corpus/$name" >"$work.log" 2>&1; then
+			passed=$((passed + 1))
+			tail -n 3 "$work.log"
+		else
+			failed=$((failed + 1))
+			status=1
+			cat "$work.log"
+		fi
+		rm -rf "$work" "$work.log"
+	done
+	return $status
+}
+
 cmd_test() {
 	local status=0
 	install_packages
@@ -65,6 +91,7 @@ cmd_test() {
 	meson compile -C build/asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		run_suites build/asan || status=1
+	run_fuzzers || status=1
 	echo
 	echo "tests: $passed passed, $failed failed"
 	return $status
