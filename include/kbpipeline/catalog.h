@@ -11,7 +11,8 @@ extern "C" {
 
 #define KBP_ID_MAX 128          /* bytes in any identifier */
 #define KBP_NAME_MAX 256        /* bytes in a display name */
-#define KBP_QTY_MAX 1000000     /* units in one line or one product's stock step */
+#define KBP_QTY_MAX 1000000     /* units in one cart line */
+#define KBP_STOCK_MAX INT64_C(1000000000000)   /* units a product can have on hand */
 #define KBP_PRICE_MAX INT64_C(100000000000000) /* minor units */
 
 typedef struct kbp_vendor {
@@ -28,7 +29,7 @@ typedef struct kbp_product_spec {
 	const char *name;
 	int64_t price_minor;        /* 0 ..= KBP_PRICE_MAX */
 	const char *currency;       /* ISO 4217, NULL: "NPR" */
-	int64_t on_hand;            /* must stay >= the units currently reserved */
+	int64_t on_hand;            /* 0 ..= KBP_STOCK_MAX, and >= the units reserved */
 	int active;
 } kbp_product_spec;
 

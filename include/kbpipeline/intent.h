@@ -20,6 +20,8 @@ typedef enum kbp_intent_status {
 	KBP_INTENT_CANCELED = 4
 } kbp_intent_status;
 
+#define KBP_INTENT_STATUS_COUNT 5
+
 typedef struct kbp_intent_item {
 	char *sku;
 	char *vendor_id;

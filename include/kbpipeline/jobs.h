@@ -100,7 +100,10 @@ typedef struct kbp_worker_options {
 #define KBP_WORKER_OPTIONS_INIT { KBP_WORKER_OPTIONS_VERSION, 0, NULL, 0, 0 }
 
 KBP_EXTERN int kbp_worker_start(kbp_worker **out, kbp_pipeline *p, const kbp_worker_options *opts);
-/* Lets every thread finish the job in hand, joins them and frees the worker. */
+/*
+ * Stops taking jobs, lets every thread finish the jobs it has already
+ * acquired (at most one batch), joins the threads and frees the worker.
+ */
 KBP_EXTERN void kbp_worker_stop(kbp_worker *worker);
 
 KBP_EXTERN void kbp_job_free(kbp_job *job);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "pipeline.h"
+#include "intent.h"
 #include "jobs.h"
 
 #ifdef __cplusplus
@@ -57,7 +58,7 @@ typedef struct kbp_metrics {
 	int64_t jobs_failed_last_hour;
 	int64_t oldest_available_age_ms;    /* among due available jobs, 0 if none */
 	int64_t jobs_rescued_last_hour;
-	int64_t intents[5];                 /* by kbp_intent_status */
+	int64_t intents[KBP_INTENT_STATUS_COUNT]; /* by kbp_intent_status */
 	int64_t orders;
 	int64_t orders_without_items;
 	int64_t paid_intents_without_order; /* succeeded intents with no order */

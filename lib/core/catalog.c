@@ -2,8 +2,6 @@
 #include "core/pipeline_internal.h"
 #include "core/validate.h"
 
-#define STOCK_MAX INT64_C(1000000000000)
-
 int kbp_vendor_put(kbp_pipeline *p, const char *id, const char *name)
 {
 	int rc;
@@ -40,7 +38,7 @@ int kbp_product_put(kbp_pipeline *p, const kbp_product_spec *spec)
 	    (rc = kbp__check_name(spec->name, "product name")) ||
 	    (rc = kbp__check_range(spec->price_minor, 0, KBP_PRICE_MAX, "price_minor")) ||
 	    (rc = kbp__check_currency(spec->currency)) ||
-	    (rc = kbp__check_range(spec->on_hand, 0, STOCK_MAX, "on_hand")))
+	    (rc = kbp__check_range(spec->on_hand, 0, KBP_STOCK_MAX, "on_hand")))
 		return rc;
 	s = *spec;
 	if (!s.currency)

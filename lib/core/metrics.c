@@ -48,7 +48,7 @@ static void write_exposition(FILE *f, const kbp_metrics *m)
 	gauge(f, "jobs_rescued_last_hour", "Jobs rescued from lapsed leases in the last hour.",
 	      m->jobs_rescued_last_hour);
 	labelled(f, "intents", "Payment intents by status.", "status", intent_status_label,
-	         m->intents, 5);
+	         m->intents, KBP_INTENT_STATUS_COUNT);
 	gauge(f, "orders", "Orders created.", m->orders);
 	gauge(f, "orders_without_items", "Orders with no items (must be 0).", m->orders_without_items);
 	gauge(f, "paid_intents_without_order", "Succeeded intents with no order yet.",

@@ -36,20 +36,19 @@ static int apply_options(kbp_pipeline *p, const kbp_options *o)
 	p->max_attempts = (int)or_default(o->max_attempts, 20);
 	p->backoff_unit_ms = or_default(o->backoff_unit_ms, 1000);
 	p->backoff_max_ms = or_default(o->backoff_max_ms, 3600000);
-	p->backoff_jitter_pct = (int)or_default(o->backoff_jitter_pct, 10);
+	/* Any negative jitter means none; zero means the default. */
+	p->backoff_jitter_pct = o->backoff_jitter_pct < 0 ? 0 : (int)or_default(o->backoff_jitter_pct, 10);
 	p->job_retention_ms = or_default(o->job_retention_ms, 86400000);
 	if ((rc = kbp__check_range(p->intent_ttl_ms, 1000, INT64_C(30) * 86400000, "intent_ttl_ms")) ||
 	    (rc = kbp__check_range(p->job_lease_ms, 100, INT64_C(86400000), "job_lease_ms")) ||
 	    (rc = kbp__check_range(p->max_attempts, 1, 1000, "max_attempts")) ||
 	    (rc = kbp__check_range(p->backoff_unit_ms, 1, 86400000, "backoff_unit_ms")) ||
 	    (rc = kbp__check_range(p->backoff_max_ms, 1, INT64_C(30) * 86400000, "backoff_max_ms")) ||
-	    (rc = kbp__check_range(p->backoff_jitter_pct, -1, 100, "backoff_jitter_pct")) ||
+	    (rc = kbp__check_range(p->backoff_jitter_pct, 0, 100, "backoff_jitter_pct")) ||
 	    (rc = kbp__check_range(p->job_retention_ms, 1, INT64_C(3650) * 86400000,
 	                           "job_retention_ms")) ||
 	    (rc = kbp__check_range(p->log_level, KBP_LOG_DEBUG, KBP_LOG_ERROR, "log_level")))
 		return rc;
-	if (p->backoff_jitter_pct < 0)
-		p->backoff_jitter_pct = 0;
 	return 0;
 }
 
@@ -112,16 +111,23 @@ void kbp__log(kbp_pipeline *p, kbp_log_level level, const char *fmt, ...)
 	p->log(p->log_ctx, level, message);
 }
 
+static int check_gateway(const kbp_gateway *g)
+{
+	if (g->version != KBP_GATEWAY_VERSION)
+		return kbp_error_set(KBP_EVERSION, "gateway version %u is not supported", g->version);
+	if (!g->prepare || !g->parse_callback || !g->lookup || !g->free)
+		return kbp_error_set(KBP_EINVAL, "gateway lacks a required operation");
+	return kbp__check_id(g->name, "gateway name");
+}
+
 int kbp_pipeline_add_gateway(kbp_pipeline *p, kbp_gateway *g)
 {
-	int rc = 0;
+	int rc;
 
 	if (!g)
 		return kbp_error_set(KBP_EINVAL, "gateway is NULL");
-	if (!p || g->version != KBP_GATEWAY_VERSION || !g->name || !g->prepare ||
-	    !g->parse_callback || !g->lookup || !g->free) {
-		rc = p ? kbp_error_set(KBP_EVERSION, "gateway is incomplete or of an unknown version")
-		       : kbp_error_set(KBP_EINVAL, "pipeline is NULL");
+	rc = p ? check_gateway(g) : kbp_error_set(KBP_EINVAL, "pipeline is NULL");
+	if (rc) {
 		if (g->free)
 			g->free(g);
 		return rc;

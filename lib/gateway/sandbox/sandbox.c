@@ -227,8 +227,7 @@ static int record_answer(sandbox *sb, const char *ref, kbp_sandbox_answer answer
 				rc = kbp_error_set(KBP_ENOMEM, "out of memory");
 		}
 		pay->status = answer_status(answer);
-		if (amount >= 0)
-			pay->amount_minor = amount;
+		pay->amount_minor = amount;
 		if (rc == 0)
 			kbp__sandbox_fields_set(f, pay->txn_id, pay->status, pay->amount_minor,
 			                        pay->currency, pay->ref);
@@ -249,8 +248,7 @@ int kbp_sandbox_pay(char **out_callback, kbp_pipeline *p, const char *gateway,
 	*out_callback = NULL;
 	KBP_CHECK_PIPELINE(p);
 	if ((rc = kbp__check_id(gateway, "gateway")) || (rc = kbp__check_id(intent_id, "intent id")) ||
-	    (rc = kbp__check_range(answer, KBP_SANDBOX_COMPLETED, KBP_SANDBOX_FAILED, "answer")) ||
-	    (rc = kbp__check_range(amount_minor, -1, INT64_MAX, "amount_minor")))
+	    (rc = kbp__check_range(answer, KBP_SANDBOX_COMPLETED, KBP_SANDBOX_FAILED, "answer")))
 		return rc;
 	g = kbp__gateway_find(p, gateway);
 	if (!g || g->prepare != sandbox_prepare)
@@ -260,7 +258,8 @@ int kbp_sandbox_pay(char **out_callback, kbp_pipeline *p, const char *gateway,
 	if (strcmp(in->gateway, gateway) != 0 || !in->gateway_ref)
 		rc = kbp_error_set(KBP_ENOTFOUND, "intent '%s' is not a payment of '%s'", intent_id, gateway);
 	else
-		rc = record_answer((sandbox *)g, in->gateway_ref, answer, amount_minor, &fields);
+		rc = record_answer((sandbox *)g, in->gateway_ref, answer,
+		                   amount_minor < 0 ? in->amount_minor : amount_minor, &fields);
 	kbp_intent_free(in);
 	if (rc == 0) {
 		sandbox *sb = (sandbox *)g;
