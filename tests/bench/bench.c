@@ -334,7 +334,7 @@ static int run_scenario(scenario *sc, const bench_cfg *cfg)
 	pthread_t threads[2];
 	shopper shoppers[2];
 	atomic_long confirmed = 0;
-	long per = sc->orders / sc->shoppers;
+	long per = sc->orders / sc->shoppers > 0 ? sc->orders / sc->shoppers : 1;
 	int rc, started = 0;
 
 	sc->orders = per * sc->shoppers;

@@ -8,7 +8,7 @@
 
 #include <kbpipeline.h>
 
-static void vmessage(const char *fmt, va_list ap)
+KBPIPE_PRINTF(1, 0) static void vmessage(const char *fmt, va_list ap)
 {
 	fputs("kbpipe: ", stderr);
 	vfprintf(stderr, fmt, ap);
