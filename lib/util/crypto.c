@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "util/crypto.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
 int kbp_crypto_init(void)
 {
 	return sodium_init() < 0 ? -1 : 0;
@@ -54,12 +58,79 @@ int kbp_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)
 	return sodium_memcmp(a, b, a_len) == 0;
 }
 
+/*
+ * Ids are drawn on every step of every order, and libsodium's randombytes_buf
+ * is a getrandom() system call each time. Each thread instead expands a
+ * 32-byte seed from randombytes_buf with ChaCha20 (libsodium's
+ * randombytes_buf_deterministic) and re-keys from its own output after every
+ * block, so a captured state never reveals earlier ids. A fork counter makes
+ * a child process reseed rather than repeat its parent's ids.
+ */
+#define POOL_BYTES 512
+
+static atomic_uint fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void)
+{
+	atomic_fetch_add(&fork_generation, 1);
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+typedef struct random_pool {
+	unsigned char seed[randombytes_SEEDBYTES];
+	unsigned char bytes[POOL_BYTES];
+	size_t used;
+	unsigned int generation;
+	int seeded;
+} random_pool;
+
+static _Thread_local random_pool pool;
+
+static void pool_refill(random_pool *rp)
+{
+	unsigned char block[POOL_BYTES + randombytes_SEEDBYTES];
+
+	randombytes_buf_deterministic(block, sizeof(block), rp->seed);
+	memcpy(rp->bytes, block, POOL_BYTES);
+	memcpy(rp->seed, block + POOL_BYTES, randombytes_SEEDBYTES);
+	sodium_memzero(block, sizeof(block));
+	rp->used = 0;
+}
+
 void kbp_random_bytes(void *buf, size_t len)
 {
-	randombytes_buf(buf, len);
+	random_pool *rp = &pool;
+	unsigned char *out = buf;
+	unsigned int generation;
+
+	pthread_once(&atfork_once, register_atfork);
+	generation = atomic_load(&fork_generation);
+	if (!rp->seeded || rp->generation != generation) {
+		randombytes_buf(rp->seed, sizeof(rp->seed));
+		rp->generation = generation;
+		rp->seeded = 1;
+		pool_refill(rp);
+	}
+	while (len > 0) {
+		size_t n;
+		if (rp->used == POOL_BYTES)
+			pool_refill(rp);
+		n = POOL_BYTES - rp->used < len ? POOL_BYTES - rp->used : len;
+		memcpy(out, rp->bytes + rp->used, n);
+		sodium_memzero(rp->bytes + rp->used, n);
+		rp->used += n;
+		out += n;
+		len -= n;
+	}
 }
 
 uint32_t kbp_random_uniform(uint32_t upper_bound)
 {
+	/* Jitter only: rare, so libsodium's unbiased sampler is worth its system call. */
 	return randombytes_uniform(upper_bound);
 }

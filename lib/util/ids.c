@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "util/ids.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "util/crypto.h"
@@ -9,13 +10,20 @@
 static const char lower_alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
 static const char upper_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/* n characters of 5 random bits each, drawn 40 bits (8 characters) at a time. */
 static void append_random(char *out, size_t n, const char *alphabet)
 {
-	unsigned char bytes[32];
+	unsigned char bytes[20];
+	size_t i = 0;
 
-	kbp_random_bytes(bytes, n);
-	for (size_t i = 0; i < n; i++)
-		out[i] = alphabet[bytes[i] & 31];
+	kbp_random_bytes(bytes, (n + 7) / 8 * 5);
+	for (size_t group = 0; i < n; group++) {
+		const unsigned char *b = bytes + group * 5;
+		uint64_t bits = (uint64_t)b[0] << 32 | (uint64_t)b[1] << 24 | (uint64_t)b[2] << 16 |
+		                (uint64_t)b[3] << 8 | b[4];
+		for (int k = 7; k >= 0 && i < n; k--)
+			out[i++] = alphabet[(bits >> (5 * k)) & 31];
+	}
 	out[n] = '\0';
 }
 

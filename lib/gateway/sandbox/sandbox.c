@@ -32,8 +32,7 @@ typedef struct sandbox {
 	kbp_gateway base;
 	char *name;
 	char *base_url;
-	unsigned char *secret;      /* sodium_malloc'd: guarded and zeroed on free */
-	size_t secret_len;
+	kbp_hmac *keyed;            /* HMAC keyed with the secret; sodium_malloc'd, zeroed on free */
 	int64_t lookup_delay_ms;
 	pthread_mutex_t lock;
 	kbp_hmap payments;          /* ref -> sandbox_payment */
@@ -95,7 +94,7 @@ static int sandbox_parse(kbp_gateway *g, const char *raw, size_t len, kbp_callba
 {
 	sandbox *sb = (sandbox *)g;
 
-	return kbp__sandbox_callback_parse(raw, len, sb->secret, sb->secret_len, out);
+	return kbp__sandbox_callback_parse(raw, len, sb->keyed, out);
 }
 
 static void sleep_ms(int64_t ms)
@@ -136,7 +135,7 @@ static void sandbox_free(kbp_gateway *g)
 	for (size_t pos = 0; kbp_hmap_next(&sb->payments, &pos, NULL, &value);)
 		payment_free(value);
 	kbp_hmap_clear(&sb->payments);
-	sodium_free(sb->secret);
+	sodium_free(sb->keyed);
 	pthread_mutex_destroy(&sb->lock);
 	free(sb->name);
 	free(sb->base_url);
@@ -169,18 +168,22 @@ static sandbox *sandbox_new(const kbp_sandbox_options *o)
 	kbp_hmap_init(&sb->payments);
 	sb->name = strdup(o->name ? o->name : "sandbox");
 	sb->base_url = strdup(o->base_url ? o->base_url : "http://127.0.0.1/sandbox");
-	sb->secret_len = o->secret ? o->secret_len : 32;
-	sb->secret = sodium_malloc(sb->secret_len);
+	sb->keyed = sodium_malloc(sizeof(*sb->keyed));
 	sb->lookup_delay_ms = o->lookup_delay_ms;
-	if (!sb->name || !sb->base_url || !sb->secret) {
+	if (!sb->name || !sb->base_url || !sb->keyed) {
 		sandbox_free(&sb->base);
 		return NULL;
 	}
-	if (o->secret)
-		memcpy(sb->secret, o->secret, sb->secret_len);
-	else
-		kbp_random_bytes(sb->secret, sb->secret_len);
-	sodium_mprotect_readonly(sb->secret);
+	if (o->secret) {
+		kbp_hmac_init(sb->keyed, o->secret, o->secret_len);
+	} else {
+		unsigned char secret[32];
+		randombytes_buf(secret, sizeof(secret));
+		kbp_hmac_init(sb->keyed, secret, sizeof(secret));
+		sodium_memzero(secret, sizeof(secret));
+	}
+	/* The keyed state is the secret in another form: read-only from here on. */
+	sodium_mprotect_readonly(sb->keyed);
 	sb->base.name = sb->name;
 	return sb;
 }
@@ -263,7 +266,7 @@ int kbp_sandbox_pay(char **out_callback, kbp_pipeline *p, const char *gateway,
 	kbp_intent_free(in);
 	if (rc == 0) {
 		sandbox *sb = (sandbox *)g;
-		rc = kbp__sandbox_callback_build(out_callback, &fields, sb->secret, sb->secret_len);
+		rc = kbp__sandbox_callback_build(out_callback, &fields, sb->keyed);
 	}
 	return rc;
 }

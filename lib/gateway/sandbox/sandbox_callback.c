@@ -62,23 +62,26 @@ static const char *json_field(const void *src, const char *name)
  * joined by ","; -1 when a listed field is missing.
  */
 static int sign(unsigned char mac[KBP_HMAC_BYTES], const char *names, field_fn get,
-                const void *src, const unsigned char *secret, size_t secret_len)
+                const void *src, const kbp_hmac *keyed)
 {
-	kbp_hmac h;
+	kbp_hmac h = *keyed;
 	const char *p = names;
 
-	kbp_hmac_init(&h, secret, secret_len);
 	while (*p) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
 		char name[64];
 		const char *value;
-		if (n == 0 || n >= sizeof(name))
+		if (n == 0 || n >= sizeof(name)) {
+			sodium_memzero(&h, sizeof(h));
 			return -1;
+		}
 		memcpy(name, p, n);
 		name[n] = '\0';
-		if (!(value = get(src, name)))
+		if (!(value = get(src, name))) {
+			sodium_memzero(&h, sizeof(h));
 			return -1;
+		}
 		if (p != names)
 			kbp_hmac_update(&h, ",", 1);
 		kbp_hmac_update(&h, name, n);
@@ -90,8 +93,7 @@ static int sign(unsigned char mac[KBP_HMAC_BYTES], const char *names, field_fn g
 	return 0;
 }
 
-int kbp__sandbox_callback_build(char **out, const kbp__sandbox_fields *f,
-                                const unsigned char *secret, size_t secret_len)
+int kbp__sandbox_callback_build(char **out, const kbp__sandbox_fields *f, const kbp_hmac *keyed)
 {
 	unsigned char mac[KBP_HMAC_BYTES];
 	char signature[KBP_HMAC_B64_SIZE];
@@ -99,7 +101,7 @@ int kbp__sandbox_callback_build(char **out, const kbp__sandbox_fields *f,
 	char *json = NULL, *cb = NULL;
 	size_t b64_size;
 
-	sign(mac, SIGNED_FIELDS, struct_field, f, secret, secret_len);
+	sign(mac, SIGNED_FIELDS, struct_field, f, keyed);
 	kbp_base64_encode(signature, sizeof(signature), mac, sizeof(mac));
 	if (doc && cJSON_AddStringToObject(doc, "transaction_id", f->transaction_id) &&
 	    cJSON_AddStringToObject(doc, "status", f->status) &&
@@ -186,7 +188,7 @@ static kbp_gateway_status parse_status(const char *s)
 	return KBP_GATEWAY_PENDING;
 }
 
-static int authenticate(const cJSON *doc, const unsigned char *secret, size_t secret_len)
+static int authenticate(const cJSON *doc, const kbp_hmac *keyed)
 {
 	const char *names = json_field(doc, "signed_field_names");
 	const char *signature = json_field(doc, "signature");
@@ -197,7 +199,7 @@ static int authenticate(const cJSON *doc, const unsigned char *secret, size_t se
 		return kbp_error_set(KBP_EPARSE, "callback lacks signed_field_names or signature");
 	if (!signs_enough(names))
 		return kbp_error_set(KBP_ESIGNATURE, "callback does not sign every required field");
-	if (sign(expected, names, json_field, doc, secret, secret_len) != 0)
+	if (sign(expected, names, json_field, doc, keyed) != 0)
 		return kbp_error_set(KBP_EPARSE, "callback lacks a field it claims to sign");
 	n = kbp_base64_decode(given, sizeof(given), signature, strlen(signature));
 	if (n < 0 || !kbp_ct_equal(expected, sizeof(expected), given, (size_t)n))
@@ -223,8 +225,8 @@ static int claim_fill(const cJSON *doc, kbp_callback_claim *out)
 	return 0;
 }
 
-int kbp__sandbox_callback_parse(const char *raw, size_t len, const unsigned char *secret,
-                                size_t secret_len, kbp_callback_claim *out)
+int kbp__sandbox_callback_parse(const char *raw, size_t len, const kbp_hmac *keyed,
+                                kbp_callback_claim *out)
 {
 	const char *ref;
 	cJSON *doc;
@@ -241,7 +243,7 @@ int kbp__sandbox_callback_parse(const char *raw, size_t len, const unsigned char
 		rc = kbp_error_set(KBP_EPARSE, "callback gateway_ref is missing or malformed");
 	else if (!(out->gateway_ref = strdup(ref)))
 		rc = kbp_error_set(KBP_ENOMEM, "out of memory");
-	else if ((rc = authenticate(doc, secret, secret_len)) == 0)
+	else if ((rc = authenticate(doc, keyed)) == 0)
 		rc = claim_fill(doc, out);
 	cJSON_Delete(doc);
 	return rc;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "kbpipeline/sys/gateway.h"
+#include "util/crypto.h"
 
 /* The callback's fields, as the literal strings that are signed. */
 typedef struct kbp__sandbox_fields {
@@ -20,15 +21,15 @@ void kbp__sandbox_fields_set(kbp__sandbox_fields *f, const char *txn_id, kbp_gat
                              int64_t amount_minor, const char *currency, const char *ref);
 
 /* "data=" followed by the base64 of the signed JSON document. */
-int kbp__sandbox_callback_build(char **out, const kbp__sandbox_fields *f,
-                                const unsigned char *secret, size_t secret_len);
+/* keyed: an HMAC state initialised with the gateway's secret (kbp_hmac_init), copied per use. */
+int kbp__sandbox_callback_build(char **out, const kbp__sandbox_fields *f, const kbp_hmac *keyed);
 
 /*
  * Decodes and authenticates a callback. KBP_ETOOBIG, KBP_EPARSE or
  * KBP_ESIGNATURE when it is not genuine; out->gateway_ref is filled as soon
  * as it is known so that a rejection can still be filed under its intent.
  */
-int kbp__sandbox_callback_parse(const char *raw, size_t len, const unsigned char *secret,
-                                size_t secret_len, kbp_callback_claim *out);
+int kbp__sandbox_callback_parse(const char *raw, size_t len, const kbp_hmac *keyed,
+                                kbp_callback_claim *out);
 
 #endif
