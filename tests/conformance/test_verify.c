@@ -110,6 +110,8 @@ START_TEST(accepted_payment_moves_intent_and_enqueues_finalize)
 	ck_assert_int_eq(st->intent_status, KBP_INTENT_SUCCEEDED);
 	ck_assert_ptr_null(st->order_number);
 	kbp_order_status_free(st);
+	CK_RC(kbp_intent_cancel(f.p, in->id), KBP_ESTATE);
+	ck_assert_int_eq(fx_intent_status(&f, in->id), KBP_INTENT_SUCCEEDED);
 
 	free(job_id);
 	cJSON_Delete(json);
@@ -195,7 +197,7 @@ START_TEST(duplicate_callback_accepted_once)
 	CK_OK(fx_verify(&v2, &f, cb));     /* also after the order exists */
 	ck_assert_int_eq(v2->duplicate, 1);
 	fx_drain(&f);
-	fx_finalize_job(&f, in->id, &n_jobs);
+	free(fx_finalize_job(&f, in->id, &n_jobs));
 	ck_assert_uint_eq(n_jobs, 1);
 	fx_metrics(&f, &after);
 	ck_assert_int_eq(after.orders - before.orders, 1);
@@ -695,6 +697,41 @@ START_TEST(sandbox_registration_and_pay_errors)
 }
 END_TEST
 
+/* Terminal states never change: a later "failed" answer for a paid intent moves nothing. */
+START_TEST(stray_signal_cannot_move_a_paid_intent)
+{
+	fx f;
+	const char *sku;
+	kbp_intent *in, *after;
+	kbp_order *o, *o2;
+	kbp_verification *v = NULL;
+	char *cb;
+
+	fx_open(&f);
+	sku = fx_product(&f, "a", 100, 5);
+	in = fx_paid_intent(&f, sku, 2);
+	fx_drain(&f);
+	o = fx_order_of(&f, in->id);
+	ck_assert_ptr_nonnull(o);
+	cb = fx_pay(&f, in->id, KBP_SANDBOX_FAILED, -1);
+	(void)fx_verify(&v, &f, cb);       /* the code is not the point; the state is */
+	kbp_verification_free(v);
+	after = fx_intent_get(&f, in->id);
+	ck_assert_int_eq(after->status, KBP_INTENT_SUCCEEDED);
+	kbp_intent_free(after);
+	o2 = fx_order_of(&f, in->id);
+	ck_assert_ptr_nonnull(o2);
+	ck_assert_str_eq(o2->id, o->id);
+	ck_assert_int_eq(fx_on_hand(&f, sku), 3);
+	ck_assert_int_eq(fx_reserved(&f, sku), 0);
+	kbp_free(cb);
+	kbp_order_free(o);
+	kbp_order_free(o2);
+	kbp_intent_free(in);
+	fx_close(&f);
+}
+END_TEST
+
 void add_verify_tests(Suite *s)
 {
 	TCase *tc = fx_tcase("verify");
@@ -713,5 +750,6 @@ void add_verify_tests(Suite *s)
 	tcase_add_test(tc, unknown_gateway_ref_is_audited_without_intent);
 	tcase_add_test(tc, verify_argument_errors_write_nothing);
 	tcase_add_test(tc, sandbox_registration_and_pay_errors);
+	tcase_add_test(tc, stray_signal_cannot_move_a_paid_intent);
 	suite_add_tcase(s, tc);
 }
