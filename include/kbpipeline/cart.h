@@ -31,8 +31,9 @@ typedef struct kbp_cart {
  */
 KBP_EXTERN int kbp_cart_set_item(int64_t *out_version, kbp_pipeline *p, const char *cart_id,
                                  const char *customer_id, const char *sku, int64_t qty);
+/* Removes one line; only the customer who owns the cart may. */
 KBP_EXTERN int kbp_cart_remove_item(int64_t *out_version, kbp_pipeline *p, const char *cart_id,
-                                    const char *sku);
+                                    const char *customer_id, const char *sku);
 KBP_EXTERN int kbp_cart_get(kbp_cart **out, kbp_pipeline *p, const char *cart_id);
 KBP_EXTERN void kbp_cart_free(kbp_cart *cart);
 

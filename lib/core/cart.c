@@ -17,15 +17,16 @@ int kbp_cart_set_item(int64_t *out_version, kbp_pipeline *p, const char *cart_id
 }
 
 int kbp_cart_remove_item(int64_t *out_version, kbp_pipeline *p, const char *cart_id,
-                         const char *sku)
+                         const char *customer_id, const char *sku)
 {
 	int rc;
 
 	KBP_CHECK_PIPELINE(p);
-	if ((rc = kbp__check_id(cart_id, "cart id")) || (rc = kbp__check_id(sku, "sku")))
+	if ((rc = kbp__check_id(cart_id, "cart id")) ||
+	    (rc = kbp__check_id(customer_id, "customer id")) || (rc = kbp__check_id(sku, "sku")))
 		return rc;
-	return p->storage->cart_set_item(p->storage, cart_id, NULL, sku, 0, kbp_pipeline_now(p),
-	                                 out_version);
+	return p->storage->cart_set_item(p->storage, cart_id, customer_id, sku, 0,
+	                                 kbp_pipeline_now(p), out_version);
 }
 
 int kbp_cart_get(kbp_cart **out, kbp_pipeline *p, const char *cart_id)

@@ -187,7 +187,7 @@ END_TEST
 START_TEST(remove_item)
 {
 	fx f;
-	const char *a, *b, *cart;
+	const char *a, *b, *cart, *cust;
 	int64_t v = 0;
 	kbp_cart *c;
 
@@ -196,25 +196,28 @@ START_TEST(remove_item)
 	b = fx_product(&f, "b", 100, 5);
 	cart = fx_cart(&f, a, 1);
 	fx_cart_set(&f, cart, b, 2);
+	cust = fx_customer_of(&f, cart);
 
-	CK_OK(kbp_cart_remove_item(&v, f.p, cart, a));
+	CK_OK(kbp_cart_remove_item(&v, f.p, cart, cust, a));
 	ck_assert_int_eq(v, 3);
 	c = cart_get(&f, cart);
 	ck_assert_uint_eq(c->n_items, 1);
 	ck_assert_str_eq(c->items[0].sku, b);
 	kbp_cart_free(c);
 
-	CK_RC(kbp_cart_remove_item(&v, f.p, cart, a), KBP_ENOTFOUND);
-	CK_RC(kbp_cart_remove_item(NULL, f.p, fx_id(&f, "nocart"), a), KBP_ENOTFOUND);
-	CK_RC(kbp_cart_remove_item(NULL, NULL, cart, b), KBP_EINVAL);
-	CK_RC(kbp_cart_remove_item(NULL, f.p, NULL, b), KBP_EINVAL);
-	CK_RC(kbp_cart_remove_item(NULL, f.p, cart, "bad sku"), KBP_EINVAL);
+	CK_RC(kbp_cart_remove_item(&v, f.p, cart, cust, a), KBP_ENOTFOUND);
+	CK_RC(kbp_cart_remove_item(NULL, f.p, fx_id(&f, "nocart"), cust, a), KBP_ENOTFOUND);
+	CK_RC(kbp_cart_remove_item(NULL, NULL, cart, cust, b), KBP_EINVAL);
+	CK_RC(kbp_cart_remove_item(NULL, f.p, NULL, cust, b), KBP_EINVAL);
+	CK_RC(kbp_cart_remove_item(NULL, f.p, cart, cust, "bad sku"), KBP_EINVAL);
+	CK_RC(kbp_cart_remove_item(NULL, f.p, cart, NULL, b), KBP_EINVAL);
+	CK_RC(kbp_cart_remove_item(NULL, f.p, cart, fx_id(&f, "someone-else"), b), KBP_ECONFLICT);
 	c = cart_get(&f, cart);
 	ck_assert_int_eq(c->version, 3);
 	ck_assert_uint_eq(c->n_items, 1);
 	kbp_cart_free(c);
 
-	CK_OK(kbp_cart_remove_item(NULL, f.p, cart, b));
+	CK_OK(kbp_cart_remove_item(NULL, f.p, cart, cust, b));
 	c = cart_get(&f, cart);
 	ck_assert_uint_eq(c->n_items, 0);
 	ck_assert_int_eq(c->version, 4);

@@ -246,7 +246,7 @@ START_TEST(cart_problems_refused_without_writes)
 	ck_assert_ptr_null(in);
 
 	cart = fx_cart(&f, a, 1);
-	CK_OK(kbp_cart_remove_item(NULL, f.p, cart, a));
+	CK_OK(kbp_cart_remove_item(NULL, f.p, cart, fx_customer_of(&f, cart), a));
 	CK_RC(create(&in, &f, cart, NULL, NULL), KBP_EEMPTY);
 
 	cart = fx_cart(&f, a, 2);

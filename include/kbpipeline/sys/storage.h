@@ -111,7 +111,7 @@ struct kbp_storage {
 	int (*product_get)(kbp_storage *s, const char *id, kbp_product **out);
 	int (*product_set_active)(kbp_storage *s, const char *id, int active, int64_t now);
 
-	/* qty 0 removes the line; customer_id is then NULL and the cart must exist. */
+	/* qty 0 removes the line (the cart must exist). Only customer_id's cart changes. */
 	int (*cart_set_item)(kbp_storage *s, const char *cart_id, const char *customer_id,
 	                     const char *sku, int64_t qty, int64_t now, int64_t *out_version);
 	int (*cart_get)(kbp_storage *s, const char *cart_id, kbp_cart **out);

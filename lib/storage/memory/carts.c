@@ -76,20 +76,20 @@ static int check_sku(mem_store *m, const char *sku)
 	return 0;
 }
 
-/* With the lock held: the cart to change, created for customer_id when adding. */
+/* With the lock held: the customer's cart to change, created when adding to a new one. */
 static int cart_for_change(mem_store *m, const char *cart_id, const char *customer_id,
-                           mem_cart **out)
+                           int64_t qty, mem_cart **out)
 {
 	mem_cart *c = kbp_hmap_get(&m->carts, cart_id);
 
 	if (c) {
-		if (customer_id && strcmp(c->pub.customer_id, customer_id) != 0)
+		if (strcmp(c->pub.customer_id, customer_id) != 0)
 			return kbp_error_set(KBP_ECONFLICT, "cart '%s' belongs to another customer",
 			                     cart_id);
 		*out = c;
 		return 0;
 	}
-	if (!customer_id)
+	if (qty == 0)
 		return kbp_error_set(KBP_ENOTFOUND, "cart '%s' does not exist", cart_id);
 	c = cart_new(cart_id, customer_id);
 	if (!c || kbp_hmap_put(&m->carts, c->pub.id, c) != 0) {
@@ -132,7 +132,7 @@ int mem_cart_set_item(kbp_storage *s, const char *cart_id, const char *customer_
 	/* Check the product before creating a cart, so a refused first line leaves no cart. */
 	rc = qty ? check_sku(m, sku) : 0;
 	if (rc == 0)
-		rc = cart_for_change(m, cart_id, customer_id, &c);
+		rc = cart_for_change(m, cart_id, customer_id, qty, &c);
 	if (rc == 0)
 		rc = apply_change(m, c, sku, qty);
 	if (rc == 0) {
