@@ -8,6 +8,7 @@
 #include "core/validate.h"
 #include "util/clock.h"
 #include "util/crypto.h"
+#include "util/mutex.h"
 
 static int64_t system_clock(void *ctx)
 {
@@ -65,7 +66,7 @@ int kbp_pipeline_open(kbp_pipeline **out, const kbp_options *opts)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return kbp__oom();
-	pthread_mutex_init(&p->registry_lock, NULL);
+	kbp_mutex_init(&p->registry_lock);
 	if ((rc = apply_options(p, opts ? opts : &defaults)) ||
 	    (rc = kbp__storage_open(&p->storage, opts ? opts->storage : NULL)) ||
 	    (rc = kbp_job_register(p, KBP_JOB_FINALIZE_ORDER, kbp__finalize_order_handler, NULL))) {

@@ -19,6 +19,7 @@
 #include "util/crypto.h"
 #include "util/hmap.h"
 #include "util/ids.h"
+#include "util/mutex.h"
 
 typedef struct sandbox_payment {
 	char *ref;
@@ -164,7 +165,7 @@ static sandbox *sandbox_new(const kbp_sandbox_options *o)
 		return NULL;
 	sb->base = (kbp_gateway){ KBP_GATEWAY_VERSION, NULL, sandbox_prepare, sandbox_parse,
 		                  sandbox_lookup, sandbox_free };
-	pthread_mutex_init(&sb->lock, NULL);
+	kbp_mutex_init(&sb->lock);
 	kbp_hmap_init(&sb->payments);
 	sb->name = strdup(o->name ? o->name : "sandbox");
 	sb->base_url = strdup(o->base_url ? o->base_url : "http://127.0.0.1/sandbox");

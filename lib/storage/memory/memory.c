@@ -6,6 +6,7 @@
 #include "core/objects.h"
 #include "storage/memory/memory_internal.h"
 #include "util/clock.h"
+#include "util/mutex.h"
 
 char *mem_pair_key(const char *a, const char *b)
 {
@@ -194,7 +195,7 @@ int kbp_storage_memory_open(kbp_storage **out, const char *uri)
 	if (!(m = calloc(1, sizeof(*m))))
 		return kbp_error_set(KBP_ENOMEM, "out of memory");
 	m->base = memory_vtable;
-	pthread_mutex_init(&m->lock, NULL);
+	kbp_mutex_init(&m->lock);
 	pthread_mutex_init(&m->maintenance_lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
