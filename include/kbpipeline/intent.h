@@ -11,6 +11,8 @@ extern "C" {
 #endif
 
 #define KBP_URL_MAX 2048
+/* The largest intent total in minor units: 2^53 - 1, exact in every JSON number. */
+#define KBP_AMOUNT_MAX INT64_C(9007199254740991)
 
 typedef enum kbp_intent_status {
 	KBP_INTENT_PENDING = 0,

@@ -55,7 +55,12 @@ KBP_EXTERN void kbp_verification_free(kbp_verification *v);
 KBP_EXTERN void kbp_verification_list_free(kbp_verification_list *list);
 KBP_EXTERN const char *kbp_verification_outcome_name(kbp_verification_outcome outcome);
 
-/* The sandbox gateway: no network, callbacks signed with HMAC-SHA256. */
+/*
+ * The sandbox gateway: no network, callbacks signed with HMAC-SHA256. It
+ * answers lookups from what kbp_sandbox_pay() recorded; for a payment it did
+ * not prepare (another process configured with the same secret did), the
+ * authenticated callback itself is the answer.
+ */
 typedef enum kbp_sandbox_answer {
 	KBP_SANDBOX_COMPLETED = 0,
 	KBP_SANDBOX_PENDING = 1,

@@ -269,6 +269,16 @@ START_TEST(cart_problems_refused_without_writes)
 		CK_RC(create(&in, &f, cart, NULL, NULL), KBP_EOVERFLOW);
 		ck_assert_int_eq(fx_reserved(&f, huge2), 0);
 	}
+	{
+		/* Totals stop at KBP_AMOUNT_MAX (2^53 - 1), which every JSON number holds exactly. */
+		const char *big = fx_product(&f, "big", KBP_PRICE_MAX, 1000);
+		CK_OK(create(&in, &f, fx_cart(&f, big, 90), NULL, NULL));
+		ck_assert_int_eq(in->amount_minor, 90 * KBP_PRICE_MAX);
+		CK_OK(kbp_intent_cancel(f.p, in->id));
+		kbp_intent_free(in);
+		CK_RC(create(&in, &f, fx_cart(&f, big, 91), NULL, NULL), KBP_EOVERFLOW);
+		ck_assert_int_eq(fx_reserved(&f, big), 0);
+	}
 
 	{
 		kbp_intent_request req = KBP_INTENT_REQUEST_INIT;

@@ -116,7 +116,14 @@ static int sandbox_lookup(kbp_gateway *g, const kbp_callback_claim *claim, kbp_l
 	pthread_mutex_lock(&sb->lock);
 	pay = kbp_hmap_get(&sb->payments, claim->gateway_ref);
 	if (!pay) {
-		out->status = KBP_GATEWAY_NOT_FOUND;
+		/*
+		 * A payment prepared by another process sharing this sandbox's secret:
+		 * the callback is authentic, and the sandbox is its own authority.
+		 */
+		out->status = claim->status;
+		out->amount_minor = claim->amount_minor;
+		if (claim->external_txn_id && !(out->external_txn_id = strdup(claim->external_txn_id)))
+			rc = kbp_error_set(KBP_ENOMEM, "out of memory");
 	} else {
 		out->status = pay->status;
 		out->amount_minor = pay->amount_minor;

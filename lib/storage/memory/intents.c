@@ -47,8 +47,9 @@ static int check_lines(mem_store *m, const mem_cart *c, int64_t *amount, char cu
 			return kbp_error_set(KBP_EINVAL, "cart mixes currencies %s and %s", currency,
 			                     p->currency);
 		if (__builtin_mul_overflow(line->qty, p->price_minor, &cost) ||
-		    __builtin_add_overflow(total, cost, &total))
-			return kbp_error_set(KBP_EOVERFLOW, "cart total does not fit in 64 bits");
+		    __builtin_add_overflow(total, cost, &total) || total > KBP_AMOUNT_MAX)
+			return kbp_error_set(KBP_EOVERFLOW, "cart total exceeds %lld minor units",
+			                     (long long)KBP_AMOUNT_MAX);
 		if (p->on_hand - p->reserved < line->qty)
 			return kbp_error_set(KBP_EOUTOFSTOCK, "'%s' is out of stock: %lld available, %lld wanted",
 			                     line->sku, (long long)(p->on_hand - p->reserved),
