@@ -43,9 +43,12 @@ typedef struct kbp_options {
 	int64_t backoff_max_ms;     /* cap, default 3,600,000 (1 h) */
 	int backoff_jitter_pct;     /* +/- percent, default 10; negative disables jitter */
 	int64_t job_retention_ms;   /* completed jobs older than this are pruned, default 86,400,000 */
+	const char *storage_schema; /* PostgreSQL schema, NULL: "kbp" */
+	int storage_pool_size;      /* PostgreSQL connections, 0: 8 */
 } kbp_options;
 
-#define KBP_OPTIONS_INIT { KBP_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, KBP_LOG_INFO, 0, 0, 0, 0, 0, 0, 0 }
+#define KBP_OPTIONS_INIT \
+	{ KBP_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, KBP_LOG_INFO, 0, 0, 0, 0, 0, 0, 0, NULL, 0 }
 
 KBP_EXTERN int kbp_pipeline_open(kbp_pipeline **out, const kbp_options *opts);
 KBP_EXTERN void kbp_pipeline_close(kbp_pipeline *p);
@@ -53,6 +56,13 @@ KBP_EXTERN void kbp_pipeline_close(kbp_pipeline *p);
 KBP_EXTERN int64_t kbp_pipeline_now(kbp_pipeline *p);
 /* The storage backend's name: "memory", "postgres". */
 KBP_EXTERN const char *kbp_pipeline_storage_name(kbp_pipeline *p);
+
+/*
+ * Creates or upgrades the storage's schema to this library's version (a
+ * no-op for "memory:"). Safe to run twice and from several processes at
+ * once. schema NULL means "kbp". out_version may be NULL.
+ */
+KBP_EXTERN int kbp_migrate(int *out_version, const char *storage_uri, const char *schema);
 
 #ifdef __cplusplus
 }

@@ -68,7 +68,7 @@ int kbp_pipeline_open(kbp_pipeline **out, const kbp_options *opts)
 		return kbp__oom();
 	kbp_mutex_init(&p->registry_lock);
 	if ((rc = apply_options(p, opts ? opts : &defaults)) ||
-	    (rc = kbp__storage_open(&p->storage, opts ? opts->storage : NULL)) ||
+	    (rc = kbp__storage_open(&p->storage, opts ? opts : &defaults)) ||
 	    (rc = kbp_job_register(p, KBP_JOB_FINALIZE_ORDER, kbp__finalize_order_handler, NULL))) {
 		kbp_pipeline_close(p);
 		return rc;

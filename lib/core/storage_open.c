@@ -3,9 +3,32 @@
 
 #include <string.h>
 
-static int is_memory_uri(const char *uri)
+int kbp__storage_kind(const char *uri)
 {
-	return !uri || !*uri || strcmp(uri, "memory:") == 0;
+	if (!uri || !*uri || strcmp(uri, "memory:") == 0)
+		return KBP_STORAGE_MEMORY;
+	/* libpq takes URIs with either scheme, or a key=value connection string. */
+	if (strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0 ||
+	    strchr(uri, '='))
+		return KBP_STORAGE_POSTGRES;
+	return -1;
+}
+
+static int open_backend(kbp_storage **s, const kbp_options *o)
+{
+	switch (kbp__storage_kind(o->storage)) {
+	case KBP_STORAGE_MEMORY:
+		return kbp_storage_memory_open(s, o->storage);
+	case KBP_STORAGE_POSTGRES:
+#ifdef KBP_HAVE_POSTGRES
+		return kbp_storage_postgres_open(s, o->storage, o->storage_schema, o->storage_pool_size);
+#else
+		return kbp_error_set(KBP_EINVAL, "this build has no PostgreSQL support");
+#endif
+	}
+	/* The URI itself is not repeated: it may carry a password. */
+	return kbp_error_set(KBP_EINVAL,
+	                     "storage URI names no known backend (\"memory:\" or postgresql://…)");
 }
 
 static int vtable_complete(const kbp_storage *s)
@@ -20,16 +43,13 @@ static int vtable_complete(const kbp_storage *s)
 	       s->wait && s->notify && s->free;
 }
 
-int kbp__storage_open(kbp_storage **out, const char *uri)
+int kbp__storage_open(kbp_storage **out, const kbp_options *opts)
 {
 	kbp_storage *s = NULL;
 	int rc;
 
 	*out = NULL;
-	if (!is_memory_uri(uri))
-		return kbp_error_set(KBP_EINVAL,
-		                     "storage URI is not supported by this build (use \"memory:\")");
-	if ((rc = kbp_storage_memory_open(&s, uri)))
+	if ((rc = open_backend(&s, opts)))
 		return rc;
 	if (!vtable_complete(s)) {
 		if (s->free)
@@ -38,4 +58,23 @@ int kbp__storage_open(kbp_storage **out, const char *uri)
 	}
 	*out = s;
 	return 0;
+}
+
+int kbp_migrate(int *out_version, const char *storage_uri, const char *schema)
+{
+	if (out_version)
+		*out_version = 0;
+	switch (kbp__storage_kind(storage_uri)) {
+	case KBP_STORAGE_MEMORY:
+		return 0;
+	case KBP_STORAGE_POSTGRES:
+#ifdef KBP_HAVE_POSTGRES
+		return kbp_storage_postgres_migrate(out_version, storage_uri, schema);
+#else
+		(void)schema;
+		return kbp_error_set(KBP_EINVAL, "this build has no PostgreSQL support");
+#endif
+	}
+	return kbp_error_set(KBP_EINVAL,
+	                     "storage URI names no known backend (\"memory:\" or postgresql://…)");
 }

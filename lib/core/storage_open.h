@@ -4,7 +4,11 @@
 
 #include "kbpipeline/sys/storage.h"
 
-/* Opens the backend the URI names (NULL or "" means "memory:") and checks its vtable. */
-int kbp__storage_open(kbp_storage **out, const char *uri);
+enum { KBP_STORAGE_MEMORY, KBP_STORAGE_POSTGRES };
+
+/* Opens the backend the options' URI names (NULL or "" means "memory:") and checks its vtable. */
+int kbp__storage_open(kbp_storage **out, const kbp_options *opts);
+/* KBP_STORAGE_MEMORY, KBP_STORAGE_POSTGRES, or -1 for a URI no backend takes. */
+int kbp__storage_kind(const char *uri);
 
 #endif

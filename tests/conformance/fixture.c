@@ -66,6 +66,14 @@ void fx_open_with(fx *f, kbp_options *o)
 	o->storage = fx_storage_uri();
 	o->clock = fx_clock;
 	o->clock_ctx = (void *)&f->now;
+	/*
+	 * On a database, each test gets a schema of its own (named by its prefix),
+	 * so global counts and the job queue are as fresh as a memory store's.
+	 */
+	if (strcmp(o->storage, "memory:") != 0) {
+		CK_OK(kbp_migrate(NULL, o->storage, f->prefix));
+		o->storage_schema = f->prefix;
+	}
 	CK_OK(kbp_pipeline_open(&f->p, o));
 	ck_assert_ptr_nonnull(f->p);
 

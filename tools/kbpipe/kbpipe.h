@@ -23,6 +23,8 @@ typedef struct kbpipe_command {
 
 int kbpipe_demo(const kbpipe_ctx *ctx, int argc, char **argv);
 void kbpipe_demo_usage(FILE *f);
+int kbpipe_migrate(const kbpipe_ctx *ctx, int argc, char **argv);
+void kbpipe_migrate_usage(FILE *f);
 
 /* out.c: messages, errors and option parsing shared by the commands. */
 #if defined(__GNUC__)

@@ -22,6 +22,7 @@ static void help_usage(FILE *f);
 static const kbpipe_command commands[] = {
 	{ "demo", "run a shop of concurrent shoppers and check the pipeline's invariants",
 	  kbpipe_demo, kbpipe_demo_usage },
+	{ "migrate", "create or upgrade the storage's schema", kbpipe_migrate, kbpipe_migrate_usage },
 	{ "help", "show the help of kbpipe or of one command", cmd_help, help_usage },
 };
 

@@ -190,6 +190,15 @@ struct kbp_storage {
 typedef int (*kbp_storage_open_fn)(kbp_storage **out, const char *uri);
 
 KBP_EXTERN int kbp_storage_memory_open(kbp_storage **out, const char *uri);
+/*
+ * The PostgreSQL backend: conninfo is a libpq URI or key=value string,
+ * schema NULL means "kbp", pool_size 0 means 8. The schema must have been
+ * migrated to this library's version (kbp_migrate()).
+ */
+KBP_EXTERN int kbp_storage_postgres_open(kbp_storage **out, const char *conninfo,
+                                         const char *schema, int pool_size);
+KBP_EXTERN int kbp_storage_postgres_migrate(int *out_version, const char *conninfo,
+                                            const char *schema);
 
 #ifdef __cplusplus
 }

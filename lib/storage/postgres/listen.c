@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "storage/postgres/pg_internal.h"
+#include "util/clock.h"
+
+/* How long the listener waits before reconnecting after the server went away. */
+#define RECONNECT_MS 250
+
+void pg_bump(pg_store *s, kbp_topic topic)
+{
+	pthread_mutex_lock(&s->topic_lock);
+	s->topic_seq[topic]++;
+	pthread_cond_broadcast(&s->topic_cond[topic]);
+	pthread_mutex_unlock(&s->topic_lock);
+}
+
+int pg_wait(kbp_storage *st, kbp_topic topic, uint64_t *seen, int64_t timeout_ms)
+{
+	pg_store *s = pg_of(st);
+	struct timespec deadline = kbp_clock_deadline(timeout_ms > 0 ? timeout_ms : 0);
+	int rc = 0;
+
+	pthread_mutex_lock(&s->topic_lock);
+	while (s->topic_seq[topic] == *seen && rc != ETIMEDOUT && timeout_ms > 0)
+		rc = pthread_cond_timedwait(&s->topic_cond[topic], &s->topic_lock, &deadline);
+	rc = s->topic_seq[topic] != *seen ? 0 : KBP_ETIMEOUT;
+	*seen = s->topic_seq[topic];
+	pthread_mutex_unlock(&s->topic_lock);
+	return rc;
+}
+
+void pg_notify(kbp_storage *st, kbp_topic topic)
+{
+	pg_bump(pg_of(st), topic);
+}
+
+static const char *const channel_suffix[2] = { ".jobs", ".orders" };
+
+static int listen_all(pg_store *s, PGconn *conn)
+{
+	for (int t = 0; t < 2; t++) {
+		char channel[PG_SCHEMA_MAX + 16];
+		char *quoted, sql[PG_SCHEMA_MAX * 2 + 40];
+		PGresult *res;
+		int ok;
+
+		snprintf(channel, sizeof(channel), "%s%s", s->schema, channel_suffix[t]);
+		if (!(quoted = PQescapeIdentifier(conn, channel, strlen(channel))))
+			return -1;
+		snprintf(sql, sizeof(sql), "LISTEN %s", quoted);
+		PQfreemem(quoted);
+		res = PQexec(conn, sql);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+static void dispatch(pg_store *s, PGconn *conn)
+{
+	PGnotify *n;
+
+	while ((n = PQnotifies(conn))) {
+		size_t len = strlen(s->schema);
+		for (int t = 0; t < 2; t++)
+			if (strncmp(n->relname, s->schema, len) == 0 &&
+			    strcmp(n->relname + len, channel_suffix[t]) == 0)
+				pg_bump(s, (kbp_topic)t);
+		PQfreemem(n);
+	}
+}
+
+/* Returns 1 when asked to stop, 0 when the connection broke. */
+static int listen_until_broken(pg_store *s, PGconn *conn)
+{
+	struct pollfd fds[2] = { { PQsocket(conn), POLLIN, 0 }, { s->stop_pipe[0], POLLIN, 0 } };
+
+	for (;;) {
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			return 0;
+		if (fds[1].revents)
+			return 1;
+		if (fds[0].revents) {
+			if (!PQconsumeInput(conn))
+				return 0;
+			dispatch(s, conn);
+		}
+	}
+}
+
+static int stop_requested(pg_store *s, int timeout_ms)
+{
+	struct pollfd fd = { s->stop_pipe[0], POLLIN, 0 };
+
+	return poll(&fd, 1, timeout_ms) > 0;
+}
+
+static void *listener_main(void *arg)
+{
+	pg_store *s = arg;
+
+	for (;;) {
+		PGconn *conn = pg_connect(s->conninfo, s->schema);
+		if (conn && listen_all(s, conn) == 0) {
+			/* Notifications may have been missed while disconnected: let waiters look. */
+			pg_bump(s, KBP_TOPIC_JOBS);
+			pg_bump(s, KBP_TOPIC_ORDERS);
+			if (listen_until_broken(s, conn)) {
+				PQfinish(conn);
+				return NULL;
+			}
+		}
+		PQfinish(conn);
+		if (stop_requested(s, RECONNECT_MS))
+			return NULL;
+	}
+}
+
+int pg_listener_start(pg_store *s)
+{
+	if (pipe(s->stop_pipe) != 0)
+		return kbp_error_set(KBP_ESTORAGE, "cannot create the listener's pipe");
+	if (pthread_create(&s->listener, NULL, listener_main, s) != 0) {
+		close(s->stop_pipe[0]);
+		close(s->stop_pipe[1]);
+		return kbp_error_set(KBP_ESTORAGE, "cannot start the listener thread");
+	}
+	s->listener_started = 1;
+	return 0;
+}
+
+void pg_listener_stop(pg_store *s)
+{
+	if (!s->listener_started)
+		return;
+	if (write(s->stop_pipe[1], "x", 1) != 1)
+		return;
+	pthread_join(s->listener, NULL);
+	close(s->stop_pipe[0]);
+	close(s->stop_pipe[1]);
+	s->listener_started = 0;
+}

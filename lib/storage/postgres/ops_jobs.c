@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/* The job queue, maintenance and metrics: each operation is one SQL function call. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/objects.h"
+#include "storage/postgres/pg_internal.h"
+
+int pg_job_enqueue(kbp_storage *s, const kbp_job_draft *d, int64_t now, char **out_id)
+{
+	pg_num prio = pg_i64(d->priority), run_at = pg_i64(d->run_at),
+	       attempts = pg_i64(d->max_attempts), n = pg_i64(now);
+	const char *p[] = { d->id, d->kind, d->payload, d->unique_key, prio.s, run_at.s,
+		            attempts.s, n.s };
+	const cJSON *id;
+	cJSON *data;
+	int rc = pg_call(pg_of(s), ST_JOB_ENQUEUE, p, 8, &data);
+
+	id = cJSON_GetObjectItemCaseSensitive(data, "id");
+	if ((rc == 0 || rc == KBP_EEXISTS) && cJSON_IsString(id) && !(*out_id = strdup(id->valuestring)))
+		rc = pg_oom();
+	cJSON_Delete(data);
+	return rc;
+}
+
+int pg_jobs_acquire(kbp_storage *s, const char *worker, int max, int64_t lease_ms, int64_t now,
+                    kbp_job_list **out)
+{
+	pg_num m = pg_i64(max), lease = pg_i64(lease_ms), n = pg_i64(now);
+	const char *p[] = { worker, m.s, lease.s, n.s };
+	cJSON *data;
+	int rc = pg_call(pg_of(s), ST_JOBS_ACQUIRE, p, 4, &data);
+
+	if (rc == 0 && !(*out = js_job_list(data, NULL)))
+		rc = pg_oom();
+	cJSON_Delete(data);
+	return rc;
+}
+
+int pg_job_complete(kbp_storage *s, const char *job_id, const char *worker, int64_t now)
+{
+	pg_num n = pg_i64(now);
+	const char *p[] = { job_id, worker, n.s };
+
+	return pg_call(pg_of(s), ST_JOB_COMPLETE, p, 3, NULL);
+}
+
+int pg_job_fail(kbp_storage *s, const char *job_id, const char *worker, const char *error,
+                int64_t retry_at, int64_t now)
+{
+	pg_num r = pg_i64(retry_at), n = pg_i64(now);
+	const char *p[] = { job_id, worker, error, r.s, n.s };
+
+	return pg_call(pg_of(s), ST_JOB_FAIL, p, 5, NULL);
+}
+
+int pg_job_get(kbp_storage *s, const char *job_id, kbp_job **out)
+{
+	const char *p[] = { job_id };
+	cJSON *data;
+	int rc = pg_call(pg_of(s), ST_JOB_GET, p, 1, &data);
+
+	if (rc == 0 && !(*out = js_job(data)))
+		rc = pg_oom();
+	cJSON_Delete(data);
+	return rc;
+}
+
+int pg_jobs_list(kbp_storage *s, const kbp_job_filter *f, kbp_job_list **out)
+{
+	pg_num state = pg_i64(f->state), since = pg_i64(f->since), limit = pg_i64((int64_t)f->limit);
+	const char *p[] = { state.s, f->kind, since.s, limit.s, f->after };
+	cJSON *data;
+	int rc = pg_call(pg_of(s), ST_JOBS_LIST, p, 5, &data);
+
+	if (rc == 0 && !(*out = js_job_list(cJSON_GetObjectItemCaseSensitive(data, "jobs"),
+	                                    cJSON_GetObjectItemCaseSensitive(data, "next_after"))))
+		rc = pg_oom();
+	cJSON_Delete(data);
+	return rc;
+}
+
+int pg_job_retry(kbp_storage *s, const char *job_id, int64_t now)
+{
+	pg_num n = pg_i64(now);
+	const char *p[] = { job_id, n.s };
+
+	return pg_call(pg_of(s), ST_JOB_RETRY, p, 2, NULL);
+}
+
+int pg_job_cancel(kbp_storage *s, const char *job_id, int64_t now)
+{
+	pg_num n = pg_i64(now);
+	const char *p[] = { job_id, n.s };
+
+	return pg_call(pg_of(s), ST_JOB_CANCEL, p, 2, NULL);
+}
+
+int pg_jobs_rescue(kbp_storage *s, int64_t now, int64_t *out_count)
+{
+	pg_num n = pg_i64(now);
+	const char *p[] = { n.s };
+	cJSON *data;
+	int rc = pg_call(pg_of(s), ST_JOBS_RESCUE, p, 1, &data);
+
+	if (rc == 0)
+		*out_count = js_i64(data, "count");
+	cJSON_Delete(data);
+	return rc;
+}
+
+int pg_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
+                   kbp_maintenance_result *out)
+{
+	pg_num n = pg_i64(params->now), before = pg_i64(params->prune_before);
+	const char *p[] = { n.s, before.s };
+	cJSON *data;
+	int rc = pg_call(pg_of(s), ST_MAINTENANCE, p, 2, &data);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == 0) {
+		out->ran = js_bool(data, "ran");
+		out->intents_expired = js_i64(data, "intents_expired");
+		out->jobs_rescued = js_i64(data, "jobs_rescued");
+		out->jobs_pruned = js_i64(data, "jobs_pruned");
+	}
+	cJSON_Delete(data);
+	return rc;
+}
+
+int pg_metrics(kbp_storage *s, int64_t now, kbp_metrics *out)
+{
+	pg_num n = pg_i64(now);
+	const char *p[] = { n.s };
+	cJSON *data;
+	int rc = pg_call(pg_of(s), ST_METRICS, p, 1, &data);
+
+	if (rc == 0)
+		js_metrics(out, data);
+	cJSON_Delete(data);
+	return rc;
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KBP_STORAGE_PG_INTERNAL_H
+#define KBP_STORAGE_PG_INTERNAL_H
+
+/*
+ * The PostgreSQL backend. Every vtable operation is one call of one SQL
+ * function (lib/storage/postgres/schema/), so each step of the pipeline is
+ * one transaction and one round trip. The functions answer
+ * {"code","message","data"}; data uses the public structs' field names.
+ * Connections come from a pool (libpq allows one thread per PGconn at a
+ * time); a listener thread holds a LISTEN connection and turns
+ * notifications into the same wait/notify sequences the memory backend has.
+ */
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "kbpipeline/sys/storage.h"
+
+#define PG_POOL_DEFAULT 8
+#define PG_POOL_MAX 64
+#define PG_SCHEMA_MAX 63
+
+typedef enum pg_stmt {
+	ST_VENDOR_PUT,
+	ST_VENDOR_GET,
+	ST_PRODUCT_PUT,
+	ST_PRODUCT_GET,
+	ST_PRODUCT_SET_ACTIVE,
+	ST_CART_SET_ITEM,
+	ST_CART_GET,
+	ST_INTENT_CREATE,
+	ST_INTENT_ATTACH,
+	ST_INTENT_GET,
+	ST_INTENT_CANCEL,
+	ST_PAYMENT_APPLY,
+	ST_VERIFICATIONS_LIST,
+	ST_ORDER_FINALIZE,
+	ST_ORDER_GET,
+	ST_ORDER_FACTS,
+	ST_JOB_ENQUEUE,
+	ST_JOBS_ACQUIRE,
+	ST_JOB_COMPLETE,
+	ST_JOB_FAIL,
+	ST_JOB_GET,
+	ST_JOBS_LIST,
+	ST_JOB_RETRY,
+	ST_JOB_CANCEL,
+	ST_JOBS_RESCUE,
+	ST_MAINTENANCE,
+	ST_METRICS,
+	ST_COUNT
+} pg_stmt;
+
+typedef struct pg_conn {
+	PGconn *conn;
+	int in_use;
+	uint64_t prepared;          /* bit i: statement i is prepared on this connection */
+} pg_conn;
+
+typedef struct pg_store {
+	kbp_storage base;
+	char *conninfo;
+	char schema[PG_SCHEMA_MAX + 1];
+
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_free;
+	pg_conn conns[PG_POOL_MAX];
+	int pool_size;
+
+	pthread_mutex_t topic_lock;
+	pthread_cond_t topic_cond[2];
+	uint64_t topic_seq[2];
+
+	pthread_t listener;
+	int listener_started;
+	int stop_pipe[2];
+} pg_store;
+
+static inline pg_store *pg_of(kbp_storage *s)
+{
+	return (pg_store *)s;
+}
+
+static inline int pg_oom(void)
+{
+	return kbp_error_set(KBP_ENOMEM, "out of memory");
+}
+
+/* Connects with search_path set to the schema; NULL with the error set. */
+PGconn *pg_connect(const char *conninfo, const char *schema);
+/* KBP_ESTORAGE with libpq's message, which never contains the password. */
+int pg_conn_error(PGconn *conn, const char *what);
+
+/*
+ * Calls a statement's SQL function with text parameters (NULL for SQL NULL)
+ * and hands back its data (NULL when JSON null). Returns the function's
+ * code with its message set. *out_data is set whenever the function
+ * answered, also with a non-zero code.
+ */
+int pg_call(pg_store *s, pg_stmt st, const char *const *params, int n, cJSON **out_data);
+/* The same, with one binary (bytea) parameter at the statement's bytea slot. */
+int pg_call_raw(pg_store *s, pg_stmt st, const char *const *params, const int *lengths, int n,
+                cJSON **out_data);
+
+void pg_bump(pg_store *s, kbp_topic topic);
+int pg_listener_start(pg_store *s);
+void pg_listener_stop(pg_store *s);
+int pg_wait(kbp_storage *s, kbp_topic topic, uint64_t *seen, int64_t timeout_ms);
+void pg_notify(kbp_storage *s, kbp_topic topic);
+
+/* Migrations: the numbered files of schema/, compiled in. */
+extern const char *const kbp_pg_migrations[];
+extern const int kbp_pg_migration_count;
+int pg_schema_check(PGconn *conn, const char *schema);
+int pg_migrate(PGconn *conn, const char *schema, int *out_version);
+
+/* JSON (the SQL functions' data) to the public structs. */
+char *js_str(const cJSON *o, const char *name, int *ok);
+int64_t js_i64(const cJSON *o, const char *name);
+int js_bool(const cJSON *o, const char *name);
+kbp_vendor *js_vendor(const cJSON *o);
+kbp_product *js_product(const cJSON *o);
+kbp_cart *js_cart(const cJSON *o);
+kbp_intent *js_intent(const cJSON *o);
+kbp_verification *js_verification(const cJSON *o);
+int js_verification_fill(kbp_verification *v, const cJSON *o);
+kbp_order *js_order(const cJSON *o);
+int js_job_fill(kbp_job *j, const cJSON *o);
+kbp_job *js_job(const cJSON *o);
+kbp_job_list *js_job_list(const cJSON *array, const cJSON *next_after);
+int js_order_facts(kbp_order_facts *f, const cJSON *o);
+void js_metrics(kbp_metrics *m, const cJSON *o);
+
+/* Integers as the text parameters libpq sends. */
+typedef struct pg_num {
+	char s[24];
+} pg_num;
+pg_num pg_i64(int64_t v);
+
+/* The vtable operations. */
+int pg_vendor_put(kbp_storage *s, const char *id, const char *name, int64_t now);
+int pg_vendor_get(kbp_storage *s, const char *id, kbp_vendor **out);
+int pg_product_put(kbp_storage *s, const kbp_product_spec *spec, int64_t now);
+int pg_product_get(kbp_storage *s, const char *id, kbp_product **out);
+int pg_product_set_active(kbp_storage *s, const char *id, int active, int64_t now);
+int pg_cart_set_item(kbp_storage *s, const char *cart_id, const char *customer_id,
+                     const char *sku, int64_t qty, int64_t now, int64_t *out_version);
+int pg_cart_get(kbp_storage *s, const char *cart_id, kbp_cart **out);
+int pg_intent_create(kbp_storage *s, const kbp_intent_draft *d, int64_t now, kbp_intent **out);
+int pg_intent_attach(kbp_storage *s, const char *intent_id, const char *gateway_ref,
+                     const char *redirect, int64_t now);
+int pg_intent_get(kbp_storage *s, const char *intent_id, kbp_intent **out);
+int pg_intent_cancel(kbp_storage *s, const char *intent_id, const char *reason, int64_t now);
+int pg_payment_apply(kbp_storage *s, const kbp_payment_draft *d, int64_t now,
+                     kbp_verification **out);
+int pg_verifications_list(kbp_storage *s, const char *intent_id, kbp_verification_list **out);
+int pg_order_finalize(kbp_storage *s, const char *intent_id, const char *order_id,
+                      const char *order_number, int64_t now, kbp_order **out);
+int pg_order_get(kbp_storage *s, const char *order_number, const char *intent_id,
+                 kbp_order **out);
+int pg_order_facts(kbp_storage *s, const char *intent_id, kbp_order_facts *out);
+int pg_job_enqueue(kbp_storage *s, const kbp_job_draft *d, int64_t now, char **out_id);
+int pg_jobs_acquire(kbp_storage *s, const char *worker, int max, int64_t lease_ms, int64_t now,
+                    kbp_job_list **out);
+int pg_job_complete(kbp_storage *s, const char *job_id, const char *worker, int64_t now);
+int pg_job_fail(kbp_storage *s, const char *job_id, const char *worker, const char *error,
+                int64_t retry_at, int64_t now);
+int pg_job_get(kbp_storage *s, const char *job_id, kbp_job **out);
+int pg_jobs_list(kbp_storage *s, const kbp_job_filter *f, kbp_job_list **out);
+int pg_job_retry(kbp_storage *s, const char *job_id, int64_t now);
+int pg_job_cancel(kbp_storage *s, const char *job_id, int64_t now);
+int pg_jobs_rescue(kbp_storage *s, int64_t now, int64_t *out_count);
+int pg_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
+                   kbp_maintenance_result *out);
+int pg_metrics(kbp_storage *s, int64_t now, kbp_metrics *out);
+
+#endif

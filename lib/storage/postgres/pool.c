@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/postgres/pg_internal.h"
+
+/* Deadlocks and serialization failures are retried this many times before giving up. */
+#define RETRIES 5
+
+enum { WAKE_JOBS = 1, WAKE_ORDERS = 2 };
+
+typedef struct stmt_def {
+	const char *name;
+	const char *sql;
+	int n_params;
+	int bytea_param;            /* index of a binary bytea parameter, or -1 */
+	int replay_safe;            /* read-only or idempotent: may be repeated after a lost connection */
+	int wakes;                  /* local topics to bump after success */
+} stmt_def;
+
+static const stmt_def stmts[ST_COUNT] = {
+	[ST_VENDOR_PUT] = { "vendor_put", "SELECT kbp_vendor_put($1,$2,$3)", 3, -1, 1, 0 },
+	[ST_VENDOR_GET] = { "vendor_get", "SELECT kbp_vendor_get($1)", 1, -1, 1, 0 },
+	[ST_PRODUCT_PUT] = { "product_put", "SELECT kbp_product_put($1,$2,$3,$4,$5,$6,$7,$8)", 8, -1, 1, 0 },
+	[ST_PRODUCT_GET] = { "product_get", "SELECT kbp_product_get($1)", 1, -1, 1, 0 },
+	[ST_PRODUCT_SET_ACTIVE] = { "product_set_active", "SELECT kbp_product_set_active($1,$2,$3)", 3, -1, 1, 0 },
+	[ST_CART_SET_ITEM] = { "cart_set_item", "SELECT kbp_cart_set_item($1,$2,$3,$4,$5)", 5, -1, 0, 0 },
+	[ST_CART_GET] = { "cart_get", "SELECT kbp_cart_get($1)", 1, -1, 1, 0 },
+	[ST_INTENT_CREATE] = { "intent_create", "SELECT kbp_intent_create($1,$2,$3,$4,$5,$6,$7,$8)", 8, -1, 1, 0 },
+	[ST_INTENT_ATTACH] = { "intent_attach", "SELECT kbp_intent_attach($1,$2,$3,$4)", 4, -1, 0, 0 },
+	[ST_INTENT_GET] = { "intent_get", "SELECT kbp_intent_get($1)", 1, -1, 1, 0 },
+	[ST_INTENT_CANCEL] = { "intent_cancel", "SELECT kbp_intent_cancel($1,$2,$3)", 3, -1, 0, WAKE_ORDERS },
+	[ST_PAYMENT_APPLY] = { "payment_apply",
+		"SELECT kbp_payment_apply($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)", 13, 9, 1,
+		WAKE_JOBS | WAKE_ORDERS },
+	[ST_VERIFICATIONS_LIST] = { "verifications_list", "SELECT kbp_verifications_list($1)", 1, -1, 1, 0 },
+	[ST_ORDER_FINALIZE] = { "order_finalize", "SELECT kbp_order_finalize($1,$2,$3,$4)", 4, -1, 1, WAKE_ORDERS },
+	[ST_ORDER_GET] = { "order_get", "SELECT kbp_order_get($1,$2)", 2, -1, 1, 0 },
+	[ST_ORDER_FACTS] = { "order_facts", "SELECT kbp_order_facts($1)", 1, -1, 1, 0 },
+	[ST_JOB_ENQUEUE] = { "job_enqueue", "SELECT kbp_job_enqueue($1,$2,$3,$4,$5,$6,$7,$8)", 8, -1, 0, WAKE_JOBS },
+	[ST_JOBS_ACQUIRE] = { "jobs_acquire", "SELECT kbp_jobs_acquire($1,$2,$3,$4)", 4, -1, 0, 0 },
+	[ST_JOB_COMPLETE] = { "job_complete", "SELECT kbp_job_complete($1,$2,$3)", 3, -1, 0, 0 },
+	[ST_JOB_FAIL] = { "job_fail", "SELECT kbp_job_fail($1,$2,$3,$4,$5)", 5, -1, 0, WAKE_JOBS | WAKE_ORDERS },
+	[ST_JOB_GET] = { "job_get", "SELECT kbp_job_get($1)", 1, -1, 1, 0 },
+	[ST_JOBS_LIST] = { "jobs_list", "SELECT kbp_jobs_list($1,$2,$3,$4,$5)", 5, -1, 1, 0 },
+	[ST_JOB_RETRY] = { "job_retry", "SELECT kbp_job_retry($1,$2)", 2, -1, 0, WAKE_JOBS | WAKE_ORDERS },
+	[ST_JOB_CANCEL] = { "job_cancel", "SELECT kbp_job_cancel($1,$2)", 2, -1, 0, WAKE_ORDERS },
+	[ST_JOBS_RESCUE] = { "jobs_rescue", "SELECT kbp_jobs_rescue($1)", 1, -1, 1, WAKE_JOBS },
+	[ST_MAINTENANCE] = { "maintenance", "SELECT kbp_maintenance($1,$2)", 2, -1, 1, WAKE_JOBS | WAKE_ORDERS },
+	[ST_METRICS] = { "metrics", "SELECT kbp_metrics($1)", 1, -1, 1, 0 },
+};
+
+_Static_assert(ST_COUNT <= 64, "the prepared-statement bitmap holds 64 statements");
+
+pg_num pg_i64(int64_t v)
+{
+	pg_num n;
+
+	snprintf(n.s, sizeof(n.s), "%lld", (long long)v);
+	return n;
+}
+
+int pg_conn_error(PGconn *conn, const char *what)
+{
+	const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
+	char line[400];
+	size_t n = 0;
+
+	/* libpq's messages span lines; an error message is one line. */
+	for (const char *p = msg; *p && n < sizeof(line) - 1; p++) {
+		int space = *p == '\n' || *p == '\t' || *p == ' ';
+		if (space && (n == 0 || line[n - 1] == ' '))
+			continue;
+		line[n++] = space ? ' ' : *p;
+	}
+	while (n > 0 && line[n - 1] == ' ')
+		n--;
+	line[n] = '\0';
+	return kbp_error_set(KBP_ESTORAGE, "%s: %s", what, line);
+}
+
+/* Server notices ("… already exists, skipping") are not errors; libpq would print them. */
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+PGconn *pg_connect(const char *conninfo, const char *schema)
+{
+	const char *params[1] = { schema };
+	PGconn *conn = PQconnectdb(conninfo);
+	PGresult *res;
+
+	if (!conn || PQstatus(conn) != CONNECTION_OK) {
+		pg_conn_error(conn, "cannot connect to PostgreSQL");
+		PQfinish(conn);
+		return NULL;
+	}
+	PQsetNoticeProcessor(conn, ignore_notice, NULL);
+	res = PQexecParams(conn, "SELECT set_config('search_path', quote_ident($1), false)", 1, NULL,
+	                   params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pg_conn_error(conn, "cannot select the schema");
+		PQclear(res);
+		PQfinish(conn);
+		return NULL;
+	}
+	PQclear(res);
+	return conn;
+}
+
+/* Takes a free connection, opening one while the pool has room, else waits. */
+static pg_conn *pool_get(pg_store *s)
+{
+	pg_conn *c = NULL;
+
+	pthread_mutex_lock(&s->pool_lock);
+	while (!c) {
+		for (int i = 0; i < s->pool_size && !c; i++)
+			if (!s->conns[i].in_use && s->conns[i].conn)
+				c = &s->conns[i];
+		for (int i = 0; i < s->pool_size && !c; i++)
+			if (!s->conns[i].in_use && !s->conns[i].conn)
+				c = &s->conns[i];
+		if (!c)
+			pthread_cond_wait(&s->pool_free, &s->pool_lock);
+	}
+	c->in_use = 1;
+	pthread_mutex_unlock(&s->pool_lock);
+	return c;
+}
+
+static void pool_put(pg_store *s, pg_conn *c)
+{
+	pthread_mutex_lock(&s->pool_lock);
+	c->in_use = 0;
+	pthread_cond_signal(&s->pool_free);
+	pthread_mutex_unlock(&s->pool_lock);
+}
+
+static void conn_drop(pg_conn *c)
+{
+	PQfinish(c->conn);
+	c->conn = NULL;
+	c->prepared = 0;
+}
+
+/* Opens the connection if needed and prepares the statement on it. */
+static int conn_ready(pg_store *s, pg_conn *c, pg_stmt st)
+{
+	const stmt_def *d = &stmts[st];
+	Oid types[16] = { 0 };
+	PGresult *res;
+	int ok;
+
+	if (!c->conn && !(c->conn = pg_connect(s->conninfo, s->schema)))
+		return kbp_error_last()->code;
+	if (c->prepared & (UINT64_C(1) << st))
+		return 0;
+	if (d->bytea_param >= 0)
+		types[d->bytea_param] = 17; /* bytea */
+	res = PQprepare(c->conn, d->name, d->sql, d->n_params, types);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok)
+		return pg_conn_error(c->conn, "cannot prepare a statement (is the schema migrated?)");
+	c->prepared |= UINT64_C(1) << st;
+	return 0;
+}
+
+static int retryable(const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
+}
+
+static int sql_error(const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	/* A constraint caught what the function's own checks should have: a lost race. */
+	if (state && (strcmp(state, "23505") == 0 || strcmp(state, "23514") == 0))
+		return kbp_error_set(KBP_ECONFLICT, "concurrent change: %s", msg ? msg : state);
+	return kbp_error_set(KBP_ESTORAGE, "PostgreSQL error %s: %s", state ? state : "?",
+	                     msg ? msg : "unknown");
+}
+
+static int answer(PGresult *res, cJSON **out_data)
+{
+	cJSON *doc = cJSON_Parse(PQgetvalue(res, 0, 0));
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(doc, "code");
+	const cJSON *message = cJSON_GetObjectItemCaseSensitive(doc, "message");
+	cJSON *data;
+	int rc;
+
+	if (!cJSON_IsNumber(code)) {
+		cJSON_Delete(doc);
+		return kbp_error_set(KBP_ESTORAGE, "malformed answer from the database");
+	}
+	rc = code->valueint;
+	if (rc != 0)
+		kbp_error_set(rc, "%s", cJSON_IsString(message) ? message->valuestring : kbp_strerror(rc));
+	data = cJSON_DetachItemFromObjectCaseSensitive(doc, "data");
+	cJSON_Delete(doc);
+	if (data && cJSON_IsNull(data)) {
+		cJSON_Delete(data);
+		data = NULL;
+	}
+	if (out_data)
+		*out_data = data;
+	else
+		cJSON_Delete(data);
+	return rc;
+}
+
+static void wake(pg_store *s, pg_stmt st)
+{
+	if (stmts[st].wakes & WAKE_JOBS)
+		pg_bump(s, KBP_TOPIC_JOBS);
+	if (stmts[st].wakes & WAKE_ORDERS)
+		pg_bump(s, KBP_TOPIC_ORDERS);
+}
+
+/* One attempt on one connection; 1 means "try again". */
+static int attempt(pg_store *s, pg_conn *c, pg_stmt st, const char *const *params,
+                   const int *lengths, int n, cJSON **out_data, int *again, int *lost)
+{
+	int formats[16] = { 0 };
+	PGresult *res;
+	int rc;
+
+	*again = *lost = 0;
+	if ((rc = conn_ready(s, c, st)) != 0) {
+		*lost = c->conn == NULL;
+		return rc;
+	}
+	if (stmts[st].bytea_param >= 0)
+		formats[stmts[st].bytea_param] = 1;
+	res = PQexecPrepared(c->conn, stmts[st].name, n, params, lengths, formats, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		rc = answer(res, out_data);
+	} else if (PQstatus(c->conn) != CONNECTION_OK) {
+		rc = pg_conn_error(c->conn, "connection to PostgreSQL lost");
+		conn_drop(c);
+		*lost = 1;
+	} else {
+		*again = retryable(res);
+		rc = sql_error(res);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int pg_call_raw(pg_store *s, pg_stmt st, const char *const *params, const int *lengths, int n,
+                cJSON **out_data)
+{
+	pg_conn *c = pool_get(s);
+	int rc = 0, again = 0, lost = 0;
+
+	if (out_data)
+		*out_data = NULL;
+	for (int i = 0; i < RETRIES; i++) {
+		rc = attempt(s, c, st, params, lengths, n, out_data, &again, &lost);
+		if (again)
+			continue;
+		/*
+		 * A connection lost mid-call (a server restart, say) is reopened and
+		 * the call repeated once, but only when repeating cannot do twice what
+		 * may already have committed.
+		 */
+		if (lost && i == 0 && stmts[st].replay_safe)
+			continue;
+		break;
+	}
+	pool_put(s, c);
+	if (rc == 0 || rc == KBP_EEXISTS)
+		wake(s, st);
+	return rc;
+}
+
+int pg_call(pg_store *s, pg_stmt st, const char *const *params, int n, cJSON **out_data)
+{
+	return pg_call_raw(s, st, params, NULL, n, out_data);
+}
