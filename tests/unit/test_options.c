@@ -79,6 +79,36 @@ START_TEST(bad_options_are_refused)
 }
 END_TEST
 
+/*
+ * A database that cannot be reached is a clear KBP_ESTORAGE (or KBP_EINVAL in a
+ * build without PostgreSQL), and no message ever repeats the password.
+ */
+START_TEST(unreachable_database_never_shows_the_password)
+{
+	static const char *const uris[] = {
+		"postgresql://shop:pw-Zq81x-secret@127.0.0.1:1/shop",
+		"host=127.0.0.1 port=1 dbname=shop user=shop password=pw-Zq81x-secret",
+	};
+	kbp_pipeline *p;
+	kbp_options o = KBP_OPTIONS_INIT;
+
+	for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+		int rc;
+		o.storage = uris[i];
+		rc = open_with(&p, &o);
+		ck_assert_ptr_null(p);
+		ck_assert_msg(rc == KBP_ESTORAGE || rc == KBP_EINVAL, "open returned %d", rc);
+		ck_assert_ptr_null(strstr(kbp_error_last()->message, "pw-Zq81x"));
+		ck_assert_ptr_nonnull(strstr(kbp_error_last()->message, rc == KBP_ESTORAGE ? "connect" : "PostgreSQL"));
+		rc = kbp_migrate(NULL, uris[i], NULL);
+		ck_assert_msg(rc == KBP_ESTORAGE || rc == KBP_EINVAL, "migrate returned %d", rc);
+		ck_assert_ptr_null(strstr(kbp_error_last()->message, "pw-Zq81x"));
+	}
+	ck_assert_int_eq(kbp_migrate(NULL, "postgresql://127.0.0.1:1/shop", "Bad-Schema"), KBP_EINVAL);
+	ck_assert_int_eq(kbp_migrate(NULL, "bogus:", NULL), KBP_EINVAL);
+}
+END_TEST
+
 /* Zero selects a default; a negative duration or count means nothing sensible. */
 START_TEST(negative_durations_are_refused)
 {
@@ -146,5 +176,6 @@ void add_options_tests(Suite *s)
 	tcase_add_test(tc, negative_durations_are_refused);
 	tcase_add_test(tc, negative_jitter_disables_it);
 	tcase_add_test(tc, frees_accept_null);
+	tcase_add_test(tc, unreachable_database_never_shows_the_password);
 	suite_add_tcase(s, tc);
 }
