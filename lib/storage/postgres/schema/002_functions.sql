@@ -381,8 +381,9 @@ BEGIN
 		END IF;
 		v_cost := v_line.qty::numeric * v_line.price_minor;
 		v_total := v_total + v_cost;
-		IF v_cost > 9223372036854775807 OR v_total > 9223372036854775807 THEN
-			RETURN kbp__res(-13, 'cart total does not fit in 64 bits', NULL);
+		-- KBP_AMOUNT_MAX: 2^53 - 1, so that every amount stays exact as a JSON number.
+		IF v_total > 9007199254740991 THEN
+			RETURN kbp__res(-13, 'cart total exceeds 9007199254740991 minor units', NULL);
 		END IF;
 		IF v_line.available < v_line.qty THEN
 			RETURN kbp__res(-5, format('''%s'' is out of stock: %s available, %s wanted',
