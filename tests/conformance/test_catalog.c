@@ -143,6 +143,42 @@ START_TEST(product_round_trip)
 }
 END_TEST
 
+/* Text reaches the store and comes back byte for byte, whatever it looks like. */
+START_TEST(names_round_trip_unchanged)
+{
+	static const char *const names[] = {
+		"O'Brien's \"quoted\" tea",
+		"back\\slash \\x00 \\n not an escape",
+		"'; DELETE FROM vendors; --",
+		"$1 $$ %s %n {\"json\": true}",
+		"\xe0\xa4\x9a\xe0\xa4\xbe\xe0\xa4\xaf \xe2\x80\x94 \xf0\x9f\x8d\xb5 caf\xc3\xa9",
+	};
+	fx f;
+
+	fx_open(&f);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *vendor = fx_id(&f, "v%zu", i);
+		kbp_product_spec spec = KBP_PRODUCT_SPEC_INIT;
+		kbp_vendor *v;
+		kbp_product *pr;
+
+		CK_OK(kbp_vendor_put(f.p, vendor, names[i]));
+		CK_OK(kbp_vendor_get(&v, f.p, vendor));
+		ck_assert_str_eq(v->name, names[i]);
+		kbp_vendor_free(v);
+		spec.id = fx_id(&f, "sku%zu", i);
+		spec.vendor_id = vendor;
+		spec.name = names[i];
+		spec.on_hand = 1;
+		CK_OK(kbp_product_put(f.p, &spec));
+		pr = fx_product_get(&f, spec.id);
+		ck_assert_str_eq(pr->name, names[i]);
+		kbp_product_free(pr);
+	}
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(product_needs_existing_vendor)
 {
 	fx f;
@@ -307,6 +343,7 @@ void add_catalog_tests(Suite *s)
 	tcase_add_test(tc, vendor_bad_input_writes_nothing);
 	tcase_add_test(tc, vendor_get_bad_input);
 	tcase_add_test(tc, product_round_trip);
+	tcase_add_test(tc, names_round_trip_unchanged);
 	tcase_add_test(tc, product_needs_existing_vendor);
 	tcase_add_test(tc, product_bad_input_writes_nothing);
 	tcase_add_test(tc, product_get_bad_input);
