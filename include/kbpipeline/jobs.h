@@ -14,6 +14,7 @@ extern "C" {
 #define KBP_JOB_PAYLOAD_MAX 65536
 #define KBP_JOB_PRIORITY_MAX 100    /* 0 runs first */
 #define KBP_JOB_FINALIZE_ORDER "finalize_order"
+#define KBP_JOB_RECONCILE_PAYMENT "reconcile_payment"
 
 typedef enum kbp_job_state {
 	KBP_JOB_AVAILABLE = 0,

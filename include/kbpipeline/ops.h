@@ -17,9 +17,15 @@ typedef struct kbp_maintenance_result {
 	int64_t intents_expired;
 	int64_t jobs_rescued;
 	int64_t jobs_pruned;
+	int64_t reconcile_scheduled;    /* reconcile_payment jobs enqueued */
 } kbp_maintenance_result;
 
-/* One maintenance pass: expire intents, rescue lapsed leases, prune old jobs. */
+/*
+ * One maintenance pass: expire intents, rescue lapsed leases, prune old jobs,
+ * and ask the gateway about payments whose callback never came (a
+ * reconcile_payment job for each pending intent older than
+ * kbp_options.reconcile_after_ms, and one last one for each expired intent).
+ */
 KBP_EXTERN int kbp_maintenance_run(kbp_maintenance_result *out, kbp_pipeline *p);
 
 #define KBP_JOB_FILTER_VERSION 1

@@ -45,10 +45,11 @@ typedef struct kbp_options {
 	int64_t job_retention_ms;   /* completed jobs older than this are pruned, default 86,400,000 */
 	const char *storage_schema; /* PostgreSQL schema, NULL: "kbp" */
 	int storage_pool_size;      /* PostgreSQL connections, 0: 8 */
+	int64_t reconcile_after_ms; /* ask the gateway about intents pending this long, default 300,000 */
 } kbp_options;
 
 #define KBP_OPTIONS_INIT \
-	{ KBP_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, KBP_LOG_INFO, 0, 0, 0, 0, 0, 0, 0, NULL, 0 }
+	{ KBP_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, KBP_LOG_INFO, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0 }
 
 KBP_EXTERN int kbp_pipeline_open(kbp_pipeline **out, const kbp_options *opts);
 KBP_EXTERN void kbp_pipeline_close(kbp_pipeline *p);

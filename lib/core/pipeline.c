@@ -40,6 +40,7 @@ static int apply_options(kbp_pipeline *p, const kbp_options *o)
 	/* Any negative jitter means none; zero means the default. */
 	p->backoff_jitter_pct = o->backoff_jitter_pct < 0 ? 0 : (int)or_default(o->backoff_jitter_pct, 10);
 	p->job_retention_ms = or_default(o->job_retention_ms, 86400000);
+	p->reconcile_after_ms = or_default(o->reconcile_after_ms, 300000);
 	if ((rc = kbp__check_range(p->intent_ttl_ms, 1000, INT64_C(30) * 86400000, "intent_ttl_ms")) ||
 	    (rc = kbp__check_range(p->job_lease_ms, 100, INT64_C(86400000), "job_lease_ms")) ||
 	    (rc = kbp__check_range(p->max_attempts, 1, 1000, "max_attempts")) ||
@@ -48,6 +49,8 @@ static int apply_options(kbp_pipeline *p, const kbp_options *o)
 	    (rc = kbp__check_range(p->backoff_jitter_pct, 0, 100, "backoff_jitter_pct")) ||
 	    (rc = kbp__check_range(p->job_retention_ms, 1, INT64_C(3650) * 86400000,
 	                           "job_retention_ms")) ||
+	    (rc = kbp__check_range(p->reconcile_after_ms, 1000, INT64_C(30) * 86400000,
+	                           "reconcile_after_ms")) ||
 	    (rc = kbp__check_range(p->log_level, KBP_LOG_DEBUG, KBP_LOG_ERROR, "log_level")))
 		return rc;
 	return 0;
@@ -69,7 +72,9 @@ int kbp_pipeline_open(kbp_pipeline **out, const kbp_options *opts)
 	kbp_mutex_init(&p->registry_lock);
 	if ((rc = apply_options(p, opts ? opts : &defaults)) ||
 	    (rc = kbp__storage_open(&p->storage, opts ? opts : &defaults)) ||
-	    (rc = kbp_job_register(p, KBP_JOB_FINALIZE_ORDER, kbp__finalize_order_handler, NULL))) {
+	    (rc = kbp_job_register(p, KBP_JOB_FINALIZE_ORDER, kbp__finalize_order_handler, NULL)) ||
+	    (rc = kbp_job_register(p, KBP_JOB_RECONCILE_PAYMENT, kbp__reconcile_payment_handler,
+	                           NULL))) {
 		kbp_pipeline_close(p);
 		return rc;
 	}

@@ -32,6 +32,7 @@ struct kbp_pipeline {
 	int64_t backoff_max_ms;
 	int backoff_jitter_pct;
 	int64_t job_retention_ms;
+	int64_t reconcile_after_ms;
 
 	/* Registration is rare and lookups are per job, so a mutex over small arrays suffices. */
 	pthread_mutex_t registry_lock;
@@ -63,6 +64,16 @@ void kbp__log(kbp_pipeline *p, kbp_log_level level, const char *fmt, ...);
 
 /* Built-in job handlers, registered by kbp_pipeline_open. */
 int kbp__finalize_order_handler(void *ctx, kbp_pipeline *p, const kbp_job *job);
+int kbp__reconcile_payment_handler(void *ctx, kbp_pipeline *p, const kbp_job *job);
+
+/*
+ * Records what the gateway says about a payment (truth) and applies it to
+ * the intent its reference names, as one storage step; raw is what the
+ * audit keeps as the evidence.
+ */
+int kbp__payment_settle(kbp_pipeline *p, kbp_gateway *g, const kbp_callback_claim *claim,
+                        const kbp_lookup_result *truth, const char *raw, size_t len,
+                        kbp_verification **row);
 
 int kbp__oom(void);
 

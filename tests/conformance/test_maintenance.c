@@ -168,6 +168,155 @@ START_TEST(prunes_old_finished_jobs_only)
 }
 END_TEST
 
+/* The default threshold after which maintenance asks the gateway about a pending intent. */
+#define RECONCILE_AFTER_MS INT64_C(300000)
+
+/* The reconcile_payment jobs of this test, by state. */
+static size_t reconcile_jobs(fx *f, int state)
+{
+	kbp_job_filter filter = KBP_JOB_FILTER_INIT;
+	kbp_job_list *list;
+	size_t n;
+
+	filter.kind = KBP_JOB_RECONCILE_PAYMENT;
+	filter.state = state;
+	filter.since = f->start;
+	CK_OK(kbp_jobs_list(&list, f->p, &filter));
+	n = list->n;
+	kbp_job_list_free(list);
+	return n;
+}
+
+/* The shopper paid and closed the tab: no callback ever arrives. */
+START_TEST(reconcile_finalizes_a_payment_without_callback)
+{
+	fx f;
+	const char *sku;
+	kbp_intent *in;
+	kbp_maintenance_result r;
+	kbp_order_status *st;
+	char *cb;
+
+	fx_open(&f);
+	sku = fx_product(&f, "a", 1500, 3);
+	in = fx_intent(&f, fx_cart(&f, sku, 2));
+	cb = fx_pay(&f, in->id, KBP_SANDBOX_COMPLETED, -1);   /* recorded, never delivered */
+
+	r = maintain(&f);
+	ck_assert_int_eq(r.reconcile_scheduled, 0);           /* too young to ask about */
+	fx_advance(&f, RECONCILE_AFTER_MS + 1);
+	r = maintain(&f);
+	ck_assert_int_eq(r.reconcile_scheduled, 1);
+	ck_assert_uint_eq(reconcile_jobs(&f, KBP_JOB_AVAILABLE), 1);
+	r = maintain(&f);
+	ck_assert_int_eq(r.reconcile_scheduled, 0);           /* once per intent */
+
+	fx_drain(&f);
+	st = fx_status(&f, in->id);
+	ck_assert_int_eq(st->stage, KBP_STAGE_CONFIRMED);
+	kbp_order_status_free(st);
+	ck_assert_int_eq(fx_on_hand(&f, sku), 1);
+	ck_assert_int_eq(fx_reserved(&f, sku), 0);
+	ck_assert_uint_eq(reconcile_jobs(&f, KBP_JOB_COMPLETED), 1);
+	ck_assert_uint_eq(fx_verification_count(&f, in->id), 1);
+
+	/* The callback arriving after all is a duplicate: still one order. */
+	{
+		kbp_verification *v;
+		CK_OK(fx_verify(&v, &f, cb));
+		ck_assert_int_eq(v->duplicate, 1);
+		kbp_verification_free(v);
+	}
+	kbp_free(cb);
+	kbp_intent_free(in);
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(reconcile_releases_a_declined_payment_and_retries_an_open_one)
+{
+	fx f;
+	const char *sku;
+	kbp_intent *declined, *open;
+	kbp_maintenance_result r;
+	kbp_job_filter filter = KBP_JOB_FILTER_INIT;
+	kbp_job_list *list;
+
+	fx_open(&f);
+	sku = fx_product(&f, "a", 1500, 5);
+	declined = fx_intent(&f, fx_cart(&f, sku, 2));
+	open = fx_intent(&f, fx_cart(&f, sku, 1));
+	kbp_free(fx_pay(&f, declined->id, KBP_SANDBOX_FAILED, -1));
+	ck_assert_int_eq(fx_reserved(&f, sku), 3);
+
+	fx_advance(&f, RECONCILE_AFTER_MS + 1);
+	r = maintain(&f);
+	ck_assert_int_eq(r.reconcile_scheduled, 2);
+	fx_drain(&f);
+
+	ck_assert_int_eq(fx_intent_status(&f, declined->id), KBP_INTENT_FAILED);
+	ck_assert_int_eq(fx_intent_status(&f, open->id), KBP_INTENT_PENDING);
+	ck_assert_int_eq(fx_reserved(&f, sku), 1);
+	ck_assert_ptr_null(fx_order_of(&f, declined->id));
+
+	/* The open one is asked again later, with backoff, not in a tight loop. */
+	filter.kind = KBP_JOB_RECONCILE_PAYMENT;
+	filter.state = KBP_JOB_AVAILABLE;
+	filter.since = f.start;
+	CK_OK(kbp_jobs_list(&list, f.p, &filter));
+	ck_assert_uint_eq(list->n, 1);
+	ck_assert_int_eq(list->jobs[0].attempts, 1);
+	ck_assert_int_gt(list->jobs[0].run_at, fx_now(&f));
+	ck_assert_ptr_nonnull(list->jobs[0].last_error);
+	kbp_job_list_free(list);
+	ck_assert_int_eq(fx_drain(&f), 0);
+
+	kbp_intent_free(declined);
+	kbp_intent_free(open);
+	fx_close(&f);
+}
+END_TEST
+
+/* Paid at the last moment, expired before anyone asked: the late-payment rules apply. */
+START_TEST(reconcile_applies_payment_after_expiry)
+{
+	fx f;
+	const char *sku;
+	kbp_intent *paid, *unpaid;
+	kbp_maintenance_result r;
+	kbp_order_status *st;
+
+	fx_open(&f);
+	sku = fx_product(&f, "a", 1500, 5);
+	paid = fx_intent(&f, fx_cart(&f, sku, 1));
+	unpaid = fx_intent(&f, fx_cart(&f, sku, 1));
+	kbp_free(fx_pay(&f, paid->id, KBP_SANDBOX_COMPLETED, -1));
+
+	fx_advance(&f, FX_TTL_MS + 1);
+	r = maintain(&f);
+	ck_assert_int_eq(r.intents_expired, 2);
+	ck_assert_int_eq(r.reconcile_scheduled, 2);
+	ck_assert_int_eq(fx_reserved(&f, sku), 0);
+	fx_drain(&f);
+
+	st = fx_status(&f, paid->id);
+	ck_assert_int_eq(st->stage, KBP_STAGE_CONFIRMED);
+	kbp_order_status_free(st);
+	ck_assert_int_eq(fx_intent_status(&f, unpaid->id), KBP_INTENT_EXPIRED);
+	ck_assert_int_eq(fx_on_hand(&f, sku), 4);
+	ck_assert_int_eq(fx_reserved(&f, sku), 0);
+	/* The gateway still calls the unpaid one open: it is asked again, with backoff. */
+	ck_assert_uint_eq(reconcile_jobs(&f, KBP_JOB_COMPLETED), 1);
+	ck_assert_uint_eq(reconcile_jobs(&f, KBP_JOB_AVAILABLE), 1);
+	r = maintain(&f);
+	ck_assert_int_eq(r.reconcile_scheduled, 0);
+
+	kbp_intent_free(paid);
+	kbp_intent_free(unpaid);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(maintenance_bad_input)
 {
 	fx f;
@@ -187,6 +336,9 @@ void add_maintenance_tests(Suite *s)
 	tcase_add_test(tc, expired_stock_can_be_bought_again);
 	tcase_add_test(tc, paid_intents_do_not_expire);
 	tcase_add_test(tc, prunes_old_finished_jobs_only);
+	tcase_add_test(tc, reconcile_finalizes_a_payment_without_callback);
+	tcase_add_test(tc, reconcile_releases_a_declined_payment_and_retries_an_open_one);
+	tcase_add_test(tc, reconcile_applies_payment_after_expiry);
 	tcase_add_test(tc, maintenance_bad_input);
 	suite_add_tcase(s, tc);
 }

@@ -96,6 +96,20 @@ typedef enum kbp_topic {
 	KBP_TOPIC_ORDERS = 1        /* an intent or order changed state */
 } kbp_topic;
 
+/*
+ * Marks intents for reconciliation and enqueues a reconcile_payment job for
+ * each (payload {"intent_id": …}, unique_key "reconcile:<intent id>"): pending
+ * intents created before created_before, and expired ones, that have a
+ * gateway reference and were never marked. At most n_ids, using the ids given.
+ */
+typedef struct kbp_reconcile_params {
+	int64_t now;
+	int64_t created_before;
+	int max_attempts;
+	size_t n_ids;
+	const char *const *job_ids;
+} kbp_reconcile_params;
+
 typedef struct kbp_maintenance_params {
 	int64_t now;
 	int64_t prune_before;       /* completed/cancelled jobs finished before this go */
@@ -184,6 +198,10 @@ struct kbp_storage {
 	void (*notify)(kbp_storage *s, kbp_topic topic);
 
 	void (*free)(kbp_storage *s);
+
+	/* Appended slots. */
+	int (*reconcile_schedule)(kbp_storage *s, const kbp_reconcile_params *params,
+	                          int64_t *out_count);
 };
 
 /* Opens the backend a URI names: "memory:" or a PostgreSQL URI / conninfo. */

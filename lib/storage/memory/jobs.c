@@ -479,3 +479,50 @@ int64_t mem_jobs_prune(mem_store *m, int64_t before)
 	free(doomed);
 	return (int64_t)n;
 }
+
+static int needs_reconcile(const mem_intent *in, int64_t created_before)
+{
+	if (in->reconcile_scheduled || !in->pub.gateway_ref || in->pub.needs_refund)
+		return 0;
+	return (in->pub.status == KBP_INTENT_PENDING && in->pub.created_at < created_before) ||
+	       in->pub.status == KBP_INTENT_EXPIRED;
+}
+
+static int schedule_one(mem_store *m, mem_intent *in, const kbp_reconcile_params *params,
+                        const char *job_id)
+{
+	char payload[KBP_ID_MAX + 32], key[KBP_ID_MAX + 16];
+	kbp_job_draft d = { job_id, KBP_JOB_RECONCILE_PAYMENT, payload, key, 0, params->now,
+		            params->max_attempts };
+	mem_job *j;
+
+	snprintf(payload, sizeof(payload), "{\"intent_id\":\"%s\"}", in->pub.id);
+	snprintf(key, sizeof(key), "reconcile:%s", in->pub.id);
+	if (!kbp_hmap_get(&m->live_unique, key) && mem_job_insert(m, &d, params->now, &j) != 0)
+		return -1;
+	in->reconcile_scheduled = 1;
+	return 0;
+}
+
+int mem_reconcile_schedule(kbp_storage *s, const kbp_reconcile_params *params, int64_t *out_count)
+{
+	mem_store *m = mem_of(s);
+	void *value;
+	size_t used = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t pos = 0; used < params->n_ids && kbp_hmap_next(&m->intents, &pos, NULL, &value);) {
+		mem_intent *in = value;
+		if (!needs_reconcile(in, params->created_before))
+			continue;
+		if (schedule_one(m, in, params, params->job_ids[used]) != 0) {
+			rc = kbp_error_last()->code;
+			break;
+		}
+		used++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	*out_count = (int64_t)used;
+	return rc;
+}

@@ -180,6 +180,7 @@ static const kbp_storage memory_vtable = {
 	.wait = mem_wait,
 	.notify = mem_notify,
 	.free = mem_free,
+	.reconcile_schedule = mem_reconcile_schedule,
 };
 
 int kbp_storage_memory_open(kbp_storage **out, const char *uri)

@@ -38,6 +38,7 @@ typedef struct mem_intent {
 	int64_t paid_at;
 	kbp_order *order;
 	char *finalize_job_id;
+	int reconcile_scheduled;
 } mem_intent;
 
 typedef struct mem_qentry {
@@ -122,6 +123,7 @@ int mem_intent_try_reserve(mem_store *m, mem_intent *in);
 void mem_intent_finish(mem_store *m, mem_intent *in, kbp_intent_status status,
                        const char *reason, int64_t now);
 int64_t mem_intents_expire(mem_store *m, int64_t now);
+int mem_reconcile_schedule(kbp_storage *s, const kbp_reconcile_params *params, int64_t *out_count);
 void mem_intent_free(mem_intent *in);
 
 int mem_payment_apply(kbp_storage *s, const kbp_payment_draft *d, int64_t now,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The job queue, maintenance and metrics: each operation is one SQL function call. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +138,35 @@ int pg_metrics(kbp_storage *s, int64_t now, kbp_metrics *out)
 
 	if (rc == 0)
 		js_metrics(out, data);
+	cJSON_Delete(data);
+	return rc;
+}
+
+/* The job ids travel as one text[] literal: they are generated ids, so no quoting is needed. */
+int pg_reconcile_schedule(kbp_storage *s, const kbp_reconcile_params *params, int64_t *out_count)
+{
+	pg_num n = pg_i64(params->now), before = pg_i64(params->created_before),
+	       attempts = pg_i64(params->max_attempts);
+	size_t len = 3;
+	char *ids, *w;
+	cJSON *data;
+	int rc;
+
+	for (size_t i = 0; i < params->n_ids; i++)
+		len += strlen(params->job_ids[i]) + 1;
+	if (!(ids = w = malloc(len)))
+		return pg_oom();
+	*w++ = '{';
+	for (size_t i = 0; i < params->n_ids; i++)
+		w += sprintf(w, "%s%s", i ? "," : "", params->job_ids[i]);
+	strcpy(w, "}");
+	{
+		const char *p[] = { n.s, before.s, attempts.s, ids };
+		rc = pg_call(pg_of(s), ST_RECONCILE_SCHEDULE, p, 4, &data);
+	}
+	free(ids);
+	if (rc == 0)
+		*out_count = js_i64(data, "count");
 	cJSON_Delete(data);
 	return rc;
 }

@@ -51,6 +51,7 @@ typedef enum pg_stmt {
 	ST_JOBS_RESCUE,
 	ST_MAINTENANCE,
 	ST_METRICS,
+	ST_RECONCILE_SCHEDULE,
 	ST_COUNT
 } pg_stmt;
 
@@ -176,5 +177,6 @@ int pg_jobs_rescue(kbp_storage *s, int64_t now, int64_t *out_count);
 int pg_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
                    kbp_maintenance_result *out);
 int pg_metrics(kbp_storage *s, int64_t now, kbp_metrics *out);
+int pg_reconcile_schedule(kbp_storage *s, const kbp_reconcile_params *params, int64_t *out_count);
 
 #endif

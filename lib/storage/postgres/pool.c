@@ -49,6 +49,8 @@ static const stmt_def stmts[ST_COUNT] = {
 	[ST_JOBS_RESCUE] = { "jobs_rescue", "SELECT kbp_jobs_rescue($1)", 1, -1, 1, WAKE_JOBS },
 	[ST_MAINTENANCE] = { "maintenance", "SELECT kbp_maintenance($1,$2)", 2, -1, 1, WAKE_JOBS | WAKE_ORDERS },
 	[ST_METRICS] = { "metrics", "SELECT kbp_metrics($1)", 1, -1, 1, 0 },
+	[ST_RECONCILE_SCHEDULE] = { "reconcile_schedule", "SELECT kbp_reconcile_schedule($1,$2,$3,$4)",
+		4, -1, 1, WAKE_JOBS },
 };
 
 _Static_assert(ST_COUNT <= 64, "the prepared-statement bitmap holds 64 statements");

@@ -74,6 +74,7 @@ static const kbp_storage postgres_vtable = {
 	.wait = pg_wait,
 	.notify = pg_notify,
 	.free = pg_free,
+	.reconcile_schedule = pg_reconcile_schedule,
 };
 
 static pg_store *store_new(const char *conninfo, const char *schema, int pool_size)

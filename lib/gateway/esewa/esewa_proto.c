@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+#include "gateway/esewa/esewa_proto.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/validate.h"
+#include "http/gwutil.h"
+#include "kbpipeline.h"
+#include "util/strings.h"
+
+/* The fields a genuine callback must sign, whatever else it signs. */
+static const char *const required_signed[] = { "total_amount", "transaction_uuid", "product_code",
+	                                       "status" };
+
+#define SIGNED_NAMES_MAX 1024
+#define FIELD_NAME_MAX 64
+#define NUMBER_TEXT_MAX 64
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+int kbp__esewa_amount_parse(const char *t, size_t len, int64_t *out_paisa)
+{
+	int64_t rupees = 0, paisa = 0;
+	size_t i, digits = 0;
+
+	if (!t || len == 0 || len > KBP_ESEWA_AMOUNT_TEXT_MAX)
+		return -1;
+	for (i = 0; i < len && t[i] != '.'; i++) {
+		if (t[i] == ',') {
+			/* A separator sits between digits: not first, not doubled, not before the point. */
+			if (digits == 0 || i + 1 >= len || !is_digit(t[i + 1]))
+				return -1;
+			continue;
+		}
+		if (!is_digit(t[i]) || ++digits > 15)
+			return -1;
+		if (digits == 2 && rupees == 0)
+			return -1;   /* a leading zero: "05" */
+		rupees = rupees * 10 + (t[i] - '0');
+	}
+	if (digits == 0)
+		return -1;
+	if (i < len) {
+		size_t decimals = len - i - 1;
+		if (decimals == 0 || decimals > 2 || !is_digit(t[i + 1]) ||
+		    (decimals == 2 && !is_digit(t[i + 2])))
+			return -1;
+		paisa = (t[i + 1] - '0') * 10 + (decimals == 2 ? t[i + 2] - '0' : 0);
+	}
+	*out_paisa = rupees * 100 + paisa;
+	return 0;
+}
+
+void kbp__esewa_amount_format(char out[KBP_ESEWA_AMOUNT_TEXT_MAX], int64_t paisa)
+{
+	if (paisa % 100 == 0)
+		snprintf(out, KBP_ESEWA_AMOUNT_TEXT_MAX, "%lld", (long long)(paisa / 100));
+	else
+		snprintf(out, KBP_ESEWA_AMOUNT_TEXT_MAX, "%lld.%02lld", (long long)(paisa / 100),
+		         (long long)(paisa % 100));
+}
+
+int kbp__esewa_uuid_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return 0;
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (n >= KBP_ESEWA_UUID_MAX ||
+		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-'))
+			return 0;
+	}
+	return n > 0;
+}
+
+int kbp__esewa_uuid_from_intent(char out[KBP_ESEWA_UUID_MAX + 1], const char *intent_id)
+{
+	size_t n = strlen(intent_id);
+
+	if (n == 0 || n > KBP_ESEWA_UUID_MAX)
+		return kbp_error_set(KBP_EINVAL, "intent id does not fit eSewa's transaction_uuid");
+	for (size_t i = 0; i < n; i++) {
+		char c = intent_id[i];
+		out[i] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) ? c : '-';
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+void kbp__esewa_sign(char out[KBP_HMAC_B64_SIZE], const kbp_hmac *keyed, const char *message,
+                     size_t len)
+{
+	unsigned char mac[KBP_HMAC_BYTES];
+	kbp_hmac h = *keyed;
+
+	kbp_hmac_update(&h, message, len);
+	kbp_hmac_final(&h, mac);
+	kbp_base64_encode(out, KBP_HMAC_B64_SIZE, mac, sizeof(mac));
+	sodium_memzero(mac, sizeof(mac));
+}
+
+/* ---- reading members ---- */
+
+typedef struct doc {
+	char *json;                 /* NUL-terminated copy of the text */
+	size_t len;
+	cJSON *root;
+} doc;
+
+static void doc_clear(doc *d)
+{
+	cJSON_Delete(d->root);
+	free(d->json);
+}
+
+/* -1 unless the bytes are UTF-8 text of one JSON object with unique, plain member names. */
+static int doc_parse(doc *d, const char *bytes, size_t len)
+{
+	d->root = NULL;
+	d->len = len;
+	if (!(d->json = malloc(len + 1)))
+		return -2;
+	memcpy(d->json, bytes, len);
+	d->json[len] = '\0';
+	if (memchr(d->json, '\0', len) || !kbp_utf8_valid(d->json, len))
+		return -1;
+	d->root = cJSON_ParseWithLengthOpts(d->json, len + 1, NULL, 1);
+	if (!cJSON_IsObject(d->root) || kbp__json_members_check(d->json, len) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The text a member's value was sent as: a string's contents, or a number's
+ * literal (copied into buf). NULL when absent, null, or of another type.
+ */
+static const char *member_text(const doc *d, const char *name, char buf[NUMBER_TEXT_MAX])
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(d->root, name);
+	kbp__json_raw raw;
+
+	if (cJSON_IsString(item))
+		return item->valuestring;
+	if (!cJSON_IsNumber(item) || !kbp__json_raw_get(d->json, d->len, name, &raw) ||
+	    raw.kind != KBP_JSON_NUMBER || raw.len >= NUMBER_TEXT_MAX)
+		return NULL;
+	memcpy(buf, raw.text, raw.len);
+	buf[raw.len] = '\0';
+	return buf;
+}
+
+static const char *member_string(const doc *d, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(d->root, name);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+static int has_token(const char *list, const char *token)
+{
+	size_t n = strlen(token);
+
+	for (const char *p = list; (p = strstr(p, token)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* HMAC over "name=value" for each listed name, joined by ",". */
+static int sign_fields(unsigned char mac[KBP_HMAC_BYTES], const doc *d, const char *names,
+                       const kbp_hmac *keyed)
+{
+	kbp_hmac h = *keyed;
+	const char *p = names;
+
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char name[FIELD_NAME_MAX], number[NUMBER_TEXT_MAX];
+		const char *value;
+		if (n == 0 || n >= sizeof(name)) {
+			sodium_memzero(&h, sizeof(h));
+			return kbp_error_set(KBP_EPARSE, "callback signed_field_names is malformed");
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (!(value = member_text(d, name, number))) {
+			sodium_memzero(&h, sizeof(h));
+			return kbp_error_set(KBP_EPARSE, "callback lacks a field it claims to sign");
+		}
+		if (p != names)
+			kbp_hmac_update(&h, ",", 1);
+		kbp_hmac_update(&h, name, n);
+		kbp_hmac_update(&h, "=", 1);
+		kbp_hmac_update(&h, value, strlen(value));
+		p += comma ? n + 1 : n;
+	}
+	kbp_hmac_final(&h, mac);
+	return 0;
+}
+
+static int authenticate(const doc *d, const kbp_hmac *keyed)
+{
+	const char *names = member_string(d, "signed_field_names");
+	const char *signature = member_string(d, "signature");
+	unsigned char expected[KBP_HMAC_BYTES], given[KBP_HMAC_BYTES + 3];
+	long n;
+	int rc;
+
+	if (!names || !signature)
+		return kbp_error_set(KBP_EPARSE, "callback lacks signed_field_names or signature");
+	if (strlen(names) > SIGNED_NAMES_MAX)
+		return kbp_error_set(KBP_EPARSE, "callback signed_field_names is too long");
+	for (size_t i = 0; i < sizeof(required_signed) / sizeof(required_signed[0]); i++)
+		if (!has_token(names, required_signed[i]))
+			return kbp_error_set(KBP_ESIGNATURE, "callback does not sign %s",
+			                     required_signed[i]);
+	if ((rc = sign_fields(expected, d, names, keyed)) != 0)
+		return rc;
+	n = kbp_base64_decode(given, sizeof(given), signature, strlen(signature));
+	rc = n >= 0 && kbp_ct_equal(expected, sizeof(expected), given, (size_t)n);
+	sodium_memzero(expected, sizeof(expected));
+	if (!rc)
+		return kbp_error_set(KBP_ESIGNATURE, "callback signature does not verify");
+	return 0;
+}
+
+static kbp_gateway_status status_of(const char *s, int *known)
+{
+	static const struct {
+		const char *text;
+		kbp_gateway_status status;
+	} map[] = {
+		{ "COMPLETE", KBP_GATEWAY_COMPLETED },   { "PENDING", KBP_GATEWAY_PENDING },
+		{ "FULL_REFUND", KBP_GATEWAY_REFUNDED }, { "PARTIAL_REFUND", KBP_GATEWAY_PARTIALLY_REFUNDED },
+		{ "AMBIGUOUS", KBP_GATEWAY_AMBIGUOUS },  { "NOT_FOUND", KBP_GATEWAY_NOT_FOUND },
+		{ "CANCELED", KBP_GATEWAY_CANCELED },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(s, map[i].text) == 0) {
+			*known = 1;
+			return map[i].status;
+		}
+	*known = 0;
+	return KBP_GATEWAY_PENDING;
+}
+
+static int claim_fill(const doc *d, const char *product_code, kbp_callback_claim *out)
+{
+	char number[NUMBER_TEXT_MAX];
+	const char *amount = member_text(d, "total_amount", number);
+	const char *status = member_string(d, "status");
+	const char *product = member_string(d, "product_code");
+	const cJSON *txn = cJSON_GetObjectItemCaseSensitive(d->root, "transaction_code");
+	int known;
+
+	if (!product || strcmp(product, product_code) != 0)
+		return kbp_error_set(KBP_ESIGNATURE,
+		                     "callback product_code is not this merchant's");
+	if (!status)
+		return kbp_error_set(KBP_EPARSE, "callback status is not a string");
+	if (!amount || kbp__esewa_amount_parse(amount, strlen(amount), &out->amount_minor) != 0)
+		return kbp_error_set(KBP_EPARSE, "callback total_amount is not a rupee amount");
+	out->status = status_of(status, &known);
+	if (txn && !cJSON_IsNull(txn)) {
+		if (!cJSON_IsString(txn) || kbp__check_id(txn->valuestring, "transaction_code"))
+			return kbp_error_set(KBP_EPARSE, "callback transaction_code is malformed");
+		if (!(out->external_txn_id = strdup(txn->valuestring)))
+			return kbp_error_set(KBP_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* The JSON text inside the callback's data parameter; *n its length. */
+static int decode_data(const char *raw, size_t len, unsigned char **json, size_t *n)
+{
+	kbp__query q;
+	const char *data;
+	size_t b64_len;
+	long got;
+	int rc = kbp__query_parse(&q, raw, len, 0, 16);
+
+	*json = NULL;
+	if (rc != 0)
+		return kbp_error_set(KBP_EPARSE, "callback query string is malformed");
+	if (!(data = kbp__query_get(&q, "data")) || !*data) {
+		kbp__query_clear(&q);
+		return kbp_error_set(KBP_EPARSE, "callback has no data parameter");
+	}
+	b64_len = strlen(data);
+	if (!(*json = malloc(b64_len + 1))) {
+		kbp__query_clear(&q);
+		return kbp_error_set(KBP_ENOMEM, "out of memory");
+	}
+	got = kbp_base64_decode(*json, b64_len, data, b64_len);
+	kbp__query_clear(&q);
+	if (got <= 0) {
+		free(*json);
+		*json = NULL;
+		return kbp_error_set(KBP_EPARSE, "callback data is not base64");
+	}
+	*n = (size_t)got;
+	return 0;
+}
+
+int kbp__esewa_callback_parse(const char *raw, size_t len, const kbp_hmac *keyed,
+                              const char *product_code, kbp_callback_claim *out)
+{
+	unsigned char *json;
+	const char *uuid;
+	size_t n;
+	doc d = { NULL, 0, NULL };
+	int rc;
+
+	if (len > KBP_CALLBACK_MAX)
+		return kbp_error_set(KBP_ETOOBIG, "callback exceeds %d bytes", KBP_CALLBACK_MAX);
+	if ((rc = decode_data(raw, len, &json, &n)) != 0)
+		return rc;
+	rc = doc_parse(&d, (const char *)json, n);
+	free(json);
+	if (rc != 0) {
+		doc_clear(&d);
+		return rc == -2 ? kbp_error_set(KBP_ENOMEM, "out of memory")
+		                : kbp_error_set(KBP_EPARSE, "callback data is not a UTF-8 JSON object "
+		                                            "with unique member names");
+	}
+	uuid = member_string(&d, "transaction_uuid");
+	if (!kbp__esewa_uuid_valid(uuid))
+		rc = kbp_error_set(KBP_EPARSE, "callback transaction_uuid is missing or malformed");
+	else if (!(out->gateway_ref = strdup(uuid)))
+		rc = kbp_error_set(KBP_ENOMEM, "out of memory");
+	else if ((rc = authenticate(&d, keyed)) == 0)
+		rc = claim_fill(&d, product_code, out);
+	doc_clear(&d);
+	return rc;
+}
+
+/* ---- the status API ---- */
+
+static const char *either_string(const doc *d, const char *a, const char *b)
+{
+	const char *s = member_string(d, a);
+
+	return s ? s : member_string(d, b);
+}
+
+static int status_fill(const doc *d, const char *uuid, const char *product_code,
+                       kbp_lookup_result *out)
+{
+	const char *status = member_string(d, "status");
+	const char *their_uuid = either_string(d, "transaction_uuid", "transactionUuid");
+	const char *product = either_string(d, "product_code", "productCode");
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(d->root, "ref_id");
+	char number[NUMBER_TEXT_MAX];
+	const char *amount = member_text(d, "total_amount", number);
+	int known;
+
+	if (!status)
+		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered without a status "
+		                                   "(an outage)");
+	out->status = status_of(status, &known);
+	if (!known)
+		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered an unknown status");
+	if (their_uuid && strcmp(their_uuid, uuid) != 0)
+		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered about another transaction");
+	if (product && strcmp(product, product_code) != 0)
+		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered about another product code");
+	if (!amount)
+		amount = member_text(d, "totalAmount", number);
+	out->amount_minor = -1;
+	if (amount && kbp__esewa_amount_parse(amount, strlen(amount), &out->amount_minor) != 0)
+		return kbp_error_set(KBP_EPARSE, "eSewa status total_amount is not a rupee amount");
+	if (out->status == KBP_GATEWAY_COMPLETED && out->amount_minor < 0)
+		return kbp_error_set(KBP_EPARSE, "eSewa status COMPLETE carries no total_amount");
+	memcpy(out->currency, "NPR", 4);
+	if (!ref || cJSON_IsNull(ref))
+		ref = cJSON_GetObjectItemCaseSensitive(d->root, "refId");
+	if (ref && !cJSON_IsNull(ref)) {
+		if (!cJSON_IsString(ref) || kbp__check_id(ref->valuestring, "ref_id"))
+			return kbp_error_set(KBP_EPARSE, "eSewa status ref_id is malformed");
+		if (!(out->external_txn_id = strdup(ref->valuestring)))
+			return kbp_error_set(KBP_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int kbp__esewa_status_parse(int http_status, const char *body, size_t len, const char *uuid,
+                            const char *product_code, kbp_lookup_result *out)
+{
+	doc d = { NULL, 0, NULL };
+	int rc;
+
+	if (http_status != 200)
+		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered HTTP %d", http_status);
+	if ((rc = doc_parse(&d, body, len)) != 0) {
+		doc_clear(&d);
+		return rc == -2 ? kbp_error_set(KBP_ENOMEM, "out of memory")
+		                : kbp_error_set(KBP_EPARSE, "eSewa status API answered malformed JSON");
+	}
+	rc = status_fill(&d, uuid, product_code, out);
+	doc_clear(&d);
+	return rc;
+}
