@@ -37,6 +37,22 @@ int kbp__json_raw_get(const char *json, size_t len, const char *name, kbp__json_
 /* A non-negative integer literal of at most 15 digits; -1 for anything else. */
 int kbp__json_raw_int(const kbp__json_raw *v, int64_t *out);
 
+/* A JSON object as received: its text (NUL-terminated copy) and its parse. */
+struct cJSON;
+typedef struct kbp__json_doc {
+	char *text;
+	size_t len;
+	struct cJSON *root;
+} kbp__json_doc;
+
+/*
+ * 0 when the bytes are UTF-8 text (no NUL) of one JSON object whose member
+ * names are unique and plain; -1 when not, -2 out of memory. Clear the
+ * document whatever the result.
+ */
+int kbp__json_doc_parse(kbp__json_doc *d, const char *bytes, size_t len);
+void kbp__json_doc_clear(kbp__json_doc *d);
+
 /* ---- query strings ---- */
 
 typedef struct kbp__query_param {

@@ -5,9 +5,12 @@
  * a JSON library would print for the number 133.0, so a signature can only
  * be checked against the literal text.
  */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/gwutil.h"
+#include "util/strings.h"
 
 typedef struct cursor {
 	const char *s;
@@ -250,5 +253,29 @@ int kbp__json_raw_int(const kbp__json_raw *v, int64_t *out)
 	if (v->len > 1 && v->text[0] == '0')
 		return -1;
 	*out = x;
+	return 0;
+}
+
+void kbp__json_doc_clear(kbp__json_doc *d)
+{
+	cJSON_Delete(d->root);
+	free(d->text);
+	d->root = NULL;
+	d->text = NULL;
+}
+
+int kbp__json_doc_parse(kbp__json_doc *d, const char *bytes, size_t len)
+{
+	d->root = NULL;
+	d->len = len;
+	if (!(d->text = malloc(len + 1)))
+		return -2;
+	memcpy(d->text, bytes, len);
+	d->text[len] = '\0';
+	if (memchr(d->text, '\0', len) || !kbp_utf8_valid(d->text, len))
+		return -1;
+	d->root = cJSON_ParseWithLengthOpts(d->text, len + 1, NULL, 1);
+	if (!cJSON_IsObject(d->root) || kbp__json_members_check(d->text, len) != 0)
+		return -1;
 	return 0;
 }

@@ -109,47 +109,18 @@ void kbp__esewa_sign(char out[KBP_HMAC_B64_SIZE], const kbp_hmac *keyed, const c
 
 /* ---- reading members ---- */
 
-typedef struct doc {
-	char *json;                 /* NUL-terminated copy of the text */
-	size_t len;
-	cJSON *root;
-} doc;
-
-static void doc_clear(doc *d)
-{
-	cJSON_Delete(d->root);
-	free(d->json);
-}
-
-/* -1 unless the bytes are UTF-8 text of one JSON object with unique, plain member names. */
-static int doc_parse(doc *d, const char *bytes, size_t len)
-{
-	d->root = NULL;
-	d->len = len;
-	if (!(d->json = malloc(len + 1)))
-		return -2;
-	memcpy(d->json, bytes, len);
-	d->json[len] = '\0';
-	if (memchr(d->json, '\0', len) || !kbp_utf8_valid(d->json, len))
-		return -1;
-	d->root = cJSON_ParseWithLengthOpts(d->json, len + 1, NULL, 1);
-	if (!cJSON_IsObject(d->root) || kbp__json_members_check(d->json, len) != 0)
-		return -1;
-	return 0;
-}
-
 /*
  * The text a member's value was sent as: a string's contents, or a number's
  * literal (copied into buf). NULL when absent, null, or of another type.
  */
-static const char *member_text(const doc *d, const char *name, char buf[NUMBER_TEXT_MAX])
+static const char *member_text(const kbp__json_doc *d, const char *name, char buf[NUMBER_TEXT_MAX])
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(d->root, name);
 	kbp__json_raw raw;
 
 	if (cJSON_IsString(item))
 		return item->valuestring;
-	if (!cJSON_IsNumber(item) || !kbp__json_raw_get(d->json, d->len, name, &raw) ||
+	if (!cJSON_IsNumber(item) || !kbp__json_raw_get(d->text, d->len, name, &raw) ||
 	    raw.kind != KBP_JSON_NUMBER || raw.len >= NUMBER_TEXT_MAX)
 		return NULL;
 	memcpy(buf, raw.text, raw.len);
@@ -157,7 +128,7 @@ static const char *member_text(const doc *d, const char *name, char buf[NUMBER_T
 	return buf;
 }
 
-static const char *member_string(const doc *d, const char *name)
+static const char *member_string(const kbp__json_doc *d, const char *name)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(d->root, name);
 
@@ -175,7 +146,7 @@ static int has_token(const char *list, const char *token)
 }
 
 /* HMAC over "name=value" for each listed name, joined by ",". */
-static int sign_fields(unsigned char mac[KBP_HMAC_BYTES], const doc *d, const char *names,
+static int sign_fields(unsigned char mac[KBP_HMAC_BYTES], const kbp__json_doc *d, const char *names,
                        const kbp_hmac *keyed)
 {
 	kbp_hmac h = *keyed;
@@ -207,7 +178,7 @@ static int sign_fields(unsigned char mac[KBP_HMAC_BYTES], const doc *d, const ch
 	return 0;
 }
 
-static int authenticate(const doc *d, const kbp_hmac *keyed)
+static int authenticate(const kbp__json_doc *d, const kbp_hmac *keyed)
 {
 	const char *names = member_string(d, "signed_field_names");
 	const char *signature = member_string(d, "signature");
@@ -254,7 +225,7 @@ static kbp_gateway_status status_of(const char *s, int *known)
 	return KBP_GATEWAY_PENDING;
 }
 
-static int claim_fill(const doc *d, const char *product_code, kbp_callback_claim *out)
+static int claim_fill(const kbp__json_doc *d, const char *product_code, kbp_callback_claim *out)
 {
 	char number[NUMBER_TEXT_MAX];
 	const char *amount = member_text(d, "total_amount", number);
@@ -317,18 +288,18 @@ int kbp__esewa_callback_parse(const char *raw, size_t len, const kbp_hmac *keyed
 {
 	unsigned char *json;
 	const char *uuid;
-	size_t n;
-	doc d = { NULL, 0, NULL };
+	size_t n = 0;
+	kbp__json_doc d = { NULL, 0, NULL };
 	int rc;
 
 	if (len > KBP_CALLBACK_MAX)
 		return kbp_error_set(KBP_ETOOBIG, "callback exceeds %d bytes", KBP_CALLBACK_MAX);
 	if ((rc = decode_data(raw, len, &json, &n)) != 0)
 		return rc;
-	rc = doc_parse(&d, (const char *)json, n);
+	rc = kbp__json_doc_parse(&d, (const char *)json, n);
 	free(json);
 	if (rc != 0) {
-		doc_clear(&d);
+		kbp__json_doc_clear(&d);
 		return rc == -2 ? kbp_error_set(KBP_ENOMEM, "out of memory")
 		                : kbp_error_set(KBP_EPARSE, "callback data is not a UTF-8 JSON object "
 		                                            "with unique member names");
@@ -340,20 +311,20 @@ int kbp__esewa_callback_parse(const char *raw, size_t len, const kbp_hmac *keyed
 		rc = kbp_error_set(KBP_ENOMEM, "out of memory");
 	else if ((rc = authenticate(&d, keyed)) == 0)
 		rc = claim_fill(&d, product_code, out);
-	doc_clear(&d);
+	kbp__json_doc_clear(&d);
 	return rc;
 }
 
 /* ---- the status API ---- */
 
-static const char *either_string(const doc *d, const char *a, const char *b)
+static const char *either_string(const kbp__json_doc *d, const char *a, const char *b)
 {
 	const char *s = member_string(d, a);
 
 	return s ? s : member_string(d, b);
 }
 
-static int status_fill(const doc *d, const char *uuid, const char *product_code,
+static int status_fill(const kbp__json_doc *d, const char *uuid, const char *product_code,
                        kbp_lookup_result *out)
 {
 	const char *status = member_string(d, "status");
@@ -396,17 +367,17 @@ static int status_fill(const doc *d, const char *uuid, const char *product_code,
 int kbp__esewa_status_parse(int http_status, const char *body, size_t len, const char *uuid,
                             const char *product_code, kbp_lookup_result *out)
 {
-	doc d = { NULL, 0, NULL };
+	kbp__json_doc d = { NULL, 0, NULL };
 	int rc;
 
 	if (http_status != 200)
 		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered HTTP %d", http_status);
-	if ((rc = doc_parse(&d, body, len)) != 0) {
-		doc_clear(&d);
+	if ((rc = kbp__json_doc_parse(&d, body, len)) != 0) {
+		kbp__json_doc_clear(&d);
 		return rc == -2 ? kbp_error_set(KBP_ENOMEM, "out of memory")
 		                : kbp_error_set(KBP_EPARSE, "eSewa status API answered malformed JSON");
 	}
 	rc = status_fill(&d, uuid, product_code, out);
-	doc_clear(&d);
+	kbp__json_doc_clear(&d);
 	return rc;
 }

@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/objects.h"
 #include "storage/memory/memory_internal.h"
-#include "util/clock.h"
 #include "util/mutex.h"
 
 char *mem_pair_key(const char *a, const char *b)
@@ -29,34 +27,14 @@ void mem_ring_push(mem_ring *r, int64_t v)
 		r->n++;
 }
 
-void mem_bump(mem_store *m, kbp_topic topic)
-{
-	m->topic_seq[topic]++;
-	pthread_cond_broadcast(&m->topic_cond[topic]);
-}
-
 static int mem_wait(kbp_storage *s, kbp_topic topic, uint64_t *seen, int64_t timeout_ms)
 {
-	mem_store *m = mem_of(s);
-	struct timespec deadline = kbp_clock_deadline(timeout_ms > 0 ? timeout_ms : 0);
-	int rc = 0;
-
-	pthread_mutex_lock(&m->lock);
-	while (m->topic_seq[topic] == *seen && rc != ETIMEDOUT && timeout_ms > 0)
-		rc = pthread_cond_timedwait(&m->topic_cond[topic], &m->lock, &deadline);
-	rc = m->topic_seq[topic] != *seen ? 0 : KBP_ETIMEOUT;
-	*seen = m->topic_seq[topic];
-	pthread_mutex_unlock(&m->lock);
-	return rc;
+	return kbp_topics_wait(&mem_of(s)->topics, (int)topic, seen, timeout_ms);
 }
 
 static void mem_notify(kbp_storage *s, kbp_topic topic)
 {
-	mem_store *m = mem_of(s);
-
-	pthread_mutex_lock(&m->lock);
-	mem_bump(m, topic);
-	pthread_mutex_unlock(&m->lock);
+	mem_bump(mem_of(s), topic);
 }
 
 static int mem_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
@@ -140,8 +118,7 @@ static void mem_free(kbp_storage *s)
 	free(m->rows);
 	free(m->ready.v);
 	free(m->scheduled.v);
-	for (int t = 0; t < 2; t++)
-		pthread_cond_destroy(&m->topic_cond[t]);
+	kbp_topics_destroy(&m->topics);
 	pthread_mutex_destroy(&m->maintenance_lock);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -185,7 +162,6 @@ static const kbp_storage memory_vtable = {
 
 int kbp_storage_memory_open(kbp_storage **out, const char *uri)
 {
-	pthread_condattr_t attr;
 	mem_store *m;
 
 	if (!out)
@@ -198,14 +174,7 @@ int kbp_storage_memory_open(kbp_storage **out, const char *uri)
 	m->base = memory_vtable;
 	kbp_mutex_init(&m->lock);
 	pthread_mutex_init(&m->maintenance_lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	for (int t = 0; t < 2; t++) {
-		pthread_cond_init(&m->topic_cond[t], &attr);
-		/* Starting at 1 lets a waiter's first call, with seen = 0, return the current value. */
-		m->topic_seq[t] = 1;
-	}
-	pthread_condattr_destroy(&attr);
+	kbp_topics_init(&m->topics);
 	kbp_hmap_init(&m->vendors);
 	kbp_hmap_init(&m->products);
 	kbp_hmap_init(&m->carts);

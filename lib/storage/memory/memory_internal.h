@@ -14,6 +14,7 @@
 
 #include "kbpipeline/sys/storage.h"
 #include "util/hmap.h"
+#include "util/topics.h"
 
 #define MEM_RING 1024
 
@@ -64,8 +65,7 @@ typedef struct mem_store {
 	kbp_storage base;
 	pthread_mutex_t lock;
 	pthread_mutex_t maintenance_lock;
-	pthread_cond_t topic_cond[2];
-	uint64_t topic_seq[2];
+	kbp_topics topics;
 
 	kbp_hmap vendors;           /* id -> kbp_vendor */
 	kbp_hmap products;          /* id -> kbp_product */
@@ -95,8 +95,11 @@ static inline mem_store *mem_of(kbp_storage *s)
 	return (mem_store *)s;
 }
 
-/* Call with the lock held: bumps the topic and wakes its waiters. */
-void mem_bump(mem_store *m, kbp_topic topic);
+/* Bumps the topic and wakes its waiters (also with the store's lock held). */
+static inline void mem_bump(mem_store *m, kbp_topic topic)
+{
+	kbp_topics_bump(&m->topics, (int)topic);
+}
 void mem_ring_push(mem_ring *r, int64_t v);
 
 /* "a\nb" in a fresh allocation, for two-part map keys. */

@@ -7,32 +7,18 @@
 #include <unistd.h>
 
 #include "storage/postgres/pg_internal.h"
-#include "util/clock.h"
 
 /* How long the listener waits before reconnecting after the server went away. */
 #define RECONNECT_MS 250
 
 void pg_bump(pg_store *s, kbp_topic topic)
 {
-	pthread_mutex_lock(&s->topic_lock);
-	s->topic_seq[topic]++;
-	pthread_cond_broadcast(&s->topic_cond[topic]);
-	pthread_mutex_unlock(&s->topic_lock);
+	kbp_topics_bump(&s->topics, (int)topic);
 }
 
 int pg_wait(kbp_storage *st, kbp_topic topic, uint64_t *seen, int64_t timeout_ms)
 {
-	pg_store *s = pg_of(st);
-	struct timespec deadline = kbp_clock_deadline(timeout_ms > 0 ? timeout_ms : 0);
-	int rc = 0;
-
-	pthread_mutex_lock(&s->topic_lock);
-	while (s->topic_seq[topic] == *seen && rc != ETIMEDOUT && timeout_ms > 0)
-		rc = pthread_cond_timedwait(&s->topic_cond[topic], &s->topic_lock, &deadline);
-	rc = s->topic_seq[topic] != *seen ? 0 : KBP_ETIMEOUT;
-	*seen = s->topic_seq[topic];
-	pthread_mutex_unlock(&s->topic_lock);
-	return rc;
+	return kbp_topics_wait(&pg_of(st)->topics, (int)topic, seen, timeout_ms);
 }
 
 void pg_notify(kbp_storage *st, kbp_topic topic)

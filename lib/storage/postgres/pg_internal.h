@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "kbpipeline/sys/storage.h"
+#include "util/topics.h"
 
 #define PG_POOL_DEFAULT 8
 #define PG_POOL_MAX 64
@@ -71,9 +72,7 @@ typedef struct pg_store {
 	pg_conn conns[PG_POOL_MAX];
 	int pool_size;
 
-	pthread_mutex_t topic_lock;
-	pthread_cond_t topic_cond[2];
-	uint64_t topic_seq[2];
+	kbp_topics topics;
 
 	pthread_t listener;
 	int listener_started;

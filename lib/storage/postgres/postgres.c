@@ -28,10 +28,8 @@ static void pg_free(kbp_storage *st)
 	pg_listener_stop(s);
 	for (int i = 0; i < PG_POOL_MAX; i++)
 		PQfinish(s->conns[i].conn);
-	for (int t = 0; t < 2; t++)
-		pthread_cond_destroy(&s->topic_cond[t]);
+	kbp_topics_destroy(&s->topics);
 	pthread_cond_destroy(&s->pool_free);
-	pthread_mutex_destroy(&s->topic_lock);
 	pthread_mutex_destroy(&s->pool_lock);
 	if (s->conninfo) {
 		/* The connection string may carry a password. */
@@ -80,7 +78,6 @@ static const kbp_storage postgres_vtable = {
 static pg_store *store_new(const char *conninfo, const char *schema, int pool_size)
 {
 	pg_store *s = calloc(1, sizeof(*s));
-	pthread_condattr_t attr;
 
 	if (!s)
 		return NULL;
@@ -88,15 +85,8 @@ static pg_store *store_new(const char *conninfo, const char *schema, int pool_si
 	s->pool_size = pool_size;
 	strcpy(s->schema, schema);
 	kbp_mutex_init(&s->pool_lock);
-	kbp_mutex_init(&s->topic_lock);
 	pthread_cond_init(&s->pool_free, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	for (int t = 0; t < 2; t++) {
-		pthread_cond_init(&s->topic_cond[t], &attr);
-		s->topic_seq[t] = 1;
-	}
-	pthread_condattr_destroy(&attr);
+	kbp_topics_init(&s->topics);
 	if (!(s->conninfo = strdup(conninfo))) {
 		pg_free(&s->base);
 		return NULL;
