@@ -40,7 +40,8 @@ static int vtable_complete(const kbp_storage *s)
 	       s->order_finalize && s->order_get && s->order_facts && s->job_enqueue &&
 	       s->jobs_acquire && s->job_complete && s->job_fail && s->job_get && s->jobs_list &&
 	       s->job_retry && s->job_cancel && s->jobs_rescue && s->maintenance && s->metrics &&
-	       s->wait && s->notify && s->free && s->reconcile_schedule;
+	       s->wait && s->notify && s->free && s->reconcile_schedule &&
+	       s->jobs_complete;
 }
 
 int kbp__storage_open(kbp_storage **out, const kbp_options *opts)

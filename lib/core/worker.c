@@ -28,7 +28,8 @@ static void settle_failure(kbp_pipeline *p, const kbp_job *job, const char *work
 		         kbp_error_last()->message);
 }
 
-static void run_job(kbp_pipeline *p, const kbp_job *job, const char *worker)
+/* Runs one job's handler; 1 when it succeeded and the job awaits completion. */
+static int run_job(kbp_pipeline *p, const kbp_job *job, const char *worker)
 {
 	kbp_handler_entry h;
 	int rc;
@@ -40,12 +41,29 @@ static void run_job(kbp_pipeline *p, const kbp_job *job, const char *worker)
 		rc = h.fn(h.ctx, p, job);
 	if (rc < 0) {
 		settle_failure(p, job, worker, rc);
-		return;
+		return 0;
 	}
-	/* A lost lease means another worker owns the job now; its outcome stands. */
-	if (p->storage->job_complete(p->storage, job->id, worker, kbp_pipeline_now(p)) != 0)
-		kbp__log(p, KBP_LOG_WARN, "job %s: completion not recorded: %s", job->id,
+	return 1;
+}
+
+/*
+ * The batch's successes complete together, in one storage step. Handlers
+ * run at least once: a worker that dies before this point leaves its jobs
+ * to be rescued when their lease passes, and they run again.
+ */
+static void complete_batch(kbp_pipeline *p, const char *const *ids, size_t n, const char *worker)
+{
+	int64_t done = 0;
+
+	if (n == 0)
+		return;
+	if (p->storage->jobs_complete(p->storage, ids, n, worker, kbp_pipeline_now(p), &done) != 0)
+		kbp__log(p, KBP_LOG_WARN, "%zu jobs: completion not recorded: %s", n,
 		         kbp_error_last()->message);
+	else if ((size_t)done < n)
+		/* A lost lease means another worker owns the job now; its outcome stands. */
+		kbp__log(p, KBP_LOG_WARN, "%zu of %zu jobs were no longer held by %s", n - (size_t)done,
+		         n, worker);
 }
 
 int kbp_worker_run_once(int *out_ran, kbp_pipeline *p, const char *worker_id, int max_jobs)
@@ -63,8 +81,14 @@ int kbp_worker_run_once(int *out_ran, kbp_pipeline *p, const char *worker_id, in
 	                              kbp_pipeline_now(p), &jobs);
 	if (rc != 0)
 		return rc;
-	for (size_t i = 0; i < jobs->n; i++)
-		run_job(p, &jobs->jobs[i], worker_id);
+	if (jobs->n > 0) {
+		const char *done[1000];
+		size_t n_done = 0;
+		for (size_t i = 0; i < jobs->n; i++)
+			if (run_job(p, &jobs->jobs[i], worker_id))
+				done[n_done++] = jobs->jobs[i].id;
+		complete_batch(p, done, n_done, worker_id);
+	}
 	if (out_ran)
 		*out_ran = (int)jobs->n;
 	kbp_job_list_free(jobs);
@@ -100,7 +124,8 @@ static void *worker_main(void *arg)
 			kbp__log(w->p, KBP_LOG_ERROR, "worker %s: %s", t->id, kbp_error_last()->message);
 			ran = 0;
 		}
-		if (ran == 0 && !atomic_load(&w->stopping))
+		/* A short round drained the queue: sleep until an enqueue wakes us (or the poll). */
+		if (ran < w->batch && !atomic_load(&w->stopping))
 			s->wait(s, KBP_TOPIC_JOBS, &seen, w->poll_ms);
 	}
 	return NULL;

@@ -37,6 +37,14 @@ void kbp_topics_bump(kbp_topics *t, int topic)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void kbp_topics_bump_one(kbp_topics *t, int topic)
+{
+	pthread_mutex_lock(&t->lock);
+	t->seq[topic]++;
+	pthread_cond_signal(&t->cond[topic]);
+	pthread_mutex_unlock(&t->lock);
+}
+
 int kbp_topics_wait(kbp_topics *t, int topic, uint64_t *seen, int64_t timeout_ms)
 {
 	struct timespec deadline = kbp_clock_deadline(timeout_ms > 0 ? timeout_ms : 0);

@@ -20,7 +20,13 @@ typedef struct kbp_topics {
 
 void kbp_topics_init(kbp_topics *t);
 void kbp_topics_destroy(kbp_topics *t);
+/* Bumps the topic and wakes every waiter. */
 void kbp_topics_bump(kbp_topics *t, int topic);
+/*
+ * Bumps the topic and wakes one waiter: for work that one waiter can take
+ * (a job), so that a pool of sleeping workers does not stampede the queue.
+ */
+void kbp_topics_bump_one(kbp_topics *t, int topic);
 /*
  * Blocks until the topic's sequence differs from *seen or timeout_ms passes
  * (KBP_ETIMEOUT), then stores the sequence in *seen. Sequences start at 1, so

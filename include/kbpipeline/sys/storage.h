@@ -202,6 +202,12 @@ struct kbp_storage {
 	/* Appended slots. */
 	int (*reconcile_schedule)(kbp_storage *s, const kbp_reconcile_params *params,
 	                          int64_t *out_count);
+	/*
+	 * job_complete for a batch in one step: the jobs still running under
+	 * worker's lease complete; *out_done says how many that was.
+	 */
+	int (*jobs_complete)(kbp_storage *s, const char *const *job_ids, size_t n,
+	                     const char *worker, int64_t now, int64_t *out_done);
 };
 
 /* Opens the backend a URI names: "memory:" or a PostgreSQL URI / conninfo. */

@@ -205,6 +205,25 @@ int mem_job_complete(kbp_storage *s, const char *job_id, const char *worker, int
 }
 
 /* The error history keeps every attempt's message; last_error repeats the newest. */
+int mem_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
+                      int64_t now, int64_t *out_done)
+{
+	mem_store *m = mem_of(s);
+	int64_t done = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < n; i++) {
+		mem_job *j = kbp_hmap_get(&m->jobs, job_ids[i]);
+		if (j && j->pub.state == KBP_JOB_RUNNING && kbp_str_eq(j->pub.locked_by, worker)) {
+			finish(m, j, KBP_JOB_COMPLETED, now);
+			done++;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	*out_done = done;
+	return 0;
+}
+
 static int append_error(mem_job *j, const char *message, int64_t now)
 {
 	char *copy = strdup(message), *last = strdup(message);

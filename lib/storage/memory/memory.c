@@ -34,7 +34,7 @@ static int mem_wait(kbp_storage *s, kbp_topic topic, uint64_t *seen, int64_t tim
 
 static void mem_notify(kbp_storage *s, kbp_topic topic)
 {
-	mem_bump(mem_of(s), topic);
+	kbp_topics_bump(&mem_of(s)->topics, (int)topic);
 }
 
 static int mem_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
@@ -158,6 +158,7 @@ static const kbp_storage memory_vtable = {
 	.notify = mem_notify,
 	.free = mem_free,
 	.reconcile_schedule = mem_reconcile_schedule,
+	.jobs_complete = mem_jobs_complete,
 };
 
 int kbp_storage_memory_open(kbp_storage **out, const char *uri)

@@ -95,10 +95,16 @@ static inline mem_store *mem_of(kbp_storage *s)
 	return (mem_store *)s;
 }
 
-/* Bumps the topic and wakes its waiters (also with the store's lock held). */
+/*
+ * Bumps the topic (also with the store's lock held): a job wakes one worker,
+ * an order change wakes every waiter.
+ */
 static inline void mem_bump(mem_store *m, kbp_topic topic)
 {
-	kbp_topics_bump(&m->topics, (int)topic);
+	if (topic == KBP_TOPIC_JOBS)
+		kbp_topics_bump_one(&m->topics, (int)topic);
+	else
+		kbp_topics_bump(&m->topics, (int)topic);
 }
 void mem_ring_push(mem_ring *r, int64_t v);
 
@@ -145,6 +151,8 @@ int mem_job_insert(mem_store *m, const kbp_job_draft *d, int64_t now, mem_job **
 int mem_jobs_acquire(kbp_storage *s, const char *worker, int max, int64_t lease_ms, int64_t now,
                      kbp_job_list **out);
 int mem_job_complete(kbp_storage *s, const char *job_id, const char *worker, int64_t now);
+int mem_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
+                      int64_t now, int64_t *out_done);
 int mem_job_fail(kbp_storage *s, const char *job_id, const char *worker, const char *error,
                  int64_t retry_at, int64_t now);
 int mem_job_get(kbp_storage *s, const char *job_id, kbp_job **out);

@@ -13,7 +13,11 @@
 
 void pg_bump(pg_store *s, kbp_topic topic)
 {
-	kbp_topics_bump(&s->topics, (int)topic);
+	/* A job wakes one worker; an order change wakes every waiter. */
+	if (topic == KBP_TOPIC_JOBS)
+		kbp_topics_bump_one(&s->topics, (int)topic);
+	else
+		kbp_topics_bump(&s->topics, (int)topic);
 }
 
 int pg_wait(kbp_storage *st, kbp_topic topic, uint64_t *seen, int64_t timeout_ms)
@@ -23,7 +27,7 @@ int pg_wait(kbp_storage *st, kbp_topic topic, uint64_t *seen, int64_t timeout_ms
 
 void pg_notify(kbp_storage *st, kbp_topic topic)
 {
-	pg_bump(pg_of(st), topic);
+	kbp_topics_bump(&pg_of(st)->topics, (int)topic);
 }
 
 static const char *const channel_suffix[2] = { ".jobs", ".orders" };
@@ -97,8 +101,8 @@ static void *listener_main(void *arg)
 		PGconn *conn = pg_connect(s->conninfo, s->schema);
 		if (conn && listen_all(s, conn) == 0) {
 			/* Notifications may have been missed while disconnected: let waiters look. */
-			pg_bump(s, KBP_TOPIC_JOBS);
-			pg_bump(s, KBP_TOPIC_ORDERS);
+			kbp_topics_bump(&s->topics, KBP_TOPIC_JOBS);
+			kbp_topics_bump(&s->topics, KBP_TOPIC_ORDERS);
 			if (listen_until_broken(s, conn)) {
 				PQfinish(conn);
 				return NULL;

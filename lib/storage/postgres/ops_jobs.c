@@ -142,31 +142,56 @@ int pg_metrics(kbp_storage *s, int64_t now, kbp_metrics *out)
 	return rc;
 }
 
-/* The job ids travel as one text[] literal: they are generated ids, so no quoting is needed. */
+char *pg_id_array(const char *const *ids, size_t n)
+{
+	size_t len = 3;
+	char *out, *w;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(ids[i]) + 1;
+	if (!(out = w = malloc(len)))
+		return NULL;
+	*w++ = '{';
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, "%s%s", i ? "," : "", ids[i]);
+	strcpy(w, "}");
+	return out;
+}
+
 int pg_reconcile_schedule(kbp_storage *s, const kbp_reconcile_params *params, int64_t *out_count)
 {
 	pg_num n = pg_i64(params->now), before = pg_i64(params->created_before),
 	       attempts = pg_i64(params->max_attempts);
-	size_t len = 3;
-	char *ids, *w;
+	char *ids = pg_id_array(params->job_ids, params->n_ids);
+	const char *p[] = { n.s, before.s, attempts.s, ids };
 	cJSON *data;
 	int rc;
 
-	for (size_t i = 0; i < params->n_ids; i++)
-		len += strlen(params->job_ids[i]) + 1;
-	if (!(ids = w = malloc(len)))
+	if (!ids)
 		return pg_oom();
-	*w++ = '{';
-	for (size_t i = 0; i < params->n_ids; i++)
-		w += sprintf(w, "%s%s", i ? "," : "", params->job_ids[i]);
-	strcpy(w, "}");
-	{
-		const char *p[] = { n.s, before.s, attempts.s, ids };
-		rc = pg_call(pg_of(s), ST_RECONCILE_SCHEDULE, p, 4, &data);
-	}
+	rc = pg_call(pg_of(s), ST_RECONCILE_SCHEDULE, p, 4, &data);
 	free(ids);
 	if (rc == 0)
 		*out_count = js_i64(data, "count");
+	cJSON_Delete(data);
+	return rc;
+}
+
+int pg_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
+                     int64_t now, int64_t *out_done)
+{
+	pg_num t = pg_i64(now);
+	char *ids = pg_id_array(job_ids, n);
+	const char *p[] = { ids, worker, t.s };
+	cJSON *data;
+	int rc;
+
+	if (!ids)
+		return pg_oom();
+	rc = pg_call(pg_of(s), ST_JOBS_COMPLETE, p, 3, &data);
+	free(ids);
+	if (rc == 0)
+		*out_done = js_i64(data, "count");
 	cJSON_Delete(data);
 	return rc;
 }

@@ -53,6 +53,7 @@ typedef enum pg_stmt {
 	ST_MAINTENANCE,
 	ST_METRICS,
 	ST_RECONCILE_SCHEDULE,
+	ST_JOBS_COMPLETE,
 	ST_COUNT
 } pg_stmt;
 
@@ -177,5 +178,9 @@ int pg_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
                    kbp_maintenance_result *out);
 int pg_metrics(kbp_storage *s, int64_t now, kbp_metrics *out);
 int pg_reconcile_schedule(kbp_storage *s, const kbp_reconcile_params *params, int64_t *out_count);
+int pg_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
+                     int64_t now, int64_t *out_done);
+/* A text[] literal of generated ids (which need no quoting); NULL when memory runs out. */
+char *pg_id_array(const char *const *ids, size_t n);
 
 #endif

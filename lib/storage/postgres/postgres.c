@@ -73,6 +73,7 @@ static const kbp_storage postgres_vtable = {
 	.notify = pg_notify,
 	.free = pg_free,
 	.reconcile_schedule = pg_reconcile_schedule,
+	.jobs_complete = pg_jobs_complete,
 };
 
 static pg_store *store_new(const char *conninfo, const char *schema, int pool_size)
