@@ -3,7 +3,9 @@
  * kbp-bench: drives the whole pipeline and the job queue and prints one JSON
  * document (DESIGN.md §11).
  *
- *   kbp-bench [--orders N] [--jobs N] [--latency-samples N] [--worker-threads N] [STORAGE_URI]
+ *   kbp-bench [options] [STORAGE_URI]
+ *
+ * On the memory backend ("memory:", the default):
  *
  * Pipeline scenarios: C concurrent shoppers (C = 1, 2), each looping
  * cart_set_item -> intent_create -> sandbox_pay + payment_verify -> confirmed
@@ -19,6 +21,31 @@
  * Absolute numbers drift on shared machines, so every throughput is also
  * given as a ratio to a baseline measured in the same process: HMAC-SHA256
  * of a 200-byte message plus a malloc/free.
+ *
+ * On PostgreSQL (a postgresql:// or postgres:// URI, or a key=value libpq
+ * connection string), every scenario runs in a fresh schema
+ * (bench_<random>_<scenario>, created with kbp_migrate() and dropped at the
+ * end unless --keep-schemas), and the JSON document has a "postgres" section:
+ *
+ *  - baseline: pgbench with a one-insert transaction
+ *    (INSERT INTO bench_baseline(v) VALUES (1);) at 1, 4 and 16 clients on
+ *    the same server, at the start and at the end of the run;
+ *  - pipeline: 1, 4 and 16 concurrent shoppers with a running worker
+ *    (kbp_worker_start, --worker-threads, default 2) on a pipeline handle of
+ *    its own, as a separate worker process would have, so wakeups travel by
+ *    LISTEN/NOTIFY; shoppers wait with kbp_order_wait. --orders per scenario;
+ *  - job queue alone: enqueue N no-op jobs, then drain them with
+ *    kbp_worker_run_once at max_jobs 1 (one at a time) and 64 (batched), on
+ *    one thread and on 4 threads;
+ *  - job acquisition latency: each kbp_worker_run_once(max_jobs 1) call of
+ *    the one-at-a-time drain, minus its handler;
+ *  - job start latency: enqueue on one thread, a running worker records when
+ *    the handler starts; enqueued through a second pipeline handle (the
+ *    worker wakes by LISTEN/NOTIFY) and through the worker's own handle.
+ *
+ * Every PostgreSQL throughput is given with its ratio to the pgbench tps at
+ * the matching client count, and every latency with its ratio to the mean
+ * pgbench transaction time at the matching client count (clients / tps).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,6 +54,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,9 +63,19 @@
 #include <kbpipeline.h>
 #include <sodium.h>
 
+#ifdef KBP_BENCH_POSTGRES
+#include <libpq-fe.h>
+#endif
+
 #define DEFAULT_ORDERS 200000L
 #define DEFAULT_JOBS 200000L
 #define DEFAULT_LATENCY_SAMPLES 2000L
+#define DEFAULT_PG_ORDERS 2000L     /* per scenario */
+#define DEFAULT_PG_JOBS 2000L       /* per queue variant */
+#define DEFAULT_PG_LATENCY_SAMPLES 1000L
+#define DEFAULT_PG_SECONDS 10.0     /* cap of one PostgreSQL scenario */
+#define DEFAULT_PGBENCH_SECONDS 2L
+#define DEFAULT_PGBENCH "/usr/lib/postgresql/15/bin/pgbench"
 #define N_SKUS 64
 #define STOCK INT64_C(1000000000)   /* never runs out: the bench measures, it does not sell out */
 #define PRICE_MINOR 150000          /* NPR 1,500.00 */
@@ -46,6 +85,7 @@
 #define LATENCY_BUDGET_NS INT64_C(10000000000)
 #define NOOP_KIND "bench.noop"
 #define PROBE_KIND "bench.probe"
+#define MAX_SHOPPERS 64
 
 enum { ST_CART, ST_INTENT, ST_PAY_VERIFY, ST_CONFIRM, ST_TOTAL, N_STAGES };
 
@@ -107,7 +147,11 @@ static double pct_us(const int64_t *sorted, size_t n, double q)
 	return (double)sorted[rank - 1] / 1e3;
 }
 
-static cJSON *latency_json(int64_t *ns, size_t n)
+/*
+ * p50/p95/p99/max in microseconds of ns (sorted in place). With ref_us > 0,
+ * also p50 and p99 as multiples of ref_us (the baseline's mean transaction time).
+ */
+static cJSON *latency_json_ref(int64_t *ns, size_t n, double ref_us)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -116,7 +160,18 @@ static cJSON *latency_json(int64_t *ns, size_t n)
 	cJSON_AddNumberToObject(o, "p95", round_to(pct_us(ns, n, 0.95), 0.1));
 	cJSON_AddNumberToObject(o, "p99", round_to(pct_us(ns, n, 0.99), 0.1));
 	cJSON_AddNumberToObject(o, "max", round_to(n ? (double)ns[n - 1] / 1e3 : 0, 0.1));
+	if (ref_us > 0 && n > 0) {
+		cJSON_AddNumberToObject(o, "p50_ratio_to_baseline_txn",
+		                        round_to(pct_us(ns, n, 0.50) / ref_us, 0.01));
+		cJSON_AddNumberToObject(o, "p99_ratio_to_baseline_txn",
+		                        round_to(pct_us(ns, n, 0.99) / ref_us, 0.01));
+	}
 	return o;
+}
+
+static cJSON *latency_json(int64_t *ns, size_t n)
+{
+	return latency_json_ref(ns, n, 0);
 }
 
 /* ---- errors ------------------------------------------------------------ */
@@ -172,22 +227,50 @@ static double baseline_ops(void)
 
 typedef struct bench_cfg {
 	const char *storage;
-	long orders;
+	int is_pg;
+	long orders;                /* 0: the backend's default */
 	long jobs;
 	long latency_samples;
-	int worker_threads;
+	int worker_threads;         /* 0: 1 on memory, 2 on PostgreSQL */
+	int worker_batch;           /* kbp_worker_options.batch, 0: the library's default */
+	int pool;                   /* PostgreSQL pool size, 0: enough for each scenario */
+	double scenario_seconds;
+	long pgbench_seconds;
+	const char *pgbench;
+	int keep_schemas;
 } bench_cfg;
 
-static int open_pipeline(kbp_pipeline **out, const bench_cfg *cfg)
+/* schema NULL: the backend's default; pool 0: the library's default. */
+static int open_pipeline_in(kbp_pipeline **out, const bench_cfg *cfg, const char *schema, int pool)
 {
 	kbp_options opts = KBP_OPTIONS_INIT;
 	int rc;
 
 	opts.storage = cfg->storage;
+	opts.storage_schema = schema;
+	opts.storage_pool_size = pool;
 	rc = kbp_pipeline_open(out, &opts);
 	if (rc)
 		note_error("pipeline_open", rc, NULL);
 	return rc;
+}
+
+static int open_pipeline(kbp_pipeline **out, const bench_cfg *cfg)
+{
+	return open_pipeline_in(out, cfg, NULL, 0);
+}
+
+/*
+ * A pool for `concurrency` threads: the library's default (8) unless more
+ * threads than that share the handle. --pool overrides.
+ */
+static int pool_for(const bench_cfg *cfg, int concurrency)
+{
+	if (!cfg->is_pg)
+		return 0;
+	if (cfg->pool)
+		return cfg->pool;
+	return concurrency > 8 ? (concurrency > 64 ? 64 : concurrency) : 0;
 }
 
 static int seed_catalog(kbp_pipeline *p)
@@ -223,13 +306,19 @@ typedef struct scenario {
 	int shoppers;
 	int worker_threads;         /* 0 in inline mode */
 	long orders;
-	kbp_pipeline *p;
+	const char *schema;         /* PostgreSQL: a fresh, migrated schema */
+	int separate_worker;        /* the worker gets a pipeline handle of its own */
+	int pool;                   /* the shoppers' handle's pool size (0: default) */
+	int64_t budget_ns;          /* 0: none; else shoppers stop starting orders after it */
+	int warmup;                 /* each shopper first buys one untimed order */
+	kbp_pipeline *p;            /* the shoppers' handle */
 	pthread_barrier_t start;
 	int64_t *lat[N_STAGES];     /* orders entries each, shopper s writes its own slice */
 	int64_t t_start;
 	int64_t t_end;
 	long confirmed;
 	kbp_metrics metrics;
+	int ran;
 } scenario;
 
 typedef struct shopper {
@@ -237,10 +326,13 @@ typedef struct shopper {
 	int idx;
 	long first;                 /* its slice of the latency arrays */
 	long count;
+	long done;
+	long warmed;                /* untimed warm-up orders */
 	atomic_long *confirmed;
 } shopper;
 
-static int buy_one(shopper *s, long i, const char *cart, const char *customer, const char *wid)
+static int buy_one(shopper *s, long i, const char *cart, const char *customer, const char *wid,
+                   int record)
 {
 	kbp_pipeline *p = s->sc->p;
 	kbp_intent_request req = KBP_INTENT_REQUEST_INIT;
@@ -249,7 +341,7 @@ static int buy_one(shopper *s, long i, const char *cart, const char *customer, c
 	kbp_order_status *st = NULL;
 	char *cb = NULL, sku[32];
 	int64_t t0, t1, t2, t3, t4;
-	long slot = s->first + i;
+	long slot = s->first + s->done;
 	int rc, ran;
 
 	snprintf(sku, sizeof sku, "bench-sku-%02ld", (i * s->sc->shoppers + s->idx) % N_SKUS);
@@ -298,11 +390,16 @@ static int buy_one(shopper *s, long i, const char *cart, const char *customer, c
 		goto out;
 	}
 	t4 = now_ns();
+	if (!record) {
+		s->warmed++;
+		goto out;
+	}
 	s->sc->lat[ST_CART][slot] = t1 - t0;
 	s->sc->lat[ST_INTENT][slot] = t2 - t1;
 	s->sc->lat[ST_PAY_VERIFY][slot] = t3 - t2;
 	s->sc->lat[ST_CONFIRM][slot] = t4 - t3;
 	s->sc->lat[ST_TOTAL][slot] = t4 - t0;
+	s->done++;
 	atomic_fetch_add(s->confirmed, 1);
 out:
 	kbp_order_status_free(st);
@@ -316,31 +413,57 @@ static void *shopper_main(void *arg)
 {
 	shopper *s = arg;
 	char cart[48], customer[48], wid[48];
+	int64_t deadline;
 
 	snprintf(cart, sizeof cart, "bench-cart-%d", s->idx);
 	snprintf(customer, sizeof customer, "bench-customer-%d", s->idx);
 	snprintf(wid, sizeof wid, "bench-shopper-%d", s->idx);
+	/*
+	 * The warm-up opens this shopper's pool connection and prepares its
+	 * statements (and the worker's), which a long-running server has done long ago.
+	 */
+	if (s->sc->warmup)
+		buy_one(s, s->count, cart, customer, wid, 0);
 	pthread_barrier_wait(&s->sc->start);
-	for (long i = 0; i < s->count; i++)
-		if (buy_one(s, i, cart, customer, wid) != 0)
+	deadline = s->sc->budget_ns ? now_ns() + s->sc->budget_ns : 0;
+	for (long i = 0; i < s->count; i++) {
+		if (deadline && now_ns() > deadline)
 			break;
+		if (buy_one(s, i, cart, customer, wid, 1) != 0)
+			break;
+	}
 	return NULL;
+}
+
+/* Moves each shopper's filled slice to the front, so the arrays hold `confirmed` samples. */
+static void compact_latencies(scenario *sc, const shopper *sh, int n)
+{
+	long to = 0;
+
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < N_STAGES; k++)
+			memmove(&sc->lat[k][to], &sc->lat[k][sh[i].first],
+			        (size_t)sh[i].done * sizeof(int64_t));
+		to += sh[i].done;
+	}
 }
 
 static int run_scenario(scenario *sc, const bench_cfg *cfg)
 {
 	kbp_worker_options wopts = KBP_WORKER_OPTIONS_INIT;
 	kbp_worker *worker = NULL;
-	pthread_t threads[2];
-	shopper shoppers[2];
+	kbp_pipeline *wp = NULL;
+	pthread_t threads[MAX_SHOPPERS];
+	shopper shoppers[MAX_SHOPPERS];
 	atomic_long confirmed = 0;
-	long per = sc->orders / sc->shoppers > 0 ? sc->orders / sc->shoppers : 1;
+	long warmed = 0, per = sc->orders / sc->shoppers > 0 ? sc->orders / sc->shoppers : 1;
 	int rc, started = 0;
 
+	sc->ran = 1;
 	sc->orders = per * sc->shoppers;
 	for (int k = 0; k < N_STAGES; k++)
 		sc->lat[k] = xcalloc((size_t)sc->orders, sizeof(int64_t));
-	rc = open_pipeline(&sc->p, cfg);
+	rc = open_pipeline_in(&sc->p, cfg, sc->schema, sc->pool);
 	if (rc)
 		return rc;
 	rc = kbp_gateway_add_sandbox(sc->p, NULL);
@@ -352,9 +475,16 @@ static int run_scenario(scenario *sc, const bench_cfg *cfg)
 	if (rc)
 		goto out;
 	if (!sc->inline_worker) {
+		wp = sc->p;
+		if (sc->separate_worker &&
+		    (rc = open_pipeline_in(&wp, cfg, sc->schema, pool_for(cfg, sc->worker_threads))) != 0) {
+			wp = NULL;
+			goto out;
+		}
 		wopts.threads = sc->worker_threads;
+		wopts.batch = cfg->worker_batch;
 		wopts.name = "bench-worker";
-		rc = kbp_worker_start(&worker, sc->p, &wopts);
+		rc = kbp_worker_start(&worker, wp, &wopts);
 		if (rc) {
 			note_error("worker_start", rc, NULL);
 			goto out;
@@ -362,7 +492,7 @@ static int run_scenario(scenario *sc, const bench_cfg *cfg)
 	}
 	pthread_barrier_init(&sc->start, NULL, (unsigned)sc->shoppers + 1);
 	for (int i = 0; i < sc->shoppers; i++) {
-		shoppers[i] = (shopper){ sc, i, per * i, per, &confirmed };
+		shoppers[i] = (shopper){ sc, i, per * i, per, 0, 0, &confirmed };
 		if (pthread_create(&threads[i], NULL, shopper_main, &shoppers[i]) != 0) {
 			fputs("kbp-bench: cannot start a shopper thread\n", stderr);
 			exit(1);
@@ -378,23 +508,35 @@ static int run_scenario(scenario *sc, const bench_cfg *cfg)
 	if (worker)
 		kbp_worker_stop(worker);
 	sc->confirmed = atomic_load(&confirmed);
+	for (int i = 0; i < started; i++)
+		warmed += shoppers[i].warmed;
+	compact_latencies(sc, shoppers, started);
 	rc = kbp_metrics_get(&sc->metrics, sc->p);
 	if (rc)
 		note_error("metrics_get", rc, NULL);
-	else if (sc->metrics.orders != sc->confirmed || sc->metrics.orders_without_items != 0 ||
+	else if (sc->metrics.orders != sc->confirmed + warmed || sc->metrics.orders_without_items != 0 ||
 	         sc->metrics.paid_intents_without_order != 0)
 		note_error("metrics_get", 0, "the store's order counts disagree with the shoppers'");
 out:
+	if (wp && wp != sc->p)
+		kbp_pipeline_close(wp);
 	kbp_pipeline_close(sc->p);
 	sc->p = NULL;
 	return rc;
+}
+
+static double scenario_ops(const scenario *sc)
+{
+	double secs = seconds_between(sc->t_start, sc->t_end);
+
+	return secs > 0 ? (double)sc->confirmed / secs : 0;
 }
 
 static cJSON *scenario_json(scenario *sc, double baseline)
 {
 	cJSON *o = cJSON_CreateObject(), *lat;
 	double secs = seconds_between(sc->t_start, sc->t_end);
-	double ops = secs > 0 ? (double)sc->confirmed / secs : 0;
+	double ops = scenario_ops(sc);
 
 	cJSON_AddStringToObject(o, "mode", sc->mode);
 	cJSON_AddNumberToObject(o, "shoppers", sc->shoppers);
@@ -479,14 +621,19 @@ out:
 	return rc;
 }
 
-/* Enqueue -> handler start on an idle running worker, one job at a time. */
+/*
+ * Enqueue -> handler start on an idle running worker, one job at a time:
+ * call[i] is taken before kbp_job_enqueue, ret[i] after it returns, at[i]
+ * when the handler starts.
+ */
 typedef struct probe {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	atomic_llong t_enqueue;
 	long handled;
-	int64_t *ns;
 	long cap;
+	int64_t *call;
+	int64_t *ret;
+	int64_t *at;
 } probe;
 
 static int probe_handler(void *ctx, kbp_pipeline *p, const kbp_job *job)
@@ -498,33 +645,66 @@ static int probe_handler(void *ctx, kbp_pipeline *p, const kbp_job *job)
 	(void)job;
 	pthread_mutex_lock(&pr->lock);
 	if (pr->handled < pr->cap)
-		pr->ns[pr->handled] = t - (int64_t)atomic_load(&pr->t_enqueue);
+		pr->at[pr->handled] = t;
 	pr->handled++;
 	pthread_cond_signal(&pr->cond);
 	pthread_mutex_unlock(&pr->lock);
 	return 0;
 }
 
-static int bench_start_latency(probe *pr, const bench_cfg *cfg)
+static long probe_samples(const probe *pr)
+{
+	return pr->handled < pr->cap ? pr->handled : pr->cap;
+}
+
+/* Nanoseconds from call (from_return: from the return of the enqueue) to handler start. */
+static int64_t *probe_delays(const probe *pr, int from_return)
+{
+	long n = probe_samples(pr);
+	int64_t *ns = xcalloc((size_t)n, sizeof(int64_t));
+
+	for (long i = 0; i < n; i++) {
+		int64_t d = pr->at[i] - (from_return ? pr->ret[i] : pr->call[i]);
+
+		/* A woken worker may start the job before the enqueue call has returned. */
+		ns[i] = d > 0 ? d : 0;
+	}
+	return ns;
+}
+
+/*
+ * schema/separate: PostgreSQL only. With separate, the jobs are enqueued
+ * through a second pipeline handle, so only LISTEN/NOTIFY can wake the worker.
+ */
+static int bench_start_latency(probe *pr, const bench_cfg *cfg, const char *schema, int separate,
+                               int threads, long samples)
 {
 	kbp_enqueue_options eo = KBP_ENQUEUE_OPTIONS_INIT;
 	kbp_worker_options wopts = KBP_WORKER_OPTIONS_INIT;
 	kbp_worker *worker = NULL;
-	kbp_pipeline *p;
+	kbp_pipeline *p, *ep = NULL;
 	int64_t budget_end = now_ns() + LATENCY_BUDGET_NS;
 	int rc;
 
-	pr->cap = cfg->latency_samples;
-	pr->ns = xcalloc((size_t)pr->cap, sizeof(int64_t));
-	rc = open_pipeline(&p, cfg);
+	pr->cap = samples;
+	pr->call = xcalloc((size_t)pr->cap, sizeof(int64_t));
+	pr->ret = xcalloc((size_t)pr->cap, sizeof(int64_t));
+	pr->at = xcalloc((size_t)pr->cap, sizeof(int64_t));
+	rc = open_pipeline_in(&p, cfg, schema, pool_for(cfg, threads));
 	if (rc)
 		return rc;
+	ep = p;
+	if (separate && (rc = open_pipeline_in(&ep, cfg, schema, 0)) != 0) {
+		ep = NULL;
+		goto out;
+	}
 	rc = kbp_job_register(p, PROBE_KIND, probe_handler, pr);
 	if (rc) {
 		note_error("job_register", rc, NULL);
 		goto out;
 	}
-	wopts.threads = 1;
+	wopts.threads = threads;
+	wopts.batch = cfg->worker_batch;
 	wopts.name = "bench-probe";
 	rc = kbp_worker_start(&worker, p, &wopts);
 	if (rc) {
@@ -532,20 +712,31 @@ static int bench_start_latency(probe *pr, const bench_cfg *cfg)
 		goto out;
 	}
 	for (long i = 0; i < pr->cap && now_ns() < budget_end; i++) {
-		/* Measured from before the call: a woken worker may start the job before enqueue returns. */
-		atomic_store(&pr->t_enqueue, now_ns());
-		rc = kbp_job_enqueue(NULL, p, PROBE_KIND, NULL, &eo);
+		struct timespec until;
+
+		pr->call[i] = now_ns();
+		rc = kbp_job_enqueue(NULL, ep, PROBE_KIND, NULL, &eo);
+		pr->ret[i] = now_ns();
 		if (rc) {
 			note_error("job_enqueue", rc, NULL);
 			break;
 		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += WAIT_MS / 1000;
 		pthread_mutex_lock(&pr->lock);
-		while (pr->handled <= i)
-			pthread_cond_wait(&pr->cond, &pr->lock);
+		while (pr->handled <= i && rc == 0)
+			if (pthread_cond_timedwait(&pr->cond, &pr->lock, &until) == ETIMEDOUT)
+				rc = -1;
 		pthread_mutex_unlock(&pr->lock);
+		if (rc) {
+			note_error("job_start_latency", rc, "the worker did not start a probe job within 10 s");
+			break;
+		}
 	}
 	kbp_worker_stop(worker);
 out:
+	if (ep && ep != p)
+		kbp_pipeline_close(ep);
 	kbp_pipeline_close(p);
 	return rc;
 }
@@ -565,17 +756,742 @@ static void add_target(cJSON *targets, const char *name, const char *unit, doubl
 	cJSON_AddItemToArray(targets, t);
 }
 
+static void print_and_free(cJSON *root)
+{
+	char *text = cJSON_Print(root);
+
+	if (text) {
+		puts(text);
+		cJSON_free(text);
+	}
+	cJSON_Delete(root);
+}
+
+/* ---- PostgreSQL ------------------------------------------------------------ */
+
+#ifdef KBP_BENCH_POSTGRES
+
+#define PG_CLIENTS 3
+static const int pg_clients[PG_CLIENTS] = { 1, 4, 16 };
+#define PG_MAX_SCHEMAS 16
+#define QUEUE_VARIANTS 4
+
+typedef struct pg_run {
+	const bench_cfg *cfg;
+	char tag[16];
+	PGconn *admin;
+	char schemas[PG_MAX_SCHEMAS][64];
+	int n_schemas;
+	char script[64];            /* the pgbench script file */
+	/* pgbench tps per client count; 0 when unmeasured */
+	double tps_start[PG_CLIENTS], tps_end[PG_CLIENTS], tps[PG_CLIENTS];
+	double lat_ms_start[PG_CLIENTS];
+} pg_run;
+
+static int client_index(int clients)
+{
+	for (int i = 0; i < PG_CLIENTS; i++)
+		if (pg_clients[i] == clients)
+			return i;
+	return -1;
+}
+
+/* The baseline tps at that client count (0 if unmeasured). */
+static double base_tps(const pg_run *r, int clients)
+{
+	int i = client_index(clients);
+
+	return i < 0 ? 0 : r->tps[i];
+}
+
+/* The baseline's mean transaction time at that client count, in microseconds. */
+static double base_txn_us(const pg_run *r, int clients)
+{
+	double t = base_tps(r, clients);
+
+	return t > 0 ? (double)clients * 1e6 / t : 0;
+}
+
+static void add_ratio(cJSON *o, const char *name, double v, double base)
+{
+	if (base > 0)
+		cJSON_AddNumberToObject(o, name, round_to(v / base, 0.0001));
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+static int admin_exec(pg_run *r, const char *sql)
+{
+	PGresult *res = PQexec(r->admin, sql);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	if (!ok) {
+		char msg[300];
+
+		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
+		msg[strcspn(msg, "\n")] = '\0';
+		note_error("postgres", -1, msg);
+	}
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/* One value of a one-row query, or "?". */
+static void admin_value(pg_run *r, const char *sql, char *out, size_t len)
+{
+	PGresult *res = PQexec(r->admin, sql);
+
+	snprintf(out, len, "%s",
+	         PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 ? PQgetvalue(res, 0, 0)
+	                                                                        : "?");
+	PQclear(res);
+}
+
+/* A fresh schema bench_<tag>_<suffix>; migrated for the library unless plain. */
+static const char *new_schema(pg_run *r, const char *suffix, int plain)
+{
+	char *name, sql[160];
+	int rc;
+
+	if (r->n_schemas >= PG_MAX_SCHEMAS)
+		return NULL;
+	name = r->schemas[r->n_schemas];
+	snprintf(name, sizeof r->schemas[0], "bench_%s_%s", r->tag, suffix);
+	if (plain) {
+		snprintf(sql, sizeof sql, "CREATE SCHEMA %s", name);
+		if (!r->admin || admin_exec(r, sql) != 0)
+			return NULL;
+	} else if ((rc = kbp_migrate(NULL, r->cfg->storage, name)) != 0) {
+		note_error("migrate", rc, NULL);
+		return NULL;
+	}
+	r->n_schemas++;
+	return name;
+}
+
+static void drop_schemas(pg_run *r)
+{
+	if (!r->admin || r->cfg->keep_schemas)
+		return;
+	for (int i = 0; i < r->n_schemas; i++) {
+		char sql[160];
+
+		snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", r->schemas[i]);
+		admin_exec(r, sql);
+	}
+}
+
+/*
+ * Runs pgbench with the one-insert script at `clients` clients; tps excludes
+ * connection time. Returns 0 and sets *tps and *lat_ms, or -1 (noted).
+ */
+static int run_pgbench(pg_run *r, const char *schema, int clients, double *tps, double *lat_ms)
+{
+	char c_arg[16], j_arg[16], t_arg[32], out[65536], pgoptions[200], msg[400];
+	const char *old = getenv("PGOPTIONS");
+	char *saved = old ? strdup(old) : NULL;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int fds[2], status = 0;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+	const char *s;
+
+	*tps = 0;
+	*lat_ms = 0;
+	snprintf(c_arg, sizeof c_arg, "%d", clients);
+	snprintf(j_arg, sizeof j_arg, "%ld", clients < ncpu ? (long)clients : (ncpu > 0 ? ncpu : 1));
+	snprintf(t_arg, sizeof t_arg, "%ld", r->cfg->pgbench_seconds);
+	/* The table lives in the run's own schema; pgbench finds it through search_path. */
+	snprintf(pgoptions, sizeof pgoptions, "%s%s-c search_path=%s", old ? old : "", old ? " " : "",
+	         schema);
+	if (pipe(fds) != 0) {
+		free(saved);
+		note_error("pgbench", -1, "cannot create a pipe");
+		return -1;
+	}
+	setenv("PGOPTIONS", pgoptions, 1);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { (char *)r->cfg->pgbench, (char *)"-n", (char *)"-M", (char *)"prepared",
+			         (char *)"-f", r->script, (char *)"-c", c_arg, (char *)"-j", j_arg,
+			         (char *)"-T", t_arg, (char *)r->cfg->storage, NULL };
+
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		execvp(argv[0], argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (saved)
+		setenv("PGOPTIONS", saved, 1);
+	else
+		unsetenv("PGOPTIONS");
+	free(saved);
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		note_error("pgbench", -1, "cannot fork");
+		return -1;
+	}
+	while ((n = read(fds[0], out + len, sizeof out - 1 - len)) > 0 ||
+	       (n < 0 && errno == EINTR))
+		if (n > 0)
+			len += (size_t)n;
+	out[len] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	/* PostgreSQL 15: "tps = 10964.123864 (without initial connection time)" */
+	s = strstr(out, "tps = ");
+	if (s && strstr(s, "without initial connection time"))
+		*tps = strtod(s + 6, NULL);
+	if ((s = strstr(out, "latency average = ")))
+		*lat_ms = strtod(s + 18, NULL);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || *tps <= 0) {
+		/* pgbench's last line says why. */
+		while (len > 0 && out[len - 1] == '\n')
+			out[--len] = '\0';
+		s = strrchr(out, '\n');
+		snprintf(msg, sizeof msg, "pgbench at %d clients failed: %.300s", clients,
+		         s ? s + 1 : out);
+		note_error("pgbench", -1, msg);
+		*tps = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static void baseline_round(pg_run *r, const char *schema, double *tps, double *lat_ms)
+{
+	for (int i = 0; i < PG_CLIENTS; i++)
+		run_pgbench(r, schema, pg_clients[i], &tps[i], lat_ms ? &lat_ms[i] : &(double){ 0 });
+}
+
+/* ---- the PostgreSQL job queue ---- */
+
+typedef struct qtiming {
+	int64_t first_start;        /* the first handler's start in this run_once call */
+	int64_t last_end;
+	int64_t handler_ns;         /* time spent in handlers */
+} qtiming;
+
+static _Thread_local qtiming tl_q;
+
+static int timed_noop_handler(void *ctx, kbp_pipeline *p, const kbp_job *job)
+{
+	int64_t t = now_ns(), e;
+
+	(void)ctx;
+	(void)p;
+	(void)job;
+	if (!tl_q.first_start)
+		tl_q.first_start = t;
+	e = now_ns();
+	tl_q.handler_ns += e - t;
+	tl_q.last_end = e;
+	return 0;
+}
+
+typedef struct qvariant {
+	const char *name;
+	int max_jobs;
+	int threads;
+	long target;
+	const bench_cfg *cfg;
+	const char *schema;
+	kbp_pipeline *p;
+	pthread_barrier_t bar;
+	int64_t enqueue_deadline;
+	atomic_long enqueued;
+	atomic_long ran;
+	int64_t t0, t1, t2;
+	/* per run_once call that ran jobs */
+	atomic_long n_calls;
+	long cap;
+	int64_t *call_ns;           /* whole call */
+	int64_t *acq_ns;            /* whole call minus handlers */
+	int64_t *acq_only_ns;       /* call start -> first handler start */
+	int64_t *complete_ns;       /* last handler end -> call return */
+	int ok;
+} qvariant;
+
+typedef struct qthread {
+	qvariant *v;
+	int idx;
+	long count;
+	pthread_t thread;
+} qthread;
+
+static void *queue_thread(void *arg)
+{
+	qthread *t = arg;
+	qvariant *v = t->v;
+	kbp_enqueue_options eo = KBP_ENQUEUE_OPTIONS_INIT;
+	char wid[48];
+	int rc, ran;
+
+	snprintf(wid, sizeof wid, "bench-q-%d", t->idx);
+	pthread_barrier_wait(&v->bar);
+	for (long i = 0; i < t->count && now_ns() < v->enqueue_deadline; i++) {
+		rc = kbp_job_enqueue(NULL, v->p, NOOP_KIND, NULL, &eo);
+		if (rc) {
+			note_error("job_enqueue", rc, NULL);
+			break;
+		}
+		atomic_fetch_add(&v->enqueued, 1);
+	}
+	pthread_barrier_wait(&v->bar);
+	for (;;) {
+		int64_t c0, c1;
+		long k;
+
+		tl_q = (qtiming){ 0, 0, 0 };
+		c0 = now_ns();
+		rc = kbp_worker_run_once(&ran, v->p, wid, v->max_jobs);
+		c1 = now_ns();
+		if (rc) {
+			note_error("worker_run_once", rc, NULL);
+			break;
+		}
+		if (ran == 0)
+			break;
+		atomic_fetch_add(&v->ran, ran);
+		k = atomic_fetch_add(&v->n_calls, 1);
+		if (k < v->cap) {
+			v->call_ns[k] = c1 - c0;
+			v->acq_ns[k] = c1 - c0 - tl_q.handler_ns;
+			v->acq_only_ns[k] = tl_q.first_start - c0;
+			v->complete_ns[k] = c1 - tl_q.last_end;
+		}
+	}
+	return NULL;
+}
+
+static void bench_queue_pg(qvariant *v, pg_run *r, double budget_s)
+{
+	qthread th[16];
+	int rc;
+
+	v->cap = v->target + 64;
+	v->call_ns = xcalloc((size_t)v->cap, sizeof(int64_t));
+	v->acq_ns = xcalloc((size_t)v->cap, sizeof(int64_t));
+	v->acq_only_ns = xcalloc((size_t)v->cap, sizeof(int64_t));
+	v->complete_ns = xcalloc((size_t)v->cap, sizeof(int64_t));
+	if (!(v->schema = new_schema(r, v->name, 0)))
+		return;
+	if (open_pipeline_in(&v->p, v->cfg, v->schema, pool_for(v->cfg, v->threads)) != 0)
+		return;
+	rc = kbp_job_register(v->p, NOOP_KIND, timed_noop_handler, NULL);
+	if (rc) {
+		note_error("job_register", rc, NULL);
+		goto out;
+	}
+	pthread_barrier_init(&v->bar, NULL, (unsigned)v->threads + 1);
+	for (int i = 0; i < v->threads; i++) {
+		th[i] = (qthread){ v, i, v->target / v->threads + (i < v->target % v->threads), 0 };
+		if (pthread_create(&th[i].thread, NULL, queue_thread, &th[i]) != 0) {
+			fputs("kbp-bench: cannot start a queue thread\n", stderr);
+			exit(1);
+		}
+	}
+	v->enqueue_deadline = now_ns() + (int64_t)(budget_s * 1e9);
+	pthread_barrier_wait(&v->bar);
+	v->t0 = now_ns();
+	pthread_barrier_wait(&v->bar);
+	v->t1 = now_ns();
+	for (int i = 0; i < v->threads; i++)
+		pthread_join(th[i].thread, NULL);
+	v->t2 = now_ns();
+	pthread_barrier_destroy(&v->bar);
+	v->ok = atomic_load(&v->ran) == atomic_load(&v->enqueued);
+	if (!v->ok)
+		note_error("worker_run_once", -1, "drained a different number of jobs than enqueued");
+out:
+	kbp_pipeline_close(v->p);
+	v->p = NULL;
+}
+
+static cJSON *queue_json(qvariant *v, const pg_run *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	long jobs = atomic_load(&v->ran), calls = atomic_load(&v->n_calls);
+	double enq = seconds_between(v->t0, v->t1), drain = seconds_between(v->t1, v->t2);
+	double ops = enq + drain > 0 ? (double)jobs / (enq + drain) : 0;
+	double base = base_tps(r, v->threads);
+
+	if (calls > v->cap)
+		calls = v->cap;
+	cJSON_AddStringToObject(o, "name", v->name);
+	cJSON_AddNumberToObject(o, "max_jobs", v->max_jobs);
+	cJSON_AddNumberToObject(o, "threads", v->threads);
+	cJSON_AddNumberToObject(o, "jobs", (double)jobs);
+	cJSON_AddNumberToObject(o, "enqueue_seconds", round_to(enq, 0.0001));
+	cJSON_AddNumberToObject(o, "drain_seconds", round_to(drain, 0.0001));
+	cJSON_AddNumberToObject(o, "enqueue_per_s", round_to(enq > 0 ? (double)jobs / enq : 0, 1));
+	cJSON_AddNumberToObject(o, "run_per_s", round_to(drain > 0 ? (double)jobs / drain : 0, 1));
+	cJSON_AddNumberToObject(o, "jobs_per_s", round_to(ops, 1));
+	cJSON_AddNumberToObject(o, "baseline_clients", v->threads);
+	cJSON_AddNumberToObject(o, "baseline_tps", round_to(base, 1));
+	add_ratio(o, "ratio_to_baseline", ops, base);
+	cJSON_AddNumberToObject(o, "run_once_calls", (double)calls);
+	cJSON_AddItemToObject(o, "run_once_call_us",
+	                      latency_json_ref(v->call_ns, (size_t)calls, base_txn_us(r, v->threads)));
+	return o;
+}
+
+static void free_queue(qvariant *v)
+{
+	free(v->call_ns);
+	free(v->acq_ns);
+	free(v->acq_only_ns);
+	free(v->complete_ns);
+}
+
+static cJSON *start_latency_json(probe *pr, const pg_run *r, const char *how)
+{
+	cJSON *o = cJSON_CreateObject();
+	long n = probe_samples(pr);
+	int64_t *a = probe_delays(pr, 0), *b = probe_delays(pr, 1);
+	double ref = base_txn_us(r, 1);
+
+	cJSON_AddStringToObject(o, "enqueue", how);
+	cJSON_AddNumberToObject(o, "samples", (double)n);
+	cJSON_AddItemToObject(o, "from_enqueue_call_us", latency_json_ref(a, (size_t)n, ref));
+	cJSON_AddItemToObject(o, "from_enqueue_return_us", latency_json_ref(b, (size_t)n, ref));
+	free(a);
+	free(b);
+	return o;
+}
+
+static void free_probe(probe *pr)
+{
+	free(pr->call);
+	free(pr->ret);
+	free(pr->at);
+}
+
+static int write_script(pg_run *r)
+{
+	static const char line[] = "INSERT INTO bench_baseline(v) VALUES (1);\n";
+	int fd;
+
+	snprintf(r->script, sizeof r->script, "/tmp/kbp-bench-pgbench-XXXXXX");
+	fd = mkstemp(r->script);
+	if (fd < 0) {
+		r->script[0] = '\0';
+		return -1;
+	}
+	if (write(fd, line, sizeof line - 1) != (ssize_t)(sizeof line - 1)) {
+		close(fd);
+		return -1;
+	}
+	/* pgbench may run as another user than the one that owns the file. */
+	fchmod(fd, 0644);
+	close(fd);
+	return 0;
+}
+
+static int main_postgres(bench_cfg *cfg, int64_t t_run)
+{
+	pg_run r = { .cfg = cfg };
+	scenario sc[PG_CLIENTS];
+	qvariant qv[QUEUE_VARIANTS] = {
+		{ .name = "q1", .max_jobs = 1, .threads = 1 },
+		{ .name = "q64", .max_jobs = JOB_BATCH, .threads = 1 },
+		{ .name = "q1x4", .max_jobs = 1, .threads = 4 },
+		{ .name = "q64x4", .max_jobs = JOB_BATCH, .threads = 4 },
+	};
+	static const char *const qv_label[QUEUE_VARIANTS] = {
+		"one_at_a_time", "batched", "one_at_a_time_4_threads", "batched_4_threads",
+	};
+	probe pr_notify = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+	probe pr_same = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+	cJSON *root, *pg, *o, *arr, *targets, *lat;
+	const char *base_schema = NULL, *s;
+	char version[64] = "?", fsync_s[16] = "?", sync_commit[16] = "?", shared_buffers[32] = "?";
+	unsigned char rnd[4];
+	double best_ops = 0, worst_confirm_p99 = 0, best_queue = 0, acq_p99 = 0, start_p99 = 0;
+	int best_shoppers = 0, failed, worker_threads = cfg->worker_threads ? cfg->worker_threads : 2;
+	const char *best_queue_name = "";
+	long orders = cfg->orders ? cfg->orders : DEFAULT_PG_ORDERS;
+	long jobs = cfg->jobs ? cfg->jobs : DEFAULT_PG_JOBS;
+	long samples = cfg->latency_samples ? cfg->latency_samples : DEFAULT_PG_LATENCY_SAMPLES;
+
+	randombytes_buf(rnd, sizeof rnd);
+	snprintf(r.tag, sizeof r.tag, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+
+	/* The admin connection: the baseline table, server facts, dropping the schemas. */
+	r.admin = PQconnectdb(cfg->storage);
+	if (PQstatus(r.admin) != CONNECTION_OK) {
+		char msg[300];
+
+		snprintf(msg, sizeof msg, "cannot connect: %s", PQerrorMessage(r.admin));
+		msg[strcspn(msg, "\n")] = '\0';
+		note_error("postgres", -1, msg);
+		PQfinish(r.admin);
+		r.admin = NULL;
+	} else {
+		admin_exec(&r, "SET client_min_messages = warning");
+		admin_value(&r, "SHOW server_version", version, sizeof version);
+		admin_value(&r, "SHOW fsync", fsync_s, sizeof fsync_s);
+		admin_value(&r, "SHOW synchronous_commit", sync_commit, sizeof sync_commit);
+		admin_value(&r, "SHOW shared_buffers", shared_buffers, sizeof shared_buffers);
+		if ((base_schema = new_schema(&r, "base", 1))) {
+			char sql[200];
+
+			snprintf(sql, sizeof sql,
+			         "CREATE TABLE %s.bench_baseline (id bigint GENERATED ALWAYS AS IDENTITY "
+			         "PRIMARY KEY, v integer NOT NULL)", base_schema);
+			if (admin_exec(&r, sql) != 0)
+				base_schema = NULL;
+		}
+	}
+
+	/* Baseline at the start. */
+	if (base_schema && write_script(&r) == 0)
+		baseline_round(&r, base_schema, r.tps_start, r.lat_ms_start);
+	else if (base_schema)
+		note_error("pgbench", -1, "cannot write the pgbench script file");
+
+	/* The pipeline: 1, 4, 16 shoppers with a running worker. */
+	for (int i = 0; i < PG_CLIENTS; i++) {
+		char suffix[16];
+
+		sc[i] = (scenario){ .mode = "worker", .shoppers = pg_clients[i],
+			            .worker_threads = worker_threads, .orders = orders,
+			            .separate_worker = 1, .warmup = 1,
+			            .pool = pool_for(cfg, pg_clients[i]),
+			            .budget_ns = (int64_t)(cfg->scenario_seconds * 1e9) };
+		snprintf(suffix, sizeof suffix, "o%d", pg_clients[i]);
+		if ((sc[i].schema = new_schema(&r, suffix, 0)))
+			run_scenario(&sc[i], cfg);
+	}
+
+	/* The job queue alone. */
+	for (int i = 0; i < QUEUE_VARIANTS; i++) {
+		qv[i].cfg = cfg;
+		qv[i].target = jobs;
+		bench_queue_pg(&qv[i], &r, cfg->scenario_seconds);
+	}
+
+	/* Job start latency, through LISTEN/NOTIFY and through the worker's own handle. */
+	if ((s = new_schema(&r, "start", 0)))
+		bench_start_latency(&pr_notify, cfg, s, 1, worker_threads, samples);
+	if ((s = new_schema(&r, "start_same", 0)))
+		bench_start_latency(&pr_same, cfg, s, 0, worker_threads, samples);
+
+	/* Baseline at the end. */
+	if (base_schema && r.script[0])
+		baseline_round(&r, base_schema, r.tps_end, NULL);
+	for (int i = 0; i < PG_CLIENTS; i++) {
+		int n = (r.tps_start[i] > 0) + (r.tps_end[i] > 0);
+
+		r.tps[i] = n ? (r.tps_start[i] + r.tps_end[i]) / n : 0;
+	}
+	if (r.script[0])
+		unlink(r.script);
+
+	/* ---- JSON ---- */
+	root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "benchmark", "kbpipeline");
+	cJSON_AddStringToObject(root, "storage", "postgres");
+	cJSON_AddNumberToObject(root, "cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
+	pg = cJSON_AddObjectToObject(root, "postgres");
+	o = cJSON_AddObjectToObject(pg, "server");
+	cJSON_AddStringToObject(o, "version", version);
+	cJSON_AddStringToObject(o, "fsync", fsync_s);
+	cJSON_AddStringToObject(o, "synchronous_commit", sync_commit);
+	cJSON_AddStringToObject(o, "shared_buffers", shared_buffers);
+	cJSON_AddStringToObject(pg, "schemas", cfg->keep_schemas ? "kept" : "dropped");
+	cJSON_AddStringToObject(pg, "schema_prefix", r.n_schemas ? r.schemas[0] : "");
+	cJSON_AddStringToObject(pg, "ratios",
+	                        "throughput / pgbench tps at the matching client count "
+	                        "(shoppers or queue threads); latency / pgbench mean transaction "
+	                        "time at that client count (clients / tps)");
+
+	o = cJSON_AddObjectToObject(pg, "baseline");
+	cJSON_AddStringToObject(o, "tool", "pgbench -n -M prepared");
+	cJSON_AddStringToObject(o, "script", "INSERT INTO bench_baseline(v) VALUES (1);");
+	cJSON_AddStringToObject(o, "table",
+	                        "bench_baseline (id bigint identity primary key, v integer not null)");
+	cJSON_AddNumberToObject(o, "seconds_each", (double)cfg->pgbench_seconds);
+	arr = cJSON_AddArrayToObject(o, "runs");
+	for (int i = 0; i < PG_CLIENTS; i++) {
+		cJSON *b = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(b, "clients", pg_clients[i]);
+		cJSON_AddNumberToObject(b, "tps", round_to(r.tps[i], 1));
+		cJSON_AddNumberToObject(b, "tps_at_start", round_to(r.tps_start[i], 1));
+		cJSON_AddNumberToObject(b, "tps_at_end", round_to(r.tps_end[i], 1));
+		cJSON_AddNumberToObject(b, "mean_txn_us", round_to(base_txn_us(&r, pg_clients[i]), 0.1));
+		cJSON_AddItemToArray(arr, b);
+	}
+
+	arr = cJSON_AddArrayToObject(pg, "pipeline");
+	for (int i = 0; i < PG_CLIENTS; i++) {
+		double ops, base = base_tps(&r, sc[i].shoppers), ref = base_txn_us(&r, sc[i].shoppers);
+
+		if (!sc[i].ran)
+			continue;
+		ops = scenario_ops(&sc[i]);
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "shoppers", sc[i].shoppers);
+		cJSON_AddNumberToObject(o, "worker_threads", sc[i].worker_threads);
+		cJSON_AddNumberToObject(o, "worker_batch", cfg->worker_batch ? cfg->worker_batch : 16);
+		cJSON_AddStringToObject(o, "worker_handle", "separate (LISTEN/NOTIFY wakeups)");
+		cJSON_AddNumberToObject(o, "pool_size", sc[i].pool ? sc[i].pool : 8);
+		cJSON_AddNumberToObject(o, "orders", (double)sc[i].confirmed);
+		cJSON_AddNumberToObject(o, "seconds", round_to(seconds_between(sc[i].t_start, sc[i].t_end), 0.0001));
+		cJSON_AddNumberToObject(o, "orders_per_s", round_to(ops, 1));
+		cJSON_AddNumberToObject(o, "baseline_clients", sc[i].shoppers);
+		cJSON_AddNumberToObject(o, "baseline_tps", round_to(base, 1));
+		add_ratio(o, "ratio_to_baseline", ops, base);
+		lat = cJSON_AddObjectToObject(o, "latency_us");
+		for (int k = 0; k < N_STAGES; k++)
+			cJSON_AddItemToObject(lat, stage_names[k],
+			                      latency_json_ref(sc[i].lat[k], (size_t)sc[i].confirmed, ref));
+		cJSON_AddItemToArray(arr, o);
+		if (ops > best_ops) {
+			best_ops = ops;
+			best_shoppers = sc[i].shoppers;
+		}
+		if (sc[i].confirmed > 0) {
+			double p99 = pct_us(sc[i].lat[ST_CONFIRM], (size_t)sc[i].confirmed, 0.99);
+
+			if (p99 > worst_confirm_p99)
+				worst_confirm_p99 = p99;
+		}
+	}
+
+	arr = cJSON_AddArrayToObject(pg, "job_queue");
+	for (int i = 0; i < QUEUE_VARIANTS; i++) {
+		double jobs_s, enq, drain;
+
+		if (!qv[i].schema)
+			continue;
+		o = queue_json(&qv[i], &r);
+		cJSON_ReplaceItemInObject(o, "name", cJSON_CreateString(qv_label[i]));
+		cJSON_AddItemToArray(arr, o);
+		enq = seconds_between(qv[i].t0, qv[i].t1);
+		drain = seconds_between(qv[i].t1, qv[i].t2);
+		jobs_s = enq + drain > 0 ? (double)atomic_load(&qv[i].ran) / (enq + drain) : 0;
+		if (qv[i].max_jobs > 1 && jobs_s > best_queue) {
+			best_queue = jobs_s;
+			best_queue_name = qv_label[i];
+		}
+	}
+
+	/* Acquisition: the one-at-a-time drain on one thread. */
+	o = cJSON_AddObjectToObject(pg, "job_acquisition_latency");
+	cJSON_AddStringToObject(o, "measured",
+	                        "kbp_worker_run_once(max_jobs 1) calls that ran one no-op job, one "
+	                        "thread, a queue of pending jobs");
+	if (qv[0].schema) {
+		long n = atomic_load(&qv[0].n_calls);
+		double ref = base_txn_us(&r, 1);
+
+		if (n > qv[0].cap)
+			n = qv[0].cap;
+		cJSON_AddNumberToObject(o, "samples", (double)n);
+		cJSON_AddItemToObject(o, "call_minus_handler_us",
+		                      latency_json_ref(qv[0].acq_ns, (size_t)n, ref));
+		if (n > 0)
+			acq_p99 = pct_us(qv[0].acq_ns, (size_t)n, 0.99);
+		cJSON_AddItemToObject(o, "acquire_only_us",
+		                      latency_json_ref(qv[0].acq_only_ns, (size_t)n, ref));
+		cJSON_AddItemToObject(o, "complete_only_us",
+		                      latency_json_ref(qv[0].complete_ns, (size_t)n, ref));
+	}
+
+	o = cJSON_AddObjectToObject(pg, "job_start_latency");
+	cJSON_AddNumberToObject(o, "worker_threads", worker_threads);
+	if (pr_notify.cap) {
+		cJSON_AddItemToObject(o, "via_notify",
+		                      start_latency_json(&pr_notify, &r, "a second pipeline handle"));
+		if (probe_samples(&pr_notify) > 0) {
+			int64_t *d = probe_delays(&pr_notify, 0);
+
+			qsort(d, (size_t)probe_samples(&pr_notify), sizeof *d, cmp_i64);
+			start_p99 = pct_us(d, (size_t)probe_samples(&pr_notify), 0.99);
+			free(d);
+		}
+	}
+	if (pr_same.cap)
+		cJSON_AddItemToObject(o, "same_handle",
+		                      start_latency_json(&pr_same, &r, "the worker's own handle"));
+
+	/* DESIGN.md §11; reported, not enforced: these machines are shared. */
+	targets = cJSON_AddArrayToObject(root, "targets");
+	add_target(targets, "job acquisition p99 (run_once of one job minus the handler)", "us",
+	           1000, acq_p99, 0);
+	add_target(targets, "verified_to_confirmed p99 with a running worker (worst of 1/4/16 shoppers)",
+	           "us", 20000, worst_confirm_p99, 0);
+	{
+		char name[96];
+
+		snprintf(name, sizeof name, "orders_per_s end to end (best: %d shoppers)", best_shoppers);
+		add_target(targets, name, "orders/s", 1000, best_ops, 1);
+		snprintf(name, sizeof name, "job queue alone, batched (best: %s)", best_queue_name);
+		add_target(targets, name, "jobs/s", 18000, best_queue, 1);
+	}
+	add_target(targets, "job start after enqueue p99 (via LISTEN/NOTIFY, from the enqueue call)",
+	           "us", 5000, start_p99, 0);
+
+	drop_schemas(&r);
+	PQfinish(r.admin);
+
+	failed = atomic_load(&errors);
+	cJSON_AddNumberToObject(root, "errors", failed);
+	if (failed)
+		cJSON_AddStringToObject(root, "first_error", first_error);
+	cJSON_AddNumberToObject(root, "wall_seconds", round_to(seconds_between(t_run, now_ns()), 0.01));
+	print_and_free(root);
+
+	for (int i = 0; i < PG_CLIENTS; i++)
+		for (int k = 0; k < N_STAGES; k++)
+			free(sc[i].lat[k]);
+	for (int i = 0; i < QUEUE_VARIANTS; i++)
+		free_queue(&qv[i]);
+	free_probe(&pr_notify);
+	free_probe(&pr_same);
+	if (failed)
+		fprintf(stderr, "kbp-bench: %d errors, first: %s\n", failed, first_error);
+	return failed ? 1 : 0;
+}
+
+#endif /* KBP_BENCH_POSTGRES */
+
+/* ---- arguments --------------------------------------------------------------- */
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: kbp-bench [--orders N] [--jobs N] [--latency-samples N] [--worker-threads N]\n"
-	        "                 [STORAGE_URI]\n"
-	        "  --orders N           orders over all four pipeline scenarios (default %ld)\n"
-	        "  --jobs N             no-op jobs for the job queue alone (default %ld)\n"
-	        "  --latency-samples N  enqueue-to-start samples on a running worker (default %ld)\n"
-	        "  --worker-threads N   threads of the running worker (default 1)\n"
-	        "  STORAGE_URI          default memory:\n",
-	        DEFAULT_ORDERS, DEFAULT_JOBS, DEFAULT_LATENCY_SAMPLES);
+	        "                 [--worker-batch N] [--pool N] [--seconds S] [--pgbench PATH] [--pgbench-seconds N]\n"
+	        "                 [--keep-schemas] [STORAGE_URI]\n"
+	        "  --orders N           memory: orders over all four pipeline scenarios (default %ld);\n"
+	        "                       PostgreSQL: orders per scenario (default %ld)\n"
+	        "  --jobs N             no-op jobs for the job queue alone (default %ld; PostgreSQL:\n"
+	        "                       per variant, default %ld)\n"
+	        "  --latency-samples N  enqueue-to-start samples on a running worker (default %ld;\n"
+	        "                       PostgreSQL %ld)\n"
+	        "  --worker-threads N   threads of the running worker (default 1; PostgreSQL 2)\n"
+	        "  --worker-batch N     jobs the running worker acquires per round (default: the\n"
+	        "                       library's, 16)\n"
+	        "  --pool N             PostgreSQL: connection pool size of every pipeline handle\n"
+	        "                       (default: the library's 8, or the thread count if larger)\n"
+	        "  --seconds S          PostgreSQL: cap of each scenario (default %.0f)\n"
+	        "  --pgbench PATH       the baseline tool (default %s)\n"
+	        "  --pgbench-seconds N  each pgbench run, at the start and at the end (default %ld)\n"
+	        "  --keep-schemas       PostgreSQL: keep the bench_<tag>_* schemas for inspection\n"
+	        "  STORAGE_URI          default memory:; postgresql://… runs the PostgreSQL bench\n",
+	        DEFAULT_ORDERS, DEFAULT_PG_ORDERS, DEFAULT_JOBS, DEFAULT_PG_JOBS,
+	        DEFAULT_LATENCY_SAMPLES, DEFAULT_PG_LATENCY_SAMPLES, DEFAULT_PG_SECONDS,
+	        DEFAULT_PGBENCH, DEFAULT_PGBENCH_SECONDS);
 }
 
 static int parse_count(const char *opt, const char *s, long min, long max, long *out)
@@ -591,6 +1507,13 @@ static int parse_count(const char *opt, const char *s, long min, long max, long 
 	}
 	*out = v;
 	return 0;
+}
+
+/* Mirrors the library's rule (lib/core/storage_open.c). */
+static int storage_is_postgres(const char *uri)
+{
+	return strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0 ||
+	       strchr(uri, '=') != NULL;
 }
 
 static int parse_args(bench_cfg *cfg, int argc, char **argv)
@@ -615,6 +1538,29 @@ static int parse_args(bench_cfg *cfg, int argc, char **argv)
 			if (parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, 64, &v))
 				return -1;
 			cfg->worker_threads = (int)v;
+		} else if (strcmp(a, "--worker-batch") == 0) {
+			if (parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, 1000, &v))
+				return -1;
+			cfg->worker_batch = (int)v;
+		} else if (strcmp(a, "--pool") == 0) {
+			if (parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, 64, &v))
+				return -1;
+			cfg->pool = (int)v;
+		} else if (strcmp(a, "--seconds") == 0) {
+			if (parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, 3600, &v))
+				return -1;
+			cfg->scenario_seconds = (double)v;
+		} else if (strcmp(a, "--pgbench-seconds") == 0) {
+			if (parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, 600, &cfg->pgbench_seconds))
+				return -1;
+		} else if (strcmp(a, "--pgbench") == 0) {
+			if (i + 1 >= argc) {
+				fputs("kbp-bench: --pgbench needs a path\n", stderr);
+				return -1;
+			}
+			cfg->pgbench = argv[++i];
+		} else if (strcmp(a, "--keep-schemas") == 0) {
+			cfg->keep_schemas = 1;
 		} else if (a[0] == '-') {
 			fprintf(stderr, "kbp-bench: unknown option '%s'\n", a);
 			return -1;
@@ -627,12 +1573,24 @@ static int parse_args(bench_cfg *cfg, int argc, char **argv)
 	}
 	if (!cfg->storage)
 		cfg->storage = "memory:";
+	cfg->is_pg = storage_is_postgres(cfg->storage);
+	if (!cfg->is_pg) {
+		if (!cfg->orders)
+			cfg->orders = DEFAULT_ORDERS;
+		if (!cfg->jobs)
+			cfg->jobs = DEFAULT_JOBS;
+		if (!cfg->latency_samples)
+			cfg->latency_samples = DEFAULT_LATENCY_SAMPLES;
+		if (!cfg->worker_threads)
+			cfg->worker_threads = 1;
+	}
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* ---- the memory backend -------------------------------------------------------- */
+
+static int main_memory(bench_cfg *cfg, int64_t t_run)
 {
-	bench_cfg cfg = { NULL, DEFAULT_ORDERS, DEFAULT_JOBS, DEFAULT_LATENCY_SAMPLES, 1 };
 	scenario sc[4] = {
 		{ .mode = "worker", .inline_worker = 0, .shoppers = 1 },
 		{ .mode = "worker", .inline_worker = 0, .shoppers = 2 },
@@ -644,32 +1602,25 @@ int main(int argc, char **argv)
 	cJSON *root, *arr, *o, *targets;
 	double base0, base1, base, best_ops = 0, worst_confirm_p99 = 0, queue_ops, start_p99 = 0;
 	const char *best_name = "";
-	char storage_name[32] = "?", *text;
-	int64_t t_run = now_ns();
+	char storage_name[32] = "?";
 	kbp_pipeline *probe_p;
 	int failed;
 
-	if (parse_args(&cfg, argc, argv))
-		return 2;
-	if (sodium_init() < 0) {
-		fputs("kbp-bench: libsodium failed to initialise\n", stderr);
-		return 1;
-	}
-	if (open_pipeline(&probe_p, &cfg) == 0) {
+	if (open_pipeline(&probe_p, cfg) == 0) {
 		snprintf(storage_name, sizeof storage_name, "%s", kbp_pipeline_storage_name(probe_p));
 		kbp_pipeline_close(probe_p);
 	}
 
 	base0 = baseline_ops();
 	for (int i = 0; i < 4 && atomic_load(&errors) == 0; i++) {
-		sc[i].orders = cfg.orders / 4;
-		sc[i].worker_threads = sc[i].inline_worker ? 0 : cfg.worker_threads;
-		run_scenario(&sc[i], &cfg);
+		sc[i].orders = cfg->orders / 4;
+		sc[i].worker_threads = sc[i].inline_worker ? 0 : cfg->worker_threads;
+		run_scenario(&sc[i], cfg);
 	}
 	if (atomic_load(&errors) == 0)
-		bench_queue(&qr, &cfg);
+		bench_queue(&qr, cfg);
 	if (atomic_load(&errors) == 0)
-		bench_start_latency(&pr, &cfg);
+		bench_start_latency(&pr, cfg, NULL, 0, 1, cfg->latency_samples);
 	base1 = baseline_ops();
 	base = (base0 + base1) / 2;
 
@@ -685,8 +1636,7 @@ int main(int argc, char **argv)
 
 	arr = cJSON_AddArrayToObject(root, "pipeline");
 	for (int i = 0; i < 4; i++) {
-		double secs = seconds_between(sc[i].t_start, sc[i].t_end);
-		double ops = secs > 0 ? (double)sc[i].confirmed / secs : 0;
+		double ops = scenario_ops(&sc[i]);
 
 		if (!sc[i].lat[0])
 			continue;
@@ -719,12 +1669,17 @@ int main(int argc, char **argv)
 	                      latency_json(qr.batch_ns, qr.n_batches));
 
 	o = cJSON_AddObjectToObject(root, "job_start_latency");
-	cJSON_AddNumberToObject(o, "samples", (double)(pr.handled < pr.cap ? pr.handled : pr.cap));
+	cJSON_AddNumberToObject(o, "samples", (double)probe_samples(&pr));
 	cJSON_AddNumberToObject(o, "worker_threads", 1);
-	cJSON_AddItemToObject(o, "latency_us",
-	                      latency_json(pr.ns, (size_t)(pr.handled < pr.cap ? pr.handled : pr.cap)));
-	if (pr.handled > 0)
-		start_p99 = pct_us(pr.ns, (size_t)(pr.handled < pr.cap ? pr.handled : pr.cap), 0.99);
+	if (pr.cap) {
+		int64_t *d = probe_delays(&pr, 0);
+		size_t n = (size_t)probe_samples(&pr);
+
+		cJSON_AddItemToObject(o, "latency_us", latency_json(d, n));
+		if (n > 0)
+			start_p99 = pct_us(d, n, 0.99);
+		free(d);
+	}
 
 	/* DESIGN.md §11; reported, not enforced: these machines are shared. */
 	targets = cJSON_AddArrayToObject(root, "targets");
@@ -742,19 +1697,38 @@ int main(int argc, char **argv)
 	if (failed)
 		cJSON_AddStringToObject(root, "first_error", first_error);
 	cJSON_AddNumberToObject(root, "wall_seconds", round_to(seconds_between(t_run, now_ns()), 0.01));
+	print_and_free(root);
 
-	text = cJSON_Print(root);
-	if (text) {
-		puts(text);
-		cJSON_free(text);
-	}
-	cJSON_Delete(root);
 	for (int i = 0; i < 4; i++)
 		for (int k = 0; k < N_STAGES; k++)
 			free(sc[i].lat[k]);
 	free(qr.batch_ns);
-	free(pr.ns);
+	free_probe(&pr);
 	if (failed)
 		fprintf(stderr, "kbp-bench: %d errors, first: %s\n", failed, first_error);
 	return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	bench_cfg cfg = { .scenario_seconds = DEFAULT_PG_SECONDS,
+		          .pgbench_seconds = DEFAULT_PGBENCH_SECONDS,
+		          .pgbench = DEFAULT_PGBENCH };
+	int64_t t_run = now_ns();
+
+	if (parse_args(&cfg, argc, argv))
+		return 2;
+	if (sodium_init() < 0) {
+		fputs("kbp-bench: libsodium failed to initialise\n", stderr);
+		return 1;
+	}
+	if (cfg.is_pg) {
+#ifdef KBP_BENCH_POSTGRES
+		return main_postgres(&cfg, t_run);
+#else
+		fputs("kbp-bench: built without libpq: no PostgreSQL benchmark\n", stderr);
+		return 1;
+#endif
+	}
+	return main_memory(&cfg, t_run);
 }
