@@ -110,12 +110,12 @@ int kbp__query_parse(kbp__query *out, const char *raw, size_t len, int plus_is_s
 		}
 		name = decode(raw + pos, name_end - pos, plus_is_space);
 		value = eq ? decode(eq + 1, end - name_end - 1, plus_is_space) : strdup("");
-		grown = realloc(out->params, (out->n + 1) * sizeof(*grown));
-		if (!name || !value || !grown || kbp__query_get(out, name)) {
+		grown = name && value && !kbp__query_get(out, name)
+		                ? realloc(out->params, (out->n + 1) * sizeof(*grown))
+		                : NULL;
+		if (!grown) {
 			free(name);
 			free(value);
-			if (grown)
-				out->params = grown;
 			kbp__query_clear(out);
 			return -1;
 		}

@@ -33,6 +33,13 @@ static int check_request(const kbp_http_request *req)
 		return kbp_error_set(KBP_EINVAL, "HTTP URL must be http:// or https://");
 	if (req->n_headers && !req->headers)
 		return kbp_error_set(KBP_EINVAL, "HTTP headers are missing");
+	for (size_t i = 0; i < req->n_headers; i++) {
+		const kbp_http_header *h = &req->headers[i];
+		/* A line break in a header would let a value inject headers of its own. */
+		if (!h->name || !*h->name || !h->value || strpbrk(h->name, "\r\n: ") ||
+		    strpbrk(h->value, "\r\n"))
+			return kbp_error_set(KBP_EINVAL, "HTTP header %zu is malformed", i);
+	}
 	if (req->body_len && !req->body)
 		return kbp_error_set(KBP_EINVAL, "HTTP body is missing");
 	if (req->connect_timeout_ms <= 0 || req->timeout_ms <= 0 || req->max_response_bytes == 0)
