@@ -228,13 +228,32 @@ void kbp__secret_free(kbp__secret *s)
 
 /* ---- URLs ---- */
 
+/* The authority of a URL: what follows "://" up to the path, query or fragment. */
+static size_t authority(const char *url, const char **start)
+{
+	const char *a = strstr(url, "://");
+
+	*start = a ? a + 3 : url;
+	return strcspn(*start, "/?#");
+}
+
+/* Exactly a loopback host, then nothing or a numeric port: no userinfo, no lookalikes. */
 static int loopback_http(const char *url)
 {
-	static const char *hosts[] = { "http://127.0.0.1", "http://localhost", "http://[::1]" };
+	static const char *hosts[] = { "127.0.0.1", "localhost", "[::1]" };
+	const char *a;
+	size_t len;
 
+	if (strncmp(url, "http://", 7) != 0)
+		return 0;
+	len = authority(url, &a);
 	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
 		size_t n = strlen(hosts[i]);
-		if (strncmp(url, hosts[i], n) == 0 && (url[n] == ':' || url[n] == '/' || !url[n]))
+		if (len < n || strncmp(a, hosts[i], n) != 0)
+			continue;
+		if (n == len)
+			return 1;
+		if (a[n] == ':' && len > n + 1 && strspn(a + n + 1, "0123456789") == len - n - 1)
 			return 1;
 	}
 	return 0;
@@ -248,6 +267,13 @@ int kbp__check_gateway_url(const char *url, const char *what)
 		return kbp_error_set(KBP_EINVAL, "%s is missing", what);
 	if ((rc = kbp__check_url(url, what)))
 		return rc;
+	{
+		/* Credentials in a URL would travel to whichever host follows the '@'. */
+		const char *a;
+		size_t len = authority(url, &a);
+		if (memchr(a, '@', len))
+			return kbp_error_set(KBP_EINVAL, "%s must not contain user information", what);
+	}
 	if (strncmp(url, "https://", 8) != 0 && !loopback_http(url))
 		return kbp_error_set(KBP_EINVAL, "%s must be https:// (http:// only to a loopback host)",
 		                     what);
