@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev libcjson-dev libsodium-dev check scdoc)
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev libcjson-dev libsodium-dev check scdoc
+	postgresql-15 postgresql-client-15 libpq-dev libcurl4-openssl-dev)
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 
 install_packages() {
 	local missing=() p sudo=""
@@ -76,16 +77,46 @@ run_fuzzers() {
 	return $status
 }
 
+# A throwaway PostgreSQL for the PostgreSQL suites (tests/pg/pg-harness.sh):
+# started once, shared by the developer and the sanitizer stages, stopped when
+# this script exits for any reason (a failed test, a failed build, ^C).
+PG_HARNESS=tests/pg/pg-harness.sh
+pg_dir=""
+
+pg_stop() {
+	[ -n "$pg_dir" ] || return 0
+	"$PG_HARNESS" stop "$pg_dir" || echo "== could not stop the PostgreSQL in $pg_dir" >&2
+	rm -rf "$pg_dir"
+	pg_dir=""
+}
+
+pg_start() {
+	pg_dir=$(mktemp -d /tmp/kbp-pg.XXXXXX)
+	trap pg_stop EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	echo "== PostgreSQL 15, throwaway, in $pg_dir"
+	if ! KBP_TEST_PG_URI=$("$PG_HARNESS" start "$pg_dir"); then
+		echo "== PostgreSQL did not start, so the PostgreSQL suites cannot run: failing" >&2
+		return 1
+	fi
+	KBP_TEST_PG_DIR=$pg_dir
+	export KBP_TEST_PG_URI KBP_TEST_PG_DIR
+	echo "   KBP_TEST_PG_URI=$KBP_TEST_PG_URI"
+}
+
 cmd_test() {
 	local status=0
 	install_packages
+	pg_start || exit 1
 	echo "== developer build (-Werror)"
-	configure build/dev
+	# postgres=enabled: without libpq the build fails rather than dropping the PostgreSQL suites.
+	configure build/dev -Dpostgres=enabled -Dcurl=enabled
 	meson compile -C build/dev
 	run_suites build/dev || status=1
 	echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 	configure build/asan -Db_sanitize=address,undefined -Db_lundef=false \
-		-Dc_args=-fno-sanitize-recover=all -Dman=disabled
+		-Dc_args=-fno-sanitize-recover=all -Dman=disabled -Dpostgres=enabled -Dcurl=enabled
 	meson compile -C build/asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		run_suites build/asan || status=1

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What only a database backend has: schema versions and migrations, a
+ * database that is not there, and a schema that must hold no credential.
+ * Runs against the server named by KBP_TEST_STORAGE (tests/pg/with-pg.sh).
+ */
+#include <check.h>
+#include <libpq-fe.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <kbpipeline.h>
+
+static const char *uri(void)
+{
+	const char *u = getenv("KBP_TEST_STORAGE");
+
+	ck_assert_msg(u && *u, "KBP_TEST_STORAGE names no database");
+	return u;
+}
+
+/* A schema name no other test uses. */
+static void fresh_schema(char out[24])
+{
+	unsigned char r[6];
+
+	randombytes_buf(r, sizeof(r));
+	snprintf(out, 24, "s%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
+}
+
+static int open_schema(kbp_pipeline **p, const char *schema)
+{
+	kbp_options o = KBP_OPTIONS_INIT;
+
+	o.storage = uri();
+	o.storage_schema = schema;
+	return kbp_pipeline_open(p, &o);
+}
+
+static long long scalar(const char *sql, const char *param)
+{
+	PGconn *c = PQconnectdb(uri());
+	const char *params[1] = { param };
+	PGresult *r;
+	long long v;
+
+	ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+	r = PQexecParams(c, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK,
+	              "%s: %s", sql, PQerrorMessage(c));
+	v = PQresultStatus(r) == PGRES_TUPLES_OK ? atoll(PQgetvalue(r, 0, 0)) : 0;
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+START_TEST(unmigrated_schema_is_refused)
+{
+	char schema[24];
+	kbp_pipeline *p = NULL;
+
+	fresh_schema(schema);
+	ck_assert_int_eq(open_schema(&p, schema), KBP_EVERSION);
+	ck_assert_ptr_null(p);
+	ck_assert_ptr_nonnull(strstr(kbp_error_last()->message, "migrate"));
+}
+END_TEST
+
+START_TEST(migrate_is_idempotent_and_versioned)
+{
+	char schema[24];
+	kbp_pipeline *p = NULL;
+	int v1 = -1, v2 = -1;
+
+	fresh_schema(schema);
+	ck_assert_int_eq(kbp_migrate(&v1, uri(), schema), 0);
+	ck_assert_int_eq(kbp_migrate(&v2, uri(), schema), 0);
+	ck_assert_int_gt(v1, 0);
+	ck_assert_int_eq(v1, v2);
+	ck_assert_int_eq(open_schema(&p, schema), 0);
+	ck_assert_str_eq(kbp_pipeline_storage_name(p), "postgres");
+	kbp_pipeline_close(p);
+}
+END_TEST
+
+START_TEST(schema_from_the_future_is_refused)
+{
+	char schema[24], sql[128];
+	kbp_pipeline *p = NULL;
+	int v = 0;
+
+	fresh_schema(schema);
+	ck_assert_int_eq(kbp_migrate(&v, uri(), schema), 0);
+	snprintf(sql, sizeof(sql), "INSERT INTO %s.kbp_schema_version VALUES (%d, 0)", schema, v + 1);
+	scalar(sql, NULL);
+	ck_assert_int_eq(open_schema(&p, schema), KBP_EVERSION);
+	ck_assert_ptr_null(p);
+	ck_assert_ptr_nonnull(strstr(kbp_error_last()->message, "newer"));
+	ck_assert_int_eq(kbp_migrate(NULL, uri(), schema), KBP_EVERSION);
+}
+END_TEST
+
+/* Four processes migrate one fresh schema at once: each version is applied once. */
+START_TEST(concurrent_migrations_apply_once)
+{
+	char schema[24], sql[160];
+	pid_t pids[4];
+	int v = 0;
+
+	fresh_schema(schema);
+	for (int i = 0; i < 4; i++) {
+		pids[i] = fork();
+		ck_assert_int_ge(pids[i], 0);
+		if (pids[i] == 0)
+			_exit(kbp_migrate(NULL, uri(), schema) == 0 ? 0 : 1);
+	}
+	for (int i = 0; i < 4; i++) {
+		int status;
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	ck_assert_int_eq(kbp_migrate(&v, uri(), schema), 0);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.kbp_schema_version", schema);
+	ck_assert_int_eq(scalar(sql, NULL), v);
+}
+END_TEST
+
+START_TEST(missing_database_is_a_clear_error)
+{
+	PGconn *c = PQconnectdb(uri());
+	char conninfo[1024];
+	kbp_options o = KBP_OPTIONS_INIT;
+	kbp_pipeline *p = NULL;
+
+	/* The same server, a database that does not exist. */
+	ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+	snprintf(conninfo, sizeof(conninfo), "host=%s port=%s user=%s dbname=kbp_no_such_db",
+	         PQhost(c), PQport(c), PQuser(c));
+	PQfinish(c);
+	o.storage = conninfo;
+	ck_assert_int_eq(kbp_pipeline_open(&p, &o), KBP_ESTORAGE);
+	ck_assert_ptr_null(p);
+	ck_assert_ptr_nonnull(strstr(kbp_error_last()->message, "kbp_no_such_db"));
+	ck_assert_ptr_null(strchr(kbp_error_last()->message, '\n'));
+}
+END_TEST
+
+/* The old system kept a bearer token in a database function; this schema keeps none. */
+START_TEST(schema_holds_no_credential)
+{
+	char schema[24];
+
+	fresh_schema(schema);
+	ck_assert_int_eq(kbp_migrate(NULL, uri(), schema), 0);
+	ck_assert_int_gt(scalar("SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+	                        "WHERE n.nspname = $1", schema), 10);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+	                        "WHERE n.nspname = $1 AND p.prosrc ~* '(bearer|password|secret|api[_-]?key|authorization|token)'",
+	                        schema), 0);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+	                        "WHERE n.nspname = $1 AND p.prosrc ~* '(http_post|net\\.|dblink|pg_net)'",
+	                        schema), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("postgres-schema");
+	TCase *tc = tcase_create("schema");
+	SRunner *sr;
+	int failed;
+
+	if (sodium_init() < 0)
+		return 1;
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, unmigrated_schema_is_refused);
+	tcase_add_test(tc, migrate_is_idempotent_and_versioned);
+	tcase_add_test(tc, schema_from_the_future_is_refused);
+	tcase_add_test(tc, concurrent_migrations_apply_once);
+	tcase_add_test(tc, missing_database_is_a_clear_error);
+	tcase_add_test(tc, schema_holds_no_credential);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
