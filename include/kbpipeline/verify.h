@@ -157,6 +157,16 @@ typedef struct kbp_khalti_options {
  */
 KBP_EXTERN int kbp_gateway_add_khalti(kbp_pipeline *p, const kbp_khalti_options *opts);
 
+/*
+ * Registers the gateways a JSON file describes: an object whose members
+ * "sandbox", "esewa" and "khalti" hold the fields of the matching options
+ * struct (e.g. {"esewa": {"product_code": "EPAYTEST", "secret_env":
+ * "KBP_ESEWA_SECRET"}}). Unknown keys, and keys that look like secrets, are
+ * refused: secrets come only from secret_env or secret_file. Gateways
+ * registered before a failing section stay registered.
+ */
+KBP_EXTERN int kbp_gateways_load(kbp_pipeline *p, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,7 @@ int main(void)
 	add_error_tests(s);
 	add_name_tests(s);
 	add_options_tests(s);
+	add_config_tests(s);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);    /* CK_VERBOSITY=verbose lists every test */
 	failed = srunner_ntests_failed(sr);

@@ -10,5 +10,6 @@
 void add_error_tests(Suite *s);
 void add_name_tests(Suite *s);
 void add_options_tests(Suite *s);
+void add_config_tests(Suite *s);
 
 #endif
