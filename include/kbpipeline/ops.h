@@ -79,6 +79,33 @@ KBP_EXTERN int kbp_metrics_get(kbp_metrics *out, kbp_pipeline *p);
 /* The metrics in Prometheus text exposition format. */
 KBP_EXTERN int kbp_metrics_prometheus(char **out, kbp_pipeline *p);
 
+/* Integrity checks: what should never happen, with the ids to look at. */
+#define KBP_DOCTOR_IDS_MAX 100
+#define KBP_DOCTOR_PAID_GRACE_MS 60000  /* a paid intent gets this long to become an order */
+
+typedef struct kbp_doctor_check {
+	char *name;                 /* e.g. "orders_without_items" */
+	char *description;
+	int64_t count;              /* 0 when healthy */
+	size_t n_ids;               /* at most KBP_DOCTOR_IDS_MAX of the offending ids */
+	char **ids;
+} kbp_doctor_check;
+
+typedef struct kbp_doctor_report {
+	size_t n_checks;
+	kbp_doctor_check *checks;
+	int64_t problems;           /* the sum of the counts */
+} kbp_doctor_report;
+
+/*
+ * Runs every integrity check: orders without items, intents paid longer ago
+ * than KBP_DOCTOR_PAID_GRACE_MS without an order, products whose reserved
+ * units are not held by live intents, products whose vendor is missing, and
+ * intents whose payment must be refunded.
+ */
+KBP_EXTERN int kbp_doctor_run(kbp_doctor_report **out, kbp_pipeline *p);
+KBP_EXTERN void kbp_doctor_report_free(kbp_doctor_report *report);
+
 typedef enum kbp_health_level {
 	KBP_HEALTH_OK = 0,
 	KBP_HEALTH_INFO = 1,

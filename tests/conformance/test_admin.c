@@ -384,6 +384,78 @@ START_TEST(prometheus_text_is_well_formed)
 }
 END_TEST
 
+/* The doctor names what should never happen; a healthy store has nothing but what the test made. */
+static const kbp_doctor_check *doctor_check(const kbp_doctor_report *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_checks; i++)
+		if (strcmp(r->checks[i].name, name) == 0)
+			return &r->checks[i];
+	ck_abort_msg("doctor has no check %s", name);
+	return NULL;
+}
+
+static int doctor_lists(const kbp_doctor_check *c, const char *id)
+{
+	for (size_t i = 0; i < c->n_ids; i++)
+		if (strcmp(c->ids[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+START_TEST(doctor_reports_paid_without_order_and_refunds)
+{
+	fx f;
+	const char *sku;
+	kbp_intent *paid, *canceled;
+	kbp_doctor_report *r;
+	kbp_verification *v;
+	char *cb;
+
+	fx_open(&f);
+	sku = fx_product(&f, "a", 1500, 5);
+	paid = fx_paid_intent(&f, sku, 1);
+	canceled = fx_intent(&f, fx_cart(&f, sku, 1));
+	cb = fx_pay(&f, canceled->id, KBP_SANDBOX_COMPLETED, -1);
+	CK_OK(kbp_intent_cancel(f.p, canceled->id));
+	CK_OK(fx_verify(&v, &f, cb));              /* money for a canceled intent */
+	ck_assert_int_eq(v->needs_refund, 1);
+	kbp_verification_free(v);
+
+	CK_OK(kbp_doctor_run(&r, f.p));
+	ck_assert_uint_eq(r->n_checks, 5);
+	ck_assert_int_eq(doctor_check(r, "paid_intents_without_order")->count, 0);  /* still in grace */
+	ck_assert(doctor_lists(doctor_check(r, "intents_needing_refund"), canceled->id));
+	ck_assert_int_eq(doctor_check(r, "unbalanced_reservations")->count, 0);
+	ck_assert_int_eq(doctor_check(r, "orders_without_items")->count, 0);
+	ck_assert_int_eq(doctor_check(r, "products_without_vendor")->count, 0);
+	ck_assert_int_ge(r->problems, 1);
+	kbp_doctor_report_free(r);
+
+	fx_advance(&f, KBP_DOCTOR_PAID_GRACE_MS + 1);
+	CK_OK(kbp_doctor_run(&r, f.p));
+	ck_assert(doctor_lists(doctor_check(r, "paid_intents_without_order"), paid->id));
+	ck_assert_int_eq(doctor_check(r, "unbalanced_reservations")->count, 0);
+	kbp_doctor_report_free(r);
+
+	fx_drain(&f);
+	CK_OK(kbp_doctor_run(&r, f.p));
+	ck_assert(!doctor_lists(doctor_check(r, "paid_intents_without_order"), paid->id));
+	ck_assert_int_eq(doctor_check(r, "unbalanced_reservations")->count, 0);
+	kbp_doctor_report_free(r);
+
+	r = (kbp_doctor_report *)&r;
+	CK_RC(kbp_doctor_run(&r, NULL), KBP_EINVAL);
+	ck_assert_ptr_null(r);
+	CK_RC(kbp_doctor_run(NULL, f.p), KBP_EINVAL);
+	kbp_doctor_report_free(NULL);
+
+	kbp_free(cb);
+	kbp_intent_free(paid);
+	kbp_intent_free(canceled);
+	fx_close(&f);
+}
+END_TEST
+
 void add_admin_tests(Suite *s)
 {
 	TCase *tc = fx_tcase("admin");
@@ -395,5 +467,6 @@ void add_admin_tests(Suite *s)
 	tcase_add_test(tc, health_reports_rescues_as_info);
 	tcase_add_test(tc, health_and_metrics_bad_input);
 	tcase_add_test(tc, prometheus_text_is_well_formed);
+	tcase_add_test(tc, doctor_reports_paid_without_order_and_refunds);
 	suite_add_tcase(s, tc);
 }

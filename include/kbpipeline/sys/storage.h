@@ -208,6 +208,8 @@ struct kbp_storage {
 	 */
 	int (*jobs_complete)(kbp_storage *s, const char *const *job_ids, size_t n,
 	                     const char *worker, int64_t now, int64_t *out_done);
+	/* The integrity checks of kbp_doctor_run(), with at most KBP_DOCTOR_IDS_MAX ids each. */
+	int (*doctor)(kbp_storage *s, int64_t now, kbp_doctor_report **out);
 };
 
 /* Opens the backend a URI names: "memory:" or a PostgreSQL URI / conninfo. */

@@ -166,6 +166,7 @@ int64_t mem_jobs_prune(mem_store *m, int64_t before);
 void mem_job_free(mem_job *j);
 
 int mem_metrics(kbp_storage *s, int64_t now, kbp_metrics *out);
+int mem_doctor(kbp_storage *s, int64_t now, kbp_doctor_report **out);
 
 /* The job queue's heaps. */
 int mem_heap_push(mem_heap *h, mem_qentry e);

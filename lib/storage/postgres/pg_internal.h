@@ -54,6 +54,7 @@ typedef enum pg_stmt {
 	ST_METRICS,
 	ST_RECONCILE_SCHEDULE,
 	ST_JOBS_COMPLETE,
+	ST_DOCTOR,
 	ST_COUNT
 } pg_stmt;
 
@@ -182,5 +183,6 @@ int pg_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const
                      int64_t now, int64_t *out_done);
 /* A text[] literal of generated ids (which need no quoting); NULL when memory runs out. */
 char *pg_id_array(const char *const *ids, size_t n);
+int pg_doctor(kbp_storage *s, int64_t now, kbp_doctor_report **out);
 
 #endif

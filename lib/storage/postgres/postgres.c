@@ -74,6 +74,7 @@ static const kbp_storage postgres_vtable = {
 	.free = pg_free,
 	.reconcile_schedule = pg_reconcile_schedule,
 	.jobs_complete = pg_jobs_complete,
+	.doctor = pg_doctor,
 };
 
 static pg_store *store_new(const char *conninfo, const char *schema, int pool_size)
