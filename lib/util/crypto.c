@@ -26,6 +26,43 @@ void kbp_hmac_final(kbp_hmac *h, unsigned char mac[KBP_HMAC_BYTES])
 	sodium_memzero(h, sizeof(*h));
 }
 
+int kbp_hmac_fields(unsigned char mac[KBP_HMAC_BYTES], const kbp_hmac *keyed, const char *names,
+                    kbp_field_value_fn value_of, const void *ctx)
+{
+	kbp_hmac h = *keyed;
+	const char *p = names;
+	int rc = 0;
+
+	while (*p && rc == 0) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char name[KBP_SIGN_NAME_MAX], buf[KBP_SIGN_VALUE_MAX];
+		const char *value;
+		if (n == 0 || n >= sizeof(name)) {
+			rc = KBP_SIGN_BAD_NAMES;
+			break;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (!(value = value_of(ctx, name, buf, sizeof(buf)))) {
+			rc = KBP_SIGN_MISSING;
+			break;
+		}
+		if (p != names)
+			kbp_hmac_update(&h, ",", 1);
+		kbp_hmac_update(&h, name, n);
+		kbp_hmac_update(&h, "=", 1);
+		kbp_hmac_update(&h, value, strlen(value));
+		p += comma ? n + 1 : n;
+	}
+	if (rc != 0) {
+		sodium_memzero(&h, sizeof(h));
+		return rc;
+	}
+	kbp_hmac_final(&h, mac);
+	return 0;
+}
+
 size_t kbp_base64_encoded_size(size_t len)
 {
 	return sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);

@@ -20,6 +20,22 @@ void kbp_hmac_init(kbp_hmac *h, const void *key, size_t key_len);
 void kbp_hmac_update(kbp_hmac *h, const void *data, size_t len);
 void kbp_hmac_final(kbp_hmac *h, unsigned char mac[KBP_HMAC_BYTES]);
 
+/*
+ * eSewa's signing scheme (the sandbox uses it too): HMAC-SHA256 over
+ * "name=value" for each name of the comma-separated list, joined by ",",
+ * with each value's literal text as value_of(ctx, name, buf, buf_size)
+ * returns it (buf holds text that value_of must build). keyed is copied,
+ * never changed. Returns 0, KBP_SIGN_BAD_NAMES for an empty or over-long
+ * name, or KBP_SIGN_MISSING when a listed field has no value.
+ */
+enum { KBP_SIGN_BAD_NAMES = -1, KBP_SIGN_MISSING = -2 };
+#define KBP_SIGN_NAME_MAX 64
+#define KBP_SIGN_VALUE_MAX 64
+typedef const char *(*kbp_field_value_fn)(const void *ctx, const char *name, char *buf,
+                                          size_t buf_size);
+int kbp_hmac_fields(unsigned char mac[KBP_HMAC_BYTES], const kbp_hmac *keyed, const char *names,
+                    kbp_field_value_fn value_of, const void *ctx);
+
 /* Standard base64 with padding; out must hold base64_encoded_size(len) bytes. */
 size_t kbp_base64_encoded_size(size_t len);
 void kbp_base64_encode(char *out, size_t out_size, const void *in, size_t len);

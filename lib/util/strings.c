@@ -10,6 +10,16 @@ char *kbp_strdup0(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+bool kbp_list_has(const char *list, const char *token)
+{
+	size_t n = strlen(token);
+
+	for (const char *p = list; (p = strstr(p, token)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 bool kbp_str_eq(const char *a, const char *b)
 {
 	if (!a || !b)

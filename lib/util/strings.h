@@ -9,6 +9,8 @@
 char *kbp_strdup0(const char *s);
 /* 1 when the bytes are well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 bool kbp_utf8_valid(const char *s, size_t len);
+/* 1 when token is one of the items of a comma-separated list. */
+bool kbp_list_has(const char *list, const char *token);
 /* NULL-safe equality. */
 bool kbp_str_eq(const char *a, const char *b);
 

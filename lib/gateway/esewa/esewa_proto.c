@@ -16,7 +16,6 @@ static const char *const required_signed[] = { "total_amount", "transaction_uuid
 	                                       "status" };
 
 #define SIGNED_NAMES_MAX 1024
-#define FIELD_NAME_MAX 64
 #define NUMBER_TEXT_MAX 64
 
 static int is_digit(char c)
@@ -135,47 +134,24 @@ static const char *member_string(const kbp__json_doc *d, const char *name)
 	return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
-static int has_token(const char *list, const char *token)
+/* A member's literal text, for kbp_hmac_fields. */
+static const char *member_value(const void *ctx, const char *name, char *buf, size_t buf_size)
 {
-	size_t n = strlen(token);
-
-	for (const char *p = list; (p = strstr(p, token)); p += n)
-		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
-			return 1;
-	return 0;
+	return buf_size >= NUMBER_TEXT_MAX ? member_text(ctx, name, buf) : NULL;
 }
 
 /* HMAC over "name=value" for each listed name, joined by ",". */
 static int sign_fields(unsigned char mac[KBP_HMAC_BYTES], const kbp__json_doc *d, const char *names,
                        const kbp_hmac *keyed)
 {
-	kbp_hmac h = *keyed;
-	const char *p = names;
-
-	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char name[FIELD_NAME_MAX], number[NUMBER_TEXT_MAX];
-		const char *value;
-		if (n == 0 || n >= sizeof(name)) {
-			sodium_memzero(&h, sizeof(h));
-			return kbp_error_set(KBP_EPARSE, "callback signed_field_names is malformed");
-		}
-		memcpy(name, p, n);
-		name[n] = '\0';
-		if (!(value = member_text(d, name, number))) {
-			sodium_memzero(&h, sizeof(h));
-			return kbp_error_set(KBP_EPARSE, "callback lacks a field it claims to sign");
-		}
-		if (p != names)
-			kbp_hmac_update(&h, ",", 1);
-		kbp_hmac_update(&h, name, n);
-		kbp_hmac_update(&h, "=", 1);
-		kbp_hmac_update(&h, value, strlen(value));
-		p += comma ? n + 1 : n;
+	switch (kbp_hmac_fields(mac, keyed, names, member_value, d)) {
+	case 0:
+		return 0;
+	case KBP_SIGN_BAD_NAMES:
+		return kbp_error_set(KBP_EPARSE, "callback signed_field_names is malformed");
+	default:
+		return kbp_error_set(KBP_EPARSE, "callback lacks a field it claims to sign");
 	}
-	kbp_hmac_final(&h, mac);
-	return 0;
 }
 
 static int authenticate(const kbp__json_doc *d, const kbp_hmac *keyed)
@@ -191,7 +167,7 @@ static int authenticate(const kbp__json_doc *d, const kbp_hmac *keyed)
 	if (strlen(names) > SIGNED_NAMES_MAX)
 		return kbp_error_set(KBP_EPARSE, "callback signed_field_names is too long");
 	for (size_t i = 0; i < sizeof(required_signed) / sizeof(required_signed[0]); i++)
-		if (!has_token(names, required_signed[i]))
+		if (!kbp_list_has(names, required_signed[i]))
 			return kbp_error_set(KBP_ESIGNATURE, "callback does not sign %s",
 			                     required_signed[i]);
 	if ((rc = sign_fields(expected, d, names, keyed)) != 0)

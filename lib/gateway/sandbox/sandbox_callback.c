@@ -28,10 +28,8 @@ void kbp__sandbox_fields_set(kbp__sandbox_fields *f, const char *txn_id, kbp_gat
 	snprintf(f->gateway_ref, sizeof(f->gateway_ref), "%s", ref);
 }
 
-/* Looks a field up by name in the callback's JSON, as its literal string. */
-typedef const char *(*field_fn)(const void *src, const char *name);
-
-static const char *struct_field(const void *src, const char *name)
+/* The fields' values by name: from the struct when signing, from the JSON when checking. */
+static const char *struct_field(const void *src, const char *name, char *buf, size_t buf_size)
 {
 	const kbp__sandbox_fields *f = src;
 
@@ -50,47 +48,16 @@ static const char *struct_field(const void *src, const char *name)
 	return NULL;
 }
 
-static const char *json_field(const void *src, const char *name)
+static const char *json_field(const cJSON *doc, const char *name)
 {
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive((const cJSON *)src, name);
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(doc, name);
 
 	return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
-/*
- * HMAC-SHA256 over "name=value" for each name of the comma-separated list,
- * joined by ","; -1 when a listed field is missing.
- */
-static int sign(unsigned char mac[KBP_HMAC_BYTES], const char *names, field_fn get,
-                const void *src, const kbp_hmac *keyed)
+static const char *json_value(const void *src, const char *name, char *buf, size_t buf_size)
 {
-	kbp_hmac h = *keyed;
-	const char *p = names;
-
-	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char name[64];
-		const char *value;
-		if (n == 0 || n >= sizeof(name)) {
-			sodium_memzero(&h, sizeof(h));
-			return -1;
-		}
-		memcpy(name, p, n);
-		name[n] = '\0';
-		if (!(value = get(src, name))) {
-			sodium_memzero(&h, sizeof(h));
-			return -1;
-		}
-		if (p != names)
-			kbp_hmac_update(&h, ",", 1);
-		kbp_hmac_update(&h, name, n);
-		kbp_hmac_update(&h, "=", 1);
-		kbp_hmac_update(&h, value, strlen(value));
-		p += comma ? n + 1 : n;
-	}
-	kbp_hmac_final(&h, mac);
-	return 0;
+	return json_field(src, name);
 }
 
 int kbp__sandbox_callback_build(char **out, const kbp__sandbox_fields *f, const kbp_hmac *keyed)
@@ -101,7 +68,7 @@ int kbp__sandbox_callback_build(char **out, const kbp__sandbox_fields *f, const 
 	char *json = NULL, *cb = NULL;
 	size_t b64_size;
 
-	sign(mac, SIGNED_FIELDS, struct_field, f, keyed);
+	kbp_hmac_fields(mac, keyed, SIGNED_FIELDS, struct_field, f);
 	kbp_base64_encode(signature, sizeof(signature), mac, sizeof(mac));
 	if (doc && cJSON_AddStringToObject(doc, "transaction_id", f->transaction_id) &&
 	    cJSON_AddStringToObject(doc, "status", f->status) &&
@@ -150,17 +117,9 @@ static int signs_enough(const char *names)
 	static const char *required[] = { "transaction_id", "status", "total_amount", "currency",
 		                          "gateway_ref" };
 
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		size_t n = strlen(required[i]);
-		const char *p = names;
-		int found = 0;
-		while (!found && (p = strstr(p, required[i]))) {
-			found = (p == names || p[-1] == ',') && (p[n] == ',' || p[n] == '\0');
-			p += n;
-		}
-		if (!found)
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (!kbp_list_has(names, required[i]))
 			return 0;
-	}
 	return 1;
 }
 
@@ -199,7 +158,7 @@ static int authenticate(const cJSON *doc, const kbp_hmac *keyed)
 		return kbp_error_set(KBP_EPARSE, "callback lacks signed_field_names or signature");
 	if (!signs_enough(names))
 		return kbp_error_set(KBP_ESIGNATURE, "callback does not sign every required field");
-	if (sign(expected, names, json_field, doc, keyed) != 0)
+	if (kbp_hmac_fields(expected, keyed, names, json_value, doc) != 0)
 		return kbp_error_set(KBP_EPARSE, "callback lacks a field it claims to sign");
 	n = kbp_base64_decode(given, sizeof(given), signature, strlen(signature));
 	if (n < 0 || !kbp_ct_equal(expected, sizeof(expected), given, (size_t)n))
