@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,11 @@ static int prepare_payment(kbp_pipeline *p, kbp_gateway *g, kbp_intent *in,
 	if (rc == 0)
 		rc = p->storage->intent_attach(p->storage, in->id, prepared.gateway_ref,
 		                               prepared.redirect, kbp_pipeline_now(p));
+	if (rc == KBP_ESTATE) {
+		/* A concurrent retry with the same key prepared it first: its payment stands. */
+		kbp__prepared_clear(&prepared);
+		return rc;
+	}
 	if (rc != 0) {
 		kbp_error saved = *kbp_error_last();
 		char message[512];
@@ -52,6 +58,28 @@ static int prepare_payment(kbp_pipeline *p, kbp_gateway *g, kbp_intent *in,
 	in->gateway_ref = prepared.gateway_ref;
 	in->redirect = prepared.redirect;
 	return 0;
+}
+
+/*
+ * A new intent, or one a retry found whose first attempt died between
+ * reserving and attaching, gets its payment prepared, so a retry leaves a
+ * payable intent rather than a stuck one. When a concurrent retry prepared
+ * it first, that payment stands and the intent is read back.
+ */
+static int ensure_prepared(kbp_pipeline *p, kbp_gateway *g, kbp_intent **in,
+                           const kbp_intent_request *req)
+{
+	char id[KBP_ID_MAX + 1];
+	int rc;
+
+	if ((*in)->status != KBP_INTENT_PENDING || (*in)->gateway_ref)
+		return 0;
+	if ((rc = prepare_payment(p, g, *in, req)) != KBP_ESTATE)
+		return rc;
+	snprintf(id, sizeof(id), "%s", (*in)->id);
+	kbp_intent_free(*in);
+	*in = NULL;
+	return p->storage->intent_get(p->storage, id, in);
 }
 
 int kbp_intent_create(kbp_intent **out, kbp_pipeline *p, const kbp_intent_request *req)
@@ -81,18 +109,17 @@ int kbp_intent_create(kbp_intent **out, kbp_pipeline *p, const kbp_intent_reques
 	rc = p->storage->intent_create(p->storage, &draft, now, &in);
 	if (rc == KBP_EEXISTS) {
 		kbp_error_clear();
-		*out = in;
-		return 0;
+		rc = 0;
 	}
-	if (rc == 0 && (rc = prepare_payment(p, g, in, req)) != 0) {
+	if (rc == 0)
+		rc = ensure_prepared(p, g, &in, req);
+	if (rc != 0) {
 		kbp_intent_free(in);
 		return rc;
 	}
-	if (rc == 0) {
-		kbp__log(p, KBP_LOG_DEBUG, "intent %s created for cart %s", in->id, in->cart_id);
-		*out = in;
-	}
-	return rc;
+	kbp__log(p, KBP_LOG_DEBUG, "intent %s created for cart %s", in->id, in->cart_id);
+	*out = in;
+	return 0;
 }
 
 int kbp_intent_get(kbp_intent **out, kbp_pipeline *p, const char *intent_id)

@@ -5,7 +5,8 @@
 #                               listener is a unix socket in DIR, create the
 #                               database kbp_test; prints its libpq URI and
 #                               writes it to DIR/uri
-#   pg-harness.sh stop DIR      pg_ctl stop -m fast (nothing to do if not running)
+#   pg-harness.sh stop DIR      pg_ctl stop -m fast (nothing to do if not running);
+#                               also stops servers that tests started in DIR/*/
 #   pg-harness.sh restart DIR   pg_ctl restart -m fast (same port and socket)
 #   pg-harness.sh env DIR       prints `export KBP_TEST_PG_…=…` lines for eval
 #
@@ -189,7 +190,13 @@ EOF
 }
 
 cmd_stop() {
-	local dir=$1
+	local dir=$1 sub
+	# Servers that tests started under DIR (reliability-restart) go first.
+	for sub in "$dir"/*/; do
+		[ -f "$sub/data/postmaster.pid" ] || continue
+		as_pg "$PG_BINDIR/pg_ctl" -D "$sub/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+			echo "pg-harness: could not stop the server in ${sub%/}" >&2
+	done
 	[ -d "$dir/data" ] || return 0
 	[ -f "$dir/data/postmaster.pid" ] || return 0
 	if ! as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1; then

@@ -847,6 +847,27 @@ static int harness(const char *verb, const char *dir)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+/*
+ * Killed (a meson timeout, ^C) while its own server runs: stop the server
+ * (fork and exec are async-signal-safe), then die of the signal.
+ */
+static char signal_harness[4096], signal_dir[4096];
+
+static void on_signal(int sig)
+{
+	if (!is_child && signal_dir[0]) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			execl(signal_harness, signal_harness, "stop", signal_dir, (char *)NULL);
+			_exit(127);
+		}
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* Prints every thread's stack of a stuck process (when gdb is there), for the log. */
 static void dump_stacks(pid_t pid)
 {
@@ -874,6 +895,7 @@ static void stop_own_server(void)
 		fprintf(stderr, "could not remove %s\n", own_server_dir);
 	free(own_server_dir);
 	own_server_dir = NULL;
+	signal_dir[0] = '\0';
 }
 
 typedef struct rs_state {
@@ -1078,7 +1100,8 @@ static void rs_worker(const char *uri, int ready_fd, int stop_fd)
 
 static int test_restart(void)
 {
-	char tmpl[] = "/tmp/kbp-rel.XXXXXX";
+	char tmpl[512];
+	const char *base = getenv("KBP_TEST_PG_DIR");
 	char uri[4096], run[16], path[4200];
 	rs_state *s = calloc(1, sizeof *s);
 	rs_producer prod[RS_PRODUCERS];
@@ -1093,8 +1116,21 @@ static int test_restart(void)
 
 	CHECK(s && orders);
 	harness_path();
-	CHECK(mkdtemp(tmpl) != NULL, "mkdtemp: %s", strerror(errno));
+	/*
+	 * Under the shared server's directory when there is one, so that stopping
+	 * that (dev.sh does on exit) also stops this one if the test was killed.
+	 */
+	if (base && *base && strlen(base) < 200 && access(base, W_OK) == 0)
+		snprintf(tmpl, sizeof tmpl, "%s/rel.XXXXXX", base);
+	else
+		snprintf(tmpl, sizeof tmpl, "/tmp/kbp-rel.XXXXXX");
+	CHECK(mkdtemp(tmpl) != NULL, "mkdtemp %s: %s", tmpl, strerror(errno));
 	own_server_dir = strdup(tmpl);
+	snprintf(signal_harness, sizeof signal_harness, "%s", harness_path());
+	snprintf(signal_dir, sizeof signal_dir, "%s", own_server_dir);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGHUP, on_signal);
 	rc = harness("start", own_server_dir);
 	CHECK(rc == 0, "pg-harness.sh start %s failed (%d); its output is above", own_server_dir, rc);
 	snprintf(path, sizeof path, "%s/uri", own_server_dir);

@@ -168,6 +168,12 @@ static int conn_ready(pg_store *s, pg_conn *c, pg_stmt st)
 	res = PQprepare(c->conn, d->name, d->sql, d->n_params, types);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
+	if (!ok && PQstatus(c->conn) != CONNECTION_OK) {
+		/* A connection the server dropped (a restart, say): reopen it next time. */
+		int rc = pg_conn_error(c->conn, "connection to PostgreSQL lost");
+		conn_drop(c);
+		return rc;
+	}
 	if (!ok)
 		return pg_conn_error(c->conn, "cannot prepare a statement (is the schema migrated?)");
 	c->prepared |= UINT64_C(1) << st;
