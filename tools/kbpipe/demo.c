@@ -40,7 +40,7 @@ const char *const demo_role_names[] = { "buyer", "racer", "duplicate-callback", 
 void kbpipe_demo_usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: kbpipe [--storage URI] demo [--shoppers N] [--json]\n"
+	        "usage: kbpipe [GLOBAL OPTIONS] demo [--shoppers N] [--json]\n"
 	        "\n"
 	        "Seeds two vendors, a few products and a one-seat time slot, starts a worker with\n"
 	        "%d threads and runs N concurrent shoppers (default %d, %d..%d): buyers, two racing\n"
@@ -51,7 +51,7 @@ void kbpipe_demo_usage(FILE *f)
 	        "  --json         print the summary as JSON\n"
 	        "  -h, --help     show this help\n"
 	        "\n"
-	        "Exit status: 0 every invariant held, 1 one did not (it is named), 2 usage error.\n",
+	        "Exit status: 0 every invariant held, 1 one did not (it is named), 64 usage error.\n",
 	        DEMO_WORKER_THREADS, DEMO_SHOPPERS_DEFAULT, DEMO_SHOPPERS_MIN, DEMO_SHOPPERS_MAX);
 }
 
@@ -273,6 +273,7 @@ int kbpipe_demo(const kbpipe_ctx *ctx, int argc, char **argv)
 		return rc < 0 ? KBPIPE_EXIT_OK : rc;
 
 	opts.storage = ctx->storage;
+	opts.storage_schema = ctx->schema;
 	opts.log = log_to_stderr;
 	opts.log_level = KBP_LOG_ERROR;
 	rc = kbp_pipeline_open(&d.p, &opts);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <kbpipeline.h>
 
@@ -33,6 +34,16 @@ int kbpipe_fail(const char *fmt, ...)
 	vmessage(fmt, ap);
 	va_end(ap);
 	return KBPIPE_EXIT_FAIL;
+}
+
+int kbpipe_config_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	return KBPIPE_EXIT_CONFIG;
 }
 
 int kbpipe_lib_error(const char *what, int rc)
@@ -108,5 +119,48 @@ int kbpipe_parse_long(const char *s, long min, long max, long *out)
 	if (errno || *end || v < min || v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+char *kbpipe_time(char *buf, size_t len, int64_t ms)
+{
+	struct tm tm;
+	time_t secs;
+
+	if (ms <= 0) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	secs = (time_t)(ms / 1000);
+	gmtime_r(&secs, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	return buf;
+}
+
+int kbpipe_is_help(const char *arg)
+{
+	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int kbpipe_bad_arg(const char *cmd, const char *arg)
+{
+	if (arg[0] == '-' && arg[1] != '\0')
+		return kbpipe_usage_error("%s: unknown option '%s' (see 'kbpipe help %s')", cmd, arg, cmd);
+	return kbpipe_usage_error("%s: unexpected argument '%s'", cmd, arg);
+}
+
+int kbpipe_check_id(const char *id, const char *prefix)
+{
+	size_t plen = strlen(prefix), n = strlen(id);
+
+	if (strncmp(id, prefix, plen) != 0 || n <= plen || n > KBP_ID_MAX)
+		return -1;
+	for (size_t i = plen; i < n; i++) {
+		char c = id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == ':' || c == '@' || c == '-'))
+			return -1;
+	}
 	return 0;
 }
