@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev libcjson-dev libsodium-dev check scdoc
-	postgresql-15 postgresql-client-15 libpq-dev libcurl4-openssl-dev)
+	postgresql-15 postgresql-client-15 libpq-dev libcurl4-openssl-dev swig python3-dev)
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 
 install_packages() {
@@ -57,7 +57,7 @@ run_fuzzers() {
 	local target name work status=0
 	echo "== libFuzzer, ${FUZZ_SECONDS} s per target"
 	CC=clang configure build/fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
-		-Dman=disabled
+		-Dman=disabled -Dpython=disabled
 	for target in tests/fuzz/fuzz_*.c; do
 		name=$(basename "$target" .c)
 		name=${name#fuzz_}
@@ -105,18 +105,28 @@ pg_start() {
 	echo "   KBP_TEST_PG_URI=$KBP_TEST_PG_URI"
 }
 
+cmd_demo() {
+	install_packages
+	configure build/release --buildtype=release -Dtests=false -Dpython=disabled
+	meson compile -C build/release
+	./build/release/tools/kbpipe/kbpipe demo "$@"
+}
+
 cmd_test() {
 	local status=0
 	install_packages
 	pg_start || exit 1
+	# The Python suite's PostgreSQL tests fail, rather than skip, without the server.
+	export KBP_REQUIRE_PG=1
 	echo "== developer build (-Werror)"
 	# postgres=enabled: without libpq the build fails rather than dropping the PostgreSQL suites.
-	configure build/dev -Dpostgres=enabled -Dcurl=enabled
+	configure build/dev -Dpostgres=enabled -Dcurl=enabled -Dpython=enabled
 	meson compile -C build/dev
 	run_suites build/dev || status=1
 	echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 	configure build/asan -Db_sanitize=address,undefined -Db_lundef=false \
-		-Dc_args=-fno-sanitize-recover=all -Dman=disabled -Dpostgres=enabled -Dcurl=enabled
+		-Dc_args=-fno-sanitize-recover=all -Dman=disabled -Dpostgres=enabled -Dcurl=enabled \
+		-Dpython=enabled
 	meson compile -C build/asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		run_suites build/asan || status=1
