@@ -1,0 +1,1036 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one SWIG interface of libkbpipeline (DESIGN.md §12), shared by the
+ * Python module and the Node addon.
+ *
+ * What it does to the C API:
+ *  - every `int` a function returns is a status: a negative KBP_E… code
+ *    raises the language's error, built from kbp_error_last();
+ *  - out-parameters are return values: a `T **out` object is converted to a
+ *    native object (a kbpipeline.Record in Python) and freed at once with its
+ *    kbp_…_free, so no C memory is ever owned by the language's objects;
+ *    opaque handles (kbp_pipeline, kbp_worker) come back as plain pointers
+ *    that the idiomatic layer closes;
+ *  - option and request structs are not exposed: small kbpw_… helpers take
+ *    their fields as arguments (NULL/None for "default") and fill the struct
+ *    from its …_INIT, so no language object ever owns a `const char *` field;
+ *  - strings are native strings (UTF-8); a required string rejects None, a
+ *    NUL inside a string is refused rather than silently truncated;
+ *  - the language-specific parts (object building, errors, job handlers,
+ *    the GIL) are in #ifdef SWIGPYTHON blocks; a Node port adds the same
+ *    kbpb_… builder functions and typemaps for SWIGJAVASCRIPT, and reuses
+ *    the converters and helpers unchanged.
+ */
+%module kbpipeline
+
+%{
+#include <kbpipeline.h>
+#include <stdint.h>
+#include <string.h>
+%}
+
+%include <stdint.i>
+
+/* ------------------------------------------------------------------ */
+/* What is not wrapped as declared                                      */
+/* ------------------------------------------------------------------ */
+
+/* Structs never cross as wrapped classes: results become native objects,
+ * requests and options are the helpers' arguments. */
+%rename("$ignore", %$isclass) "";
+/* Memory is freed by the typemaps below, never by the caller. */
+%rename("$ignore", regextarget=1, fullname=1) "^kbp_.*_free$";
+%ignore kbp_free;
+/* Errors surface as exceptions; a host sets them only from C. */
+%ignore kbp_error_last;
+%ignore kbp_error_set;
+/* Take a struct (or a C callback): replaced by the kbpw_… helpers below. */
+%ignore kbp_pipeline_open;
+%ignore kbp_product_put;
+%ignore kbp_intent_create;
+%ignore kbp_verification_list_get;
+%ignore kbp_gateway_add_sandbox;
+%ignore kbp_gateway_add_esewa;
+%ignore kbp_gateway_add_khalti;
+%ignore kbp_job_enqueue;
+%ignore kbp_job_register;
+%ignore kbp_worker_start;
+%ignore kbp_order_wait;
+%ignore kbp_jobs_list;
+%ignore kbp_health_check;
+
+/* ------------------------------------------------------------------ */
+/* Language runtime: native values, errors                              */
+/* ------------------------------------------------------------------ */
+
+#ifdef SWIGPYTHON
+%header %{
+/* SWIG defines the module's init function without a prototype (-Wmissing-prototypes). */
+SWIGEXPORT PyObject *SWIG_init(void);
+%}
+
+%{
+/*
+ * The object builder the converters use. Every function returns a new
+ * reference, or NULL with a Python exception set; kbpb_put and kbpb_push
+ * steal the value (also on failure, and a NULL value is a failure).
+ */
+typedef PyObject *kbpb_val;
+
+/* The idiomatic layer's record type (fields as attributes); plain dict before it is set. */
+static PyObject *kbpy_record_type;
+/* The idiomatic layer's factory: (code, message) -> an exception instance. */
+static PyObject *kbpy_error_factory;
+
+static kbpb_val kbpb_object(void)
+{
+	return kbpy_record_type ? PyObject_CallNoArgs(kbpy_record_type) : PyDict_New();
+}
+
+static kbpb_val kbpb_array(size_t n)
+{
+	return PyList_New((Py_ssize_t)n);
+}
+
+static int kbpb_put(kbpb_val obj, const char *key, kbpb_val v)
+{
+	int rc;
+
+	if (!v)
+		return -1;
+	rc = PyDict_CheckExact(obj) ? PyDict_SetItemString(obj, key, v)
+	                            : PyObject_SetAttrString(obj, key, v);
+	Py_DECREF(v);
+	return rc;
+}
+
+static int kbpb_push(kbpb_val arr, size_t i, kbpb_val v)
+{
+	if (!v)
+		return -1;
+	PyList_SET_ITEM(arr, (Py_ssize_t)i, v);
+	return 0;
+}
+
+/* Library strings are UTF-8; a stray byte must not make a result unreadable. */
+static kbpb_val kbpb_strn(const char *s, size_t n)
+{
+	if (!s)
+		Py_RETURN_NONE;
+	return PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "replace");
+}
+
+static kbpb_val kbpb_str(const char *s)
+{
+	return kbpb_strn(s, s ? strlen(s) : 0);
+}
+
+static kbpb_val kbpb_i64(int64_t v)
+{
+	return PyLong_FromLongLong((long long)v);
+}
+
+static kbpb_val kbpb_bool(int v)
+{
+	return PyBool_FromLong(v != 0);
+}
+
+static void kbpb_drop(kbpb_val v)
+{
+	Py_XDECREF(v);
+}
+
+/* Raises the idiomatic layer's exception for a negative status. */
+static void kbpy_raise(int code)
+{
+	const kbp_error *e = kbp_error_last();
+	const char *msg = e->code == code && e->message && e->message[0] ? e->message
+	                                                                 : kbp_strerror(code);
+	PyObject *text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "replace");
+	PyObject *exc;
+
+	if (!text)
+		return;
+	if (!kbpy_error_factory) {
+		PyErr_SetObject(PyExc_RuntimeError, text);
+		Py_DECREF(text);
+		return;
+	}
+	exc = PyObject_CallFunction(kbpy_error_factory, "iO", code, text);
+	Py_DECREF(text);
+	if (!exc)
+		return;
+	PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+	Py_DECREF(exc);
+}
+
+/*
+ * A Python str as a NUL-terminated UTF-8 string that lives as long as the
+ * str (the argument tuple holds it through the call, GIL released or not).
+ */
+static int kbpy_text_in(PyObject *o, const char **out, const char *name, int nullable)
+{
+	Py_ssize_t n;
+	const char *s;
+
+	if (o == Py_None && nullable) {
+		*out = NULL;
+		return 0;
+	}
+	if (!PyUnicode_Check(o)) {
+		PyErr_Format(PyExc_TypeError, "%s must be str%s, not %.100s", name,
+		             nullable ? " or None" : "", Py_TYPE(o)->tp_name);
+		return -1;
+	}
+	if (!(s = PyUnicode_AsUTF8AndSize(o, &n)))
+		return -1;
+	if (strlen(s) != (size_t)n) {
+		PyErr_Format(PyExc_ValueError, "%s must not contain NUL characters", name);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+/* str (as UTF-8) or any bytes-like object, with its length; view is released by freearg. */
+static int kbpy_bytes_in(PyObject *o, const char **out, size_t *len, Py_buffer *view,
+                         const char *name, int nullable)
+{
+	Py_ssize_t n;
+
+	*out = NULL;
+	*len = 0;
+	if (o == Py_None && nullable)
+		return 0;
+	if (PyUnicode_Check(o)) {
+		if (!(*out = PyUnicode_AsUTF8AndSize(o, &n)))
+			return -1;
+		*len = (size_t)n;
+		return 0;
+	}
+	if (!PyObject_CheckBuffer(o)) {
+		PyErr_Format(PyExc_TypeError, "%s must be bytes or str%s, not %.100s", name,
+		             nullable ? " or None" : "", Py_TYPE(o)->tp_name);
+		return -1;
+	}
+	if (PyObject_GetBuffer(o, view, PyBUF_SIMPLE) < 0)
+		return -1;
+	*out = view->buf;
+	*len = (size_t)view->len;
+	return 0;
+}
+%}
+
+%nothread kbpw_python_setup;
+%inline %{
+/* Called once by the idiomatic layer when it is imported. */
+static void kbpw_python_setup(PyObject *record_type, PyObject *error_factory)
+{
+	PyObject *old_record = kbpy_record_type, *old_factory = kbpy_error_factory;
+
+	Py_XINCREF(record_type);
+	Py_XINCREF(error_factory);
+	kbpy_record_type = record_type;
+	kbpy_error_factory = error_factory;
+	Py_XDECREF(old_record);
+	Py_XDECREF(old_factory);
+}
+%}
+
+/* Status: negative raises; otherwise the function's value is its out-parameters (or None). */
+%typemap(out, noblock=1) int {
+	if ($1 < 0) {
+		kbpy_raise($1);
+		SWIG_fail;
+	}
+	$result = SWIG_Py_Void();
+}
+
+%typemap(in, noblock=1) const char * {
+	if (kbpy_text_in($input, (const char **)&$1, "$1_name", 0) < 0)
+		SWIG_fail;
+}
+/* The UTF-8 belongs to the str: nothing to free. */
+%typemap(freearg) const char * ""
+%typemap(in, noblock=1) const char *NULLABLE {
+	if (kbpy_text_in($input, (const char **)&$1, "$1_name", 1) < 0)
+		SWIG_fail;
+}
+%typemap(in, noblock=1) (const char *BYTES, size_t LEN) (Py_buffer view = {0}) {
+	if (kbpy_bytes_in($input, (const char **)&$1, &$2, &view, "$1_name", 0) < 0)
+		SWIG_fail;
+}
+%typemap(in, noblock=1) (const char *BYTES_NULLABLE, size_t LEN) (Py_buffer view = {0}) {
+	if (kbpy_bytes_in($input, (const char **)&$1, &$2, &view, "$1_name", 1) < 0)
+		SWIG_fail;
+}
+%typemap(freearg, noblock=1) (const char *BYTES, size_t LEN),
+                             (const char *BYTES_NULLABLE, size_t LEN) {
+	if (view$argnum.obj)
+		PyBuffer_Release(&view$argnum);
+}
+
+#define KBPB_APPEND(value) do { \
+		PyObject *kbpb_v_ = (value); \
+		if (!kbpb_v_) { \
+			Py_XDECREF($result); \
+			$result = NULL; \
+			SWIG_fail; \
+		} \
+		$result = SWIG_AppendOutput($result, kbpb_v_); \
+	} while (0)
+#endif /* SWIGPYTHON */
+
+/* ------------------------------------------------------------------ */
+/* Converters: C results -> native objects (language-neutral)           */
+/* ------------------------------------------------------------------ */
+
+%{
+#define KBPB_S(o, k, v) kbpb_put((o), (k), kbpb_str(v))
+#define KBPB_I(o, k, v) kbpb_put((o), (k), kbpb_i64(v))
+#define KBPB_B(o, k, v) kbpb_put((o), (k), kbpb_bool(v))
+#define KBPB_C(o, k, v) kbpb_put((o), (k), kbpb_strn((v), strnlen((v), sizeof(v))))
+
+/* An array of n elements of size bytes each, converted by fn, put into obj under key. */
+typedef kbpb_val (*kbpb_elem_fn)(const void *elem);
+
+static int kbpb_put_list(kbpb_val obj, const char *key, const void *base, size_t n, size_t size,
+                         kbpb_elem_fn fn)
+{
+	kbpb_val a = kbpb_array(n);
+
+	if (kbpb_put(obj, key, a))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (kbpb_push(a, i, fn((const char *)base + i * size)))
+			return -1;
+	return 0;
+}
+
+#define KBPB_LIST(o, k, arr, n, fn) kbpb_put_list((o), (k), (arr), (n), sizeof(*(arr)), (fn))
+
+static kbpb_val kbpb_line(const char *sku, const char *vendor_id, int64_t qty, int64_t price)
+{
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_S(o, "sku", sku) || (vendor_id && KBPB_S(o, "vendor_id", vendor_id)) ||
+	          KBPB_I(o, "qty", qty) || (price >= 0 && KBPB_I(o, "unit_price_minor", price)))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_cart_item(const void *e)
+{
+	const kbp_cart_item *it = (const kbp_cart_item *)e;
+
+	return kbpb_line(it->sku, NULL, it->qty, -1);
+}
+
+static kbpb_val kbpb_intent_item(const void *e)
+{
+	const kbp_intent_item *it = (const kbp_intent_item *)e;
+
+	return kbpb_line(it->sku, it->vendor_id, it->qty, it->unit_price_minor);
+}
+
+static kbpb_val kbpb_order_item(const void *e)
+{
+	const kbp_order_item *it = (const kbp_order_item *)e;
+
+	return kbpb_line(it->sku, it->vendor_id, it->qty, it->unit_price_minor);
+}
+
+static kbpb_val kbpb_id(const void *e)
+{
+	return kbpb_str(*(char *const *)e);
+}
+
+static kbpb_val kbpb_from_vendor(const kbp_vendor *v)
+{
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_S(o, "id", v->id) || KBPB_S(o, "name", v->name))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_from_product(const kbp_product *p)
+{
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_S(o, "id", p->id) || KBPB_S(o, "vendor_id", p->vendor_id) ||
+	          KBPB_S(o, "name", p->name) || KBPB_I(o, "price_minor", p->price_minor) ||
+	          KBPB_C(o, "currency", p->currency) || KBPB_I(o, "on_hand", p->on_hand) ||
+	          KBPB_I(o, "reserved", p->reserved) || KBPB_I(o, "available", p->available) ||
+	          KBPB_B(o, "active", p->active))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_from_cart(const kbp_cart *c)
+{
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_S(o, "id", c->id) || KBPB_S(o, "customer_id", c->customer_id) ||
+	          KBPB_I(o, "version", c->version) ||
+	          KBPB_LIST(o, "items", c->items, c->n_items, kbpb_cart_item))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_from_intent(const kbp_intent *in)
+{
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_S(o, "id", in->id) || KBPB_S(o, "cart_id", in->cart_id) ||
+	          KBPB_S(o, "customer_id", in->customer_id) ||
+	          KBPB_I(o, "cart_version", in->cart_version) ||
+	          KBPB_LIST(o, "items", in->items, in->n_items, kbpb_intent_item) ||
+	          KBPB_I(o, "amount_minor", in->amount_minor) ||
+	          KBPB_C(o, "currency", in->currency) || KBPB_S(o, "gateway", in->gateway) ||
+	          KBPB_S(o, "gateway_ref", in->gateway_ref) || KBPB_S(o, "redirect", in->redirect) ||
+	          KBPB_S(o, "idempotency_key", in->idempotency_key) ||
+	          KBPB_S(o, "status", kbp_intent_status_name(in->status)) ||
+	          KBPB_S(o, "status_reason", in->status_reason) ||
+	          KBPB_B(o, "needs_refund", in->needs_refund) ||
+	          KBPB_I(o, "created_at", in->created_at) || KBPB_I(o, "expires_at", in->expires_at) ||
+	          KBPB_I(o, "updated_at", in->updated_at))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_from_verification(const kbp_verification *v)
+{
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_S(o, "id", v->id) || KBPB_S(o, "gateway", v->gateway) ||
+	          KBPB_S(o, "gateway_ref", v->gateway_ref) ||
+	          KBPB_S(o, "external_txn_id", v->external_txn_id) ||
+	          KBPB_S(o, "intent_id", v->intent_id) || KBPB_I(o, "amount_minor", v->amount_minor) ||
+	          KBPB_S(o, "outcome", kbp_verification_outcome_name(v->outcome)) ||
+	          KBPB_S(o, "reason", v->reason) || KBPB_B(o, "duplicate", v->duplicate) ||
+	          KBPB_S(o, "intent_status", kbp_intent_status_name(v->intent_status)) ||
+	          KBPB_B(o, "needs_refund", v->needs_refund) || KBPB_I(o, "at", v->at))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_from_verification_list(const kbp_verification_list *l)
+{
+	kbpb_val a = kbpb_array(l->n);
+
+	for (size_t i = 0; a && i < l->n; i++)
+		if (kbpb_push(a, i, kbpb_from_verification(&l->items[i]))) {
+			kbpb_drop(a);
+			return NULL;
+		}
+	return a;
+}
+
+static kbpb_val kbpb_job_error(const void *elem)
+{
+	const kbp_job_error *e = (const kbp_job_error *)elem;
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_I(o, "attempt", e->attempt) || KBPB_I(o, "at", e->at) ||
+	          KBPB_S(o, "message", e->message))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_from_job(const kbp_job *j);
+
+static kbpb_val kbpb_job_elem(const void *elem)
+{
+	return kbpb_from_job((const kbp_job *)elem);
+}
+
+static kbpb_val kbpb_from_job(const kbp_job *j)
+{
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_S(o, "id", j->id) || KBPB_S(o, "kind", j->kind) ||
+	          KBPB_S(o, "payload", j->payload) || KBPB_S(o, "state", kbp_job_state_name(j->state)) ||
+	          KBPB_I(o, "priority", j->priority) || KBPB_I(o, "attempts", j->attempts) ||
+	          KBPB_I(o, "max_attempts", j->max_attempts) || KBPB_I(o, "run_at", j->run_at) ||
+	          KBPB_I(o, "lease_until", j->lease_until) || KBPB_S(o, "locked_by", j->locked_by) ||
+	          KBPB_S(o, "unique_key", j->unique_key) || KBPB_S(o, "last_error", j->last_error) ||
+	          KBPB_LIST(o, "errors", j->errors, j->n_errors, kbpb_job_error) ||
+	          KBPB_I(o, "created_at", j->created_at) || KBPB_I(o, "updated_at", j->updated_at) ||
+	          KBPB_I(o, "finished_at", j->finished_at))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_from_job_list(const kbp_job_list *l)
+{
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_LIST(o, "jobs", l->jobs, l->n, kbpb_job_elem) ||
+	          KBPB_S(o, "next_after", l->next_after))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_from_order_status(const kbp_order_status *s)
+{
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_S(o, "stage", kbp_order_stage_name(s->stage)) ||
+	          KBPB_S(o, "intent_id", s->intent_id) ||
+	          KBPB_S(o, "intent_status", kbp_intent_status_name(s->intent_status)) ||
+	          KBPB_S(o, "order_id", s->order_id) || KBPB_S(o, "order_number", s->order_number) ||
+	          KBPB_S(o, "reason", s->reason) || KBPB_B(o, "needs_refund", s->needs_refund))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_from_order(const kbp_order *r)
+{
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_S(o, "id", r->id) || KBPB_S(o, "order_number", r->order_number) ||
+	          KBPB_S(o, "intent_id", r->intent_id) || KBPB_S(o, "customer_id", r->customer_id) ||
+	          KBPB_I(o, "total_minor", r->total_minor) || KBPB_C(o, "currency", r->currency) ||
+	          KBPB_S(o, "status", r->status) ||
+	          KBPB_S(o, "fulfillment_status", r->fulfillment_status) ||
+	          KBPB_I(o, "created_at", r->created_at) ||
+	          KBPB_LIST(o, "items", r->items, r->n_items, kbpb_order_item))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_from_maintenance(const kbp_maintenance_result *m)
+{
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_B(o, "ran", m->ran) || KBPB_I(o, "intents_expired", m->intents_expired) ||
+	          KBPB_I(o, "jobs_rescued", m->jobs_rescued) ||
+	          KBPB_I(o, "jobs_pruned", m->jobs_pruned) ||
+	          KBPB_I(o, "reconcile_scheduled", m->reconcile_scheduled))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_from_metrics(const kbp_metrics *m)
+{
+	kbpb_val o = kbpb_object(), jobs = NULL, intents = NULL;
+	int rc;
+
+	if (!o)
+		return NULL;
+	rc = kbpb_put(o, "jobs", jobs = kbpb_object()) || kbpb_put(o, "intents", intents = kbpb_object());
+	for (int i = 0; !rc && i < KBP_JOB_STATE_COUNT; i++)
+		rc = KBPB_I(jobs, kbp_job_state_name((kbp_job_state)i), m->jobs[i]);
+	for (int i = 0; !rc && i < KBP_INTENT_STATUS_COUNT; i++)
+		rc = KBPB_I(intents, kbp_intent_status_name((kbp_intent_status)i), m->intents[i]);
+	if (!rc)
+		rc = KBPB_I(o, "jobs_stuck", m->jobs_stuck) ||
+		     KBPB_I(o, "jobs_failed_last_hour", m->jobs_failed_last_hour) ||
+		     KBPB_I(o, "oldest_available_age_ms", m->oldest_available_age_ms) ||
+		     KBPB_I(o, "jobs_rescued_last_hour", m->jobs_rescued_last_hour) ||
+		     KBPB_I(o, "orders", m->orders) ||
+		     KBPB_I(o, "orders_without_items", m->orders_without_items) ||
+		     KBPB_I(o, "paid_intents_without_order", m->paid_intents_without_order) ||
+		     KBPB_I(o, "needs_refund", m->needs_refund) ||
+		     KBPB_I(o, "verifications_rejected", m->verifications_rejected) ||
+		     KBPB_I(o, "finalize_p50_ms", m->finalize_p50_ms) ||
+		     KBPB_I(o, "finalize_p95_ms", m->finalize_p95_ms) ||
+		     KBPB_I(o, "finalize_p99_ms", m->finalize_p99_ms);
+	if (rc) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_doctor_check(const void *elem)
+{
+	const kbp_doctor_check *c = (const kbp_doctor_check *)elem;
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_S(o, "name", c->name) || KBPB_S(o, "description", c->description) ||
+	          KBPB_I(o, "count", c->count) ||
+	          KBPB_LIST(o, "ids", c->ids, c->n_ids, kbpb_id))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_from_doctor_report(const kbp_doctor_report *r)
+{
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_LIST(o, "checks", r->checks, r->n_checks, kbpb_doctor_check) ||
+	          KBPB_I(o, "problems", r->problems))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_health_finding(const void *elem)
+{
+	const kbp_health_finding *f = (const kbp_health_finding *)elem;
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_S(o, "level", kbp_health_level_name(f->level)) ||
+	          KBPB_S(o, "check", f->check) || KBPB_S(o, "message", f->message))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+
+static kbpb_val kbpb_from_health(const kbp_health *h)
+{
+	kbpb_val o = kbpb_object();
+
+	if (o && (KBPB_S(o, "level", kbp_health_level_name(h->level)) ||
+	          kbpb_put(o, "metrics", kbpb_from_metrics(&h->metrics)) ||
+	          KBPB_LIST(o, "findings", h->findings, h->n_findings, kbpb_health_finding))) {
+		kbpb_drop(o);
+		return NULL;
+	}
+	return o;
+}
+%}
+
+/* ------------------------------------------------------------------ */
+/* Out-parameters -> return values                                      */
+/* ------------------------------------------------------------------ */
+
+/* An owned result: converted, then freed with its kbp_…_free, on every path. */
+%define KBP_OUT_OBJECT(TYPE, CONVERT, FREE)
+%typemap(in, numinputs=0, noblock=1) TYPE **out (TYPE *temp = NULL) {
+	$1 = &temp;
+}
+%typemap(argout, noblock=1) TYPE **out {
+	{
+		kbpb_val kbpb_o_ = CONVERT(*$1);
+		FREE(*$1);
+		*$1 = NULL;
+		KBPB_APPEND(kbpb_o_);
+	}
+}
+%typemap(freearg, noblock=1) TYPE **out {
+	if ($1)
+		FREE(*$1);
+}
+%enddef
+
+KBP_OUT_OBJECT(kbp_vendor, kbpb_from_vendor, kbp_vendor_free)
+KBP_OUT_OBJECT(kbp_product, kbpb_from_product, kbp_product_free)
+KBP_OUT_OBJECT(kbp_cart, kbpb_from_cart, kbp_cart_free)
+KBP_OUT_OBJECT(kbp_intent, kbpb_from_intent, kbp_intent_free)
+KBP_OUT_OBJECT(kbp_verification, kbpb_from_verification, kbp_verification_free)
+KBP_OUT_OBJECT(kbp_verification_list, kbpb_from_verification_list, kbp_verification_list_free)
+KBP_OUT_OBJECT(kbp_job, kbpb_from_job, kbp_job_free)
+KBP_OUT_OBJECT(kbp_job_list, kbpb_from_job_list, kbp_job_list_free)
+KBP_OUT_OBJECT(kbp_order_status, kbpb_from_order_status, kbp_order_status_free)
+KBP_OUT_OBJECT(kbp_order, kbpb_from_order, kbp_order_free)
+KBP_OUT_OBJECT(kbp_doctor_report, kbpb_from_doctor_report, kbp_doctor_report_free)
+KBP_OUT_OBJECT(kbp_health, kbpb_from_health, kbp_health_free)
+
+/* Strings the library allocates (kbp_free). */
+%typemap(in, numinputs=0, noblock=1) char **out (char *temp = NULL),
+                                     char **out_id (char *temp = NULL),
+                                     char **out_callback (char *temp = NULL) {
+	$1 = &temp;
+}
+%typemap(argout, noblock=1) char **out, char **out_id, char **out_callback {
+	{
+		kbpb_val kbpb_o_ = kbpb_str(*$1);
+		kbp_free(*$1);
+		*$1 = NULL;
+		KBPB_APPEND(kbpb_o_);
+	}
+}
+%typemap(freearg, noblock=1) char **out, char **out_id, char **out_callback {
+	if ($1)
+		kbp_free(*$1);
+}
+
+/* Structs filled in place. */
+%define KBP_OUT_VALUE(TYPE, CONVERT)
+%typemap(in, numinputs=0, noblock=1) TYPE *out (TYPE temp) {
+	memset(&temp, 0, sizeof(temp));
+	$1 = &temp;
+}
+%typemap(argout, noblock=1) TYPE *out {
+	KBPB_APPEND(CONVERT($1));
+}
+%enddef
+
+KBP_OUT_VALUE(kbp_maintenance_result, kbpb_from_maintenance)
+KBP_OUT_VALUE(kbp_metrics, kbpb_from_metrics)
+
+/* Numbers. */
+%typemap(in, numinputs=0, noblock=1) int *out_ran (int temp = 0), int *out_version (int temp = 0),
+                                     int *out_exists (int temp = 0) {
+	$1 = &temp;
+}
+%typemap(argout, noblock=1) int *out_ran, int *out_version {
+	KBPB_APPEND(kbpb_i64(*$1));
+}
+%typemap(argout, noblock=1) int *out_exists {
+	KBPB_APPEND(kbpb_bool(*$1));
+}
+%typemap(in, numinputs=0, noblock=1) int64_t *out_version (int64_t temp = 0),
+                                     int64_t *out_count (int64_t temp = 0) {
+	$1 = &temp;
+}
+%typemap(argout, noblock=1) int64_t *out_version, int64_t *out_count {
+	KBPB_APPEND(kbpb_i64(*$1));
+}
+
+/* Opaque handles: plain pointers, closed by the idiomatic layer. */
+%typemap(in, numinputs=0, noblock=1) kbp_pipeline **out (kbp_pipeline *temp = NULL),
+                                     kbp_worker **out (kbp_worker *temp = NULL) {
+	$1 = &temp;
+}
+%typemap(argout, noblock=1) kbp_pipeline **out, kbp_worker **out {
+	KBPB_APPEND(SWIG_NewPointerObj(*$1, $*1_descriptor, 0));
+}
+%typemap(check, noblock=1) kbp_pipeline *p {
+	if (!$1)
+		SWIG_exception_fail(SWIG_ValueError, "the pipeline is closed");
+}
+%typemap(check, noblock=1) kbp_worker *worker {
+	if (!$1)
+		SWIG_exception_fail(SWIG_ValueError, "the worker is stopped");
+}
+
+/* Strings that may be None/NULL ("the default"); every other string is required. */
+%apply const char *NULLABLE {
+	const char *storage, const char *storage_schema, const char *schema,
+	const char *currency, const char *idempotency_key, const char *success_url,
+	const char *failure_url, const char *intent_filter, const char *gateway_name,
+	const char *base_url, const char *product_code, const char *secret_env,
+	const char *secret_file, const char *form_url, const char *status_url,
+	const char *return_url, const char *website_url, const char *purchase_order_name,
+	const char *unique_key, const char *worker_name, const char *kind_filter,
+	const char *after
+};
+%apply (const char *BYTES, size_t LEN) { (const char *callback, size_t len) };
+%apply (const char *BYTES_NULLABLE, size_t LEN) { (const char *secret, size_t secret_len) };
+
+/* ------------------------------------------------------------------ */
+/* The C API                                                            */
+/* ------------------------------------------------------------------ */
+
+%include "kbpipeline/errors.h"
+%include "kbpipeline/pipeline.h"
+%include "kbpipeline/catalog.h"
+%include "kbpipeline/cart.h"
+%include "kbpipeline/intent.h"
+%include "kbpipeline/verify.h"
+%include "kbpipeline/jobs.h"
+%include "kbpipeline/orders.h"
+%include "kbpipeline/ops.h"
+
+/*
+ * Flat replacements for the functions that take a request or options
+ * struct: each fills the struct from its …_INIT and calls the library,
+ * which validates every field. NULL strings and 0 numbers select the
+ * library's defaults, as in C.
+ */
+%inline %{
+static int kbpw_pipeline_open(kbp_pipeline **out, const char *storage, int64_t intent_ttl_ms,
+                              int64_t job_lease_ms, int max_attempts, int64_t backoff_unit_ms,
+                              int64_t backoff_max_ms, int backoff_jitter_pct,
+                              int64_t job_retention_ms, const char *storage_schema,
+                              int storage_pool_size, int64_t reconcile_after_ms)
+{
+	kbp_options o = KBP_OPTIONS_INIT;
+
+	o.storage = storage;
+	o.intent_ttl_ms = intent_ttl_ms;
+	o.job_lease_ms = job_lease_ms;
+	o.max_attempts = max_attempts;
+	o.backoff_unit_ms = backoff_unit_ms;
+	o.backoff_max_ms = backoff_max_ms;
+	o.backoff_jitter_pct = backoff_jitter_pct;
+	o.job_retention_ms = job_retention_ms;
+	o.storage_schema = storage_schema;
+	o.storage_pool_size = storage_pool_size;
+	o.reconcile_after_ms = reconcile_after_ms;
+	return kbp_pipeline_open(out, &o);
+}
+
+static int kbpw_product_put(kbp_pipeline *p, const char *id, const char *vendor_id,
+                            const char *name, int64_t price_minor, const char *currency,
+                            int64_t on_hand, int active)
+{
+	kbp_product_spec s = KBP_PRODUCT_SPEC_INIT;
+
+	s.id = id;
+	s.vendor_id = vendor_id;
+	s.name = name;
+	s.price_minor = price_minor;
+	s.currency = currency;
+	s.on_hand = on_hand;
+	s.active = active;
+	return kbp_product_put(p, &s);
+}
+
+static int kbpw_intent_create(kbp_intent **out, kbp_pipeline *p, const char *cart_id,
+                              const char *gateway, const char *idempotency_key,
+                              const char *success_url, const char *failure_url)
+{
+	kbp_intent_request r = KBP_INTENT_REQUEST_INIT;
+
+	r.cart_id = cart_id;
+	r.gateway = gateway;
+	r.idempotency_key = idempotency_key;
+	r.success_url = success_url;
+	r.failure_url = failure_url;
+	return kbp_intent_create(out, p, &r);
+}
+
+/* intent_filter NULL: the rows that matched no intent. */
+static int kbpw_verification_list_get(kbp_verification_list **out, kbp_pipeline *p,
+                                      const char *intent_filter)
+{
+	return kbp_verification_list_get(out, p, intent_filter);
+}
+
+static int kbpw_gateway_add_sandbox(kbp_pipeline *p, const char *gateway_name,
+                                    const char *base_url, const char *secret, size_t secret_len,
+                                    int64_t lookup_delay_ms)
+{
+	kbp_sandbox_options o = KBP_SANDBOX_OPTIONS_INIT;
+
+	o.name = gateway_name;
+	o.base_url = base_url;
+	o.secret = secret;
+	o.secret_len = secret_len;
+	o.lookup_delay_ms = lookup_delay_ms;
+	return kbp_gateway_add_sandbox(p, &o);
+}
+
+static int kbpw_gateway_add_esewa(kbp_pipeline *p, const char *gateway_name,
+                                  const char *product_code, const char *secret_env,
+                                  const char *secret_file, int production, const char *form_url,
+                                  const char *status_url, const char *success_url,
+                                  const char *failure_url, int64_t timeout_ms)
+{
+	kbp_esewa_options o = KBP_ESEWA_OPTIONS_INIT;
+
+	o.name = gateway_name;
+	o.product_code = product_code;
+	o.secret_env = secret_env;
+	o.secret_file = secret_file;
+	o.production = production;
+	o.form_url = form_url;
+	o.status_url = status_url;
+	o.success_url = success_url;
+	o.failure_url = failure_url;
+	o.timeout_ms = timeout_ms;
+	return kbp_gateway_add_esewa(p, &o);
+}
+
+static int kbpw_gateway_add_khalti(kbp_pipeline *p, const char *gateway_name,
+                                   const char *secret_env, const char *secret_file,
+                                   int production, const char *base_url, const char *return_url,
+                                   const char *website_url, const char *purchase_order_name,
+                                   int64_t timeout_ms)
+{
+	kbp_khalti_options o = KBP_KHALTI_OPTIONS_INIT;
+
+	o.name = gateway_name;
+	o.secret_env = secret_env;
+	o.secret_file = secret_file;
+	o.production = production;
+	o.base_url = base_url;
+	o.return_url = return_url;
+	o.website_url = website_url;
+	o.purchase_order_name = purchase_order_name;
+	o.timeout_ms = timeout_ms;
+	return kbp_gateway_add_khalti(p, &o);
+}
+
+/*
+ * A unique key held by a live job is not an error to the caller's code
+ * path in C either: it returns that job's id, so out_exists says which.
+ */
+static int kbpw_job_enqueue(char **out_id, int *out_exists, kbp_pipeline *p, const char *kind,
+                            const char *payload_json, const char *unique_key, int priority,
+                            int64_t run_at, int max_attempts)
+{
+	kbp_enqueue_options o = KBP_ENQUEUE_OPTIONS_INIT;
+	int rc;
+
+	o.unique_key = unique_key;
+	o.priority = priority;
+	o.run_at = run_at;
+	o.max_attempts = max_attempts;
+	rc = kbp_job_enqueue(out_id, p, kind, payload_json, &o);
+	*out_exists = rc == KBP_EEXISTS && *out_id;
+	return *out_exists ? 0 : rc;
+}
+
+static int kbpw_worker_start(kbp_worker **out, kbp_pipeline *p, int threads,
+                             const char *worker_name, int batch, int64_t poll_ms)
+{
+	kbp_worker_options o = KBP_WORKER_OPTIONS_INIT;
+
+	o.threads = threads;
+	o.name = worker_name;
+	o.batch = batch;
+	o.poll_ms = poll_ms;
+	return kbp_worker_start(out, p, &o);
+}
+
+/* A timeout still delivers the latest status: the caller sees a stage that is not final. */
+static int kbpw_order_wait(kbp_order_status **out, kbp_pipeline *p, const char *intent_id,
+                           int64_t timeout_ms)
+{
+	int rc = kbp_order_wait(out, p, intent_id, timeout_ms);
+
+	return rc == KBP_ETIMEOUT && *out ? 0 : rc;
+}
+
+static int kbpw_jobs_list(kbp_job_list **out, kbp_pipeline *p, int state,
+                          const char *kind_filter, int64_t since, int64_t limit,
+                          const char *after)
+{
+	kbp_job_filter f = KBP_JOB_FILTER_INIT;
+
+	if (limit < 0)
+		return kbp_error_set(KBP_EINVAL, "limit must be 0 ..= %d", KBP_JOB_LIST_MAX);
+	f.state = state;
+	f.kind = kind_filter;
+	f.since = since;
+	f.limit = (size_t)limit;
+	f.after = after;
+	return kbp_jobs_list(out, p, &f);
+}
+
+/* A negative threshold keeps that threshold's default. */
+static int kbpw_health_check(kbp_health **out, kbp_pipeline *p, int64_t stuck_critical,
+                             int64_t failed_hour_warning, int64_t finalize_p95_warning_ms)
+{
+	kbp_health_thresholds t = KBP_HEALTH_THRESHOLDS_INIT;
+
+	if (stuck_critical >= 0)
+		t.stuck_critical = stuck_critical;
+	if (failed_hour_warning >= 0)
+		t.failed_hour_warning = failed_hour_warning;
+	if (finalize_p95_warning_ms >= 0)
+		t.finalize_p95_warning_ms = finalize_p95_warning_ms;
+	return kbp_health_check(out, p, &t);
+}
+%}
+
+/* ------------------------------------------------------------------ */
+/* Job handlers written in the host language                            */
+/* ------------------------------------------------------------------ */
+
+#ifdef SWIGPYTHON
+%{
+/*
+ * A handler's exception fails the attempt: its code if it is a
+ * kbpipeline.Error, else KBP_ESTATE, with "Type: message" recorded in the
+ * job's history. Called with the GIL held and an exception set.
+ */
+static int kbpy_handler_failed(void)
+{
+	PyObject *value, *text = NULL, *code_obj;
+	const char *msg = NULL;
+	long code = KBP_ESTATE;
+	int rc;
+
+#if PY_VERSION_HEX >= 0x030C0000
+	value = PyErr_GetRaisedException();
+#else
+	{
+		PyObject *type, *tb;
+
+		PyErr_Fetch(&type, &value, &tb);
+		PyErr_NormalizeException(&type, &value, &tb);
+		Py_XDECREF(type);
+		Py_XDECREF(tb);
+	}
+#endif
+	if (value && (code_obj = PyObject_GetAttrString(value, "code"))) {
+		if (PyLong_Check(code_obj)) {
+			long c = PyLong_AsLong(code_obj);
+			if (c < 0 && c >= KBP_ENOHANDLER)
+				code = c;
+		}
+		Py_DECREF(code_obj);
+	}
+	PyErr_Clear();
+	if (value)
+		text = PyUnicode_FromFormat("%s: %S", Py_TYPE(value)->tp_name, value);
+	if (text)
+		msg = PyUnicode_AsUTF8(text);
+	PyErr_Clear();
+	rc = kbp_error_set((int)code, "%s", msg ? msg : "the Python job handler raised");
+	Py_XDECREF(text);
+	Py_XDECREF(value);
+	return rc;
+}
+
+/* Runs on any thread the library runs jobs on: the worker's, or run_once's caller's. */
+static int kbpy_job_trampoline(void *ctx, kbp_pipeline *p, const kbp_job *job)
+{
+	PyGILState_STATE gil = PyGILState_Ensure();
+	PyObject *arg = kbpb_from_job(job), *res = NULL;
+	int rc = 0;
+
+	(void)p;
+	if (arg)
+		res = PyObject_CallOneArg((PyObject *)ctx, arg);
+	Py_XDECREF(arg);
+	if (res)
+		Py_DECREF(res);
+	else
+		rc = kbpy_handler_failed();
+	PyGILState_Release(gil);
+	return rc;
+}
+%}
+
+%typemap(check, noblock=1) PyObject *handler {
+	if (!PyCallable_Check($1))
+		SWIG_exception_fail(SWIG_TypeError, "handler must be callable");
+}
+
+%inline %{
+/*
+ * The handler is borrowed: the caller keeps it alive as long as the
+ * pipeline (the idiomatic Pipeline holds it until it has closed).
+ */
+static int kbpw_job_register(kbp_pipeline *p, const char *kind, PyObject *handler)
+{
+	return kbp_job_register(p, kind, kbpy_job_trampoline, handler);
+}
+%}
+#endif /* SWIGPYTHON */

@@ -1,0 +1,607 @@
+# SPDX-License-Identifier: MIT
+"""libkbpipeline for Python: a cart to a confirmed order, safely.
+
+A thin layer over the SWIG module generated from bindings/kbpipeline.i::
+
+    import kbpipeline
+
+    with kbpipeline.Pipeline(storage="memory:") as p:
+        p.add_sandbox_gateway()
+        p.vendor_put("ilam-tea", "Ilam Tea House")
+        p.product_put("tea-250g", "ilam-tea", "Ilam tea, 250 g", price_minor=45000, on_hand=10)
+        p.cart_set_item("cart-1", "customer-1", "tea-250g", 2)
+        intent = p.intent_create("cart-1", "sandbox", idempotency_key="checkout-cart-1")
+        callback = p.sandbox_pay(intent.id)
+        p.payment_verify("sandbox", callback)
+        p.worker_run_once()
+        print(p.order_wait(intent.id).order_number)
+
+Every failure of the library raises a subclass of kbpipeline.Error carrying
+the KBP_E… ``code`` and the library's ``message``. Results are Records: objects
+whose fields are also items (``r.id``, ``r["id"]``, ``r.as_dict()``). Money is int minor units (paisa), times are
+int milliseconds since the epoch, as in C. Calls release the GIL, so Python
+threads can share one Pipeline; job handlers can be Python callables.
+"""
+
+import atexit
+import importlib.util
+import json
+import threading
+import weakref
+
+if importlib.util.find_spec(__name__ + "._kbpipeline_c") is not None:
+    from . import _kbpipeline_c as _c
+else:  # uninstalled: the extension is in the build directory, on PYTHONPATH
+    import _kbpipeline_c as _c
+
+__all__ = [
+    "Pipeline", "Worker", "Record", "migrate", "strerror",
+    "Error", "InvalidArgument", "OutOfMemory", "NotFound", "Conflict", "OutOfStock",
+    "Inactive", "EmptyCart", "InvalidState", "SignatureError", "AmountMismatch", "TooBig",
+    "ParseError", "Overflow", "Timeout", "StorageError", "GatewayError", "VersionError",
+    "AlreadyExists", "PaymentPending", "PaymentDeclined", "NoHandler",
+]
+
+
+class Record:
+    """A result: its fields are attributes, and also items (``r.id``, ``r["id"]``).
+
+    Not a dict, so that fields such as ``items`` or ``keys`` do not meet dict
+    methods; as_dict() gives plain dicts and lists, for json.dumps.
+    """
+
+    def __getitem__(self, key):
+        return self.__dict__[key]
+
+    def __setitem__(self, key, value):
+        self.__dict__[key] = value
+
+    def __contains__(self, key):
+        return key in self.__dict__
+
+    def __iter__(self):
+        return iter(self.__dict__)
+
+    def __len__(self):
+        return len(self.__dict__)
+
+    def get(self, key, default=None):
+        return self.__dict__.get(key, default)
+
+    def as_dict(self):
+        return {k: _plain(v) for k, v in self.__dict__.items()}
+
+    def __eq__(self, other):
+        if isinstance(other, Record):
+            return self.__dict__ == other.__dict__
+        if isinstance(other, dict):
+            return self.__dict__ == other
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self):
+        return "Record(%s)" % ", ".join("%s=%r" % kv for kv in self.__dict__.items())
+
+
+def _plain(v):
+    if isinstance(v, Record):
+        return v.as_dict()
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+# ---------------------------------------------------------------- errors
+
+
+class Error(Exception):
+    """A libkbpipeline failure: ``code`` is the negative KBP_E… value."""
+
+    code = None
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def name(self):
+        return _CODE_NAMES.get(self.code, "KBP_E?")
+
+    def __reduce__(self):
+        return (type(self), (self.code, self.message))
+
+
+class InvalidArgument(Error, ValueError):
+    """KBP_EINVAL: an argument is missing, malformed or out of range."""
+
+
+class OutOfMemory(Error, MemoryError):
+    """KBP_ENOMEM."""
+
+
+class NotFound(Error, LookupError):
+    """KBP_ENOTFOUND: the named object does not exist."""
+
+
+class Conflict(Error):
+    """KBP_ECONFLICT: a key reused with other parameters, or a concurrent change."""
+
+
+class OutOfStock(Error):
+    """KBP_EOUTOFSTOCK: a line cannot be reserved; nothing was reserved."""
+
+
+class Inactive(Error):
+    """KBP_EINACTIVE: the product is not active."""
+
+
+class EmptyCart(Error):
+    """KBP_EEMPTY: the cart has no items."""
+
+
+class InvalidState(Error):
+    """KBP_ESTATE: the object's state does not allow the operation."""
+
+
+class SignatureError(Error):
+    """KBP_ESIGNATURE: a callback's authentication failed."""
+
+
+class AmountMismatch(Error):
+    """KBP_EAMOUNT: the paid amount or currency differs from the intent's."""
+
+
+class TooBig(Error, ValueError):
+    """KBP_ETOOBIG: an input exceeds its size limit."""
+
+
+class ParseError(Error, ValueError):
+    """KBP_EPARSE: malformed base64, JSON or UTF-8."""
+
+
+class Overflow(Error, OverflowError):
+    """KBP_EOVERFLOW: a total does not fit in 64 bits."""
+
+
+class Timeout(Error, TimeoutError):
+    """KBP_ETIMEOUT: a wait ended first; ``status`` holds the latest order status."""
+
+    status = None
+
+
+class StorageError(Error):
+    """KBP_ESTORAGE: the storage backend failed."""
+
+
+class GatewayError(Error):
+    """KBP_EGATEWAY: the payment gateway failed or could not be reached."""
+
+
+class VersionError(Error):
+    """KBP_EVERSION: an unknown struct or backend version."""
+
+
+class AlreadyExists(Error):
+    """KBP_EEXISTS; from job_enqueue, ``job_id`` names the live job holding the key."""
+
+    job_id = None
+
+
+class PaymentPending(Error):
+    """KBP_EPENDING: the gateway has not completed the payment yet."""
+
+
+class PaymentDeclined(Error):
+    """KBP_EDECLINED: the gateway reports the payment failed, canceled or refunded."""
+
+
+class NoHandler(Error):
+    """KBP_ENOHANDLER: no job handler is registered for a kind."""
+
+
+_ERRORS = {
+    _c.KBP_EINVAL: InvalidArgument, _c.KBP_ENOMEM: OutOfMemory, _c.KBP_ENOTFOUND: NotFound,
+    _c.KBP_ECONFLICT: Conflict, _c.KBP_EOUTOFSTOCK: OutOfStock, _c.KBP_EINACTIVE: Inactive,
+    _c.KBP_EEMPTY: EmptyCart, _c.KBP_ESTATE: InvalidState, _c.KBP_ESIGNATURE: SignatureError,
+    _c.KBP_EAMOUNT: AmountMismatch, _c.KBP_ETOOBIG: TooBig, _c.KBP_EPARSE: ParseError,
+    _c.KBP_EOVERFLOW: Overflow, _c.KBP_ETIMEOUT: Timeout, _c.KBP_ESTORAGE: StorageError,
+    _c.KBP_EGATEWAY: GatewayError, _c.KBP_EVERSION: VersionError,
+    _c.KBP_EEXISTS: AlreadyExists, _c.KBP_EPENDING: PaymentPending,
+    _c.KBP_EDECLINED: PaymentDeclined, _c.KBP_ENOHANDLER: NoHandler,
+}
+_CODE_NAMES = {getattr(_c, n): n for n in dir(_c)
+               if n.startswith("KBP_E") and isinstance(getattr(_c, n), int)}
+
+
+def _error(code, message):
+    return _ERRORS.get(code, Error)(code, message)
+
+
+_c.kbpw_python_setup(Record, _error)
+
+
+def strerror(code):
+    """The library's description of a KBP_E… code."""
+    return _c.kbp_strerror(code)
+
+
+def migrate(storage, schema=None):
+    """Creates or upgrades a PostgreSQL schema (a no-op for "memory:"); returns its version."""
+    return _c.kbp_migrate(storage, schema)
+
+
+# ---------------------------------------------------------------- names
+
+_JOB_STATES = {_c.kbp_job_state_name(i): i for i in range(_c.KBP_JOB_STATE_COUNT)}
+_SANDBOX_ANSWERS = {"completed": _c.KBP_SANDBOX_COMPLETED, "pending": _c.KBP_SANDBOX_PENDING,
+                    "failed": _c.KBP_SANDBOX_FAILED}
+_FINAL_STAGES = ("confirmed", "failed")
+
+
+def _choice(table, value, what):
+    if not isinstance(value, str):
+        raise TypeError("%s must be str, not %s" % (what, type(value).__name__))
+    try:
+        return table[value]
+    except KeyError:
+        raise ValueError("%s must be one of %s, not %r" % (what, ", ".join(table), value)) from None
+
+
+def _json_field(record, key):
+    text = record.get(key)
+    if isinstance(text, str):
+        record[key] = json.loads(text)
+    return record
+
+
+def _job(record):
+    return _json_field(record, "payload")
+
+
+def _intent(record):
+    return _json_field(record, "redirect")
+
+
+# ---------------------------------------------------------------- pipeline
+
+_live = weakref.WeakSet()
+_live_lock = threading.Lock()
+
+
+class Pipeline:
+    """A libkbpipeline handle (kbp_pipeline_open). Close it, or use it in ``with``.
+
+    ``storage`` is "memory:" or a PostgreSQL URI/conninfo; the keyword options
+    are kbp_options' fields (0 or None: the library's default).
+    """
+
+    def __init__(self, storage="memory:", *, intent_ttl_ms=0, job_lease_ms=0, max_attempts=0,
+                 backoff_unit_ms=0, backoff_max_ms=0, backoff_jitter_pct=0,
+                 job_retention_ms=0, storage_schema=None, storage_pool_size=0,
+                 reconcile_after_ms=0):
+        self._p = None
+        self._handlers = []
+        self._workers = set()
+        self._lock = threading.Lock()
+        self._p = _c.kbpw_pipeline_open(
+            storage, intent_ttl_ms, job_lease_ms, max_attempts, backoff_unit_ms,
+            backoff_max_ms, backoff_jitter_pct, job_retention_ms, storage_schema,
+            storage_pool_size, reconcile_after_ms)
+        with _live_lock:
+            _live.add(self)
+
+    # -- lifetime
+
+    def close(self):
+        """Stops this pipeline's workers and closes it. Safe to call twice.
+
+        Other threads must have finished their calls on it.
+        """
+        with self._lock:
+            workers, self._workers = list(self._workers), set()
+        for w in workers:
+            w.stop()
+        with self._lock:
+            p, self._p = self._p, None
+        if p is not None:
+            _c.kbp_pipeline_close(p)
+        self._handlers = []
+
+    @property
+    def closed(self):
+        return self._p is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # the interpreter may be shutting down
+            pass
+
+    def __repr__(self):
+        if self._p is None:
+            return "<kbpipeline.Pipeline closed>"
+        return "<kbpipeline.Pipeline storage=%s>" % self.storage_name
+
+    # -- pipeline
+
+    def now(self):
+        """The pipeline's clock, in milliseconds since the epoch."""
+        return _c.kbp_pipeline_now(self._p)
+
+    @property
+    def storage_name(self):
+        """"memory" or "postgres"."""
+        return _c.kbp_pipeline_storage_name(self._p)
+
+    # -- gateways
+
+    def add_sandbox_gateway(self, name=None, *, base_url=None, secret=None, lookup_delay_ms=0):
+        """Registers the sandbox gateway (no network; HMAC-signed callbacks)."""
+        _c.kbpw_gateway_add_sandbox(self._p, name, base_url, secret, lookup_delay_ms)
+
+    def add_esewa_gateway(self, name=None, *, product_code=None, secret_env=None,
+                          secret_file=None, production=False, form_url=None, status_url=None,
+                          success_url=None, failure_url=None, timeout_ms=0):
+        """Registers eSewa ePay v2; the secret comes from secret_env or secret_file."""
+        _c.kbpw_gateway_add_esewa(self._p, name, product_code, secret_env, secret_file,
+                                  production, form_url, status_url, success_url, failure_url,
+                                  timeout_ms)
+
+    def add_khalti_gateway(self, name=None, *, secret_env=None, secret_file=None,
+                           production=False, base_url=None, return_url=None, website_url=None,
+                           purchase_order_name=None, timeout_ms=0):
+        """Registers Khalti ePayment; the secret comes from secret_env or secret_file."""
+        _c.kbpw_gateway_add_khalti(self._p, name, secret_env, secret_file, production,
+                                   base_url, return_url, website_url, purchase_order_name,
+                                   timeout_ms)
+
+    def gateways_load(self, path):
+        """Registers the gateways a JSON file describes (kbp_gateways_load)."""
+        _c.kbp_gateways_load(self._p, path)
+
+    # -- catalog
+
+    def vendor_put(self, vendor_id, name):
+        _c.kbp_vendor_put(self._p, vendor_id, name)
+
+    def vendor_get(self, vendor_id):
+        return _c.kbp_vendor_get(self._p, vendor_id)
+
+    def product_put(self, product_id, vendor_id, name, price_minor, on_hand, *, currency=None,
+                    active=True):
+        """Creates or replaces a product (its reserved count is kept)."""
+        _c.kbpw_product_put(self._p, product_id, vendor_id, name, price_minor, currency,
+                            on_hand, active)
+
+    def product_get(self, product_id):
+        return _c.kbp_product_get(self._p, product_id)
+
+    def product_set_active(self, product_id, active):
+        _c.kbp_product_set_active(self._p, product_id, active)
+
+    # -- cart
+
+    def cart_set_item(self, cart_id, customer_id, sku, qty):
+        """Sets a line's quantity, creating the cart on first use; returns the cart version."""
+        return _c.kbp_cart_set_item(self._p, cart_id, customer_id, sku, qty)
+
+    def cart_remove_item(self, cart_id, customer_id, sku):
+        """Removes a line; returns the cart version."""
+        return _c.kbp_cart_remove_item(self._p, cart_id, customer_id, sku)
+
+    def cart_get(self, cart_id):
+        return _c.kbp_cart_get(self._p, cart_id)
+
+    # -- intents and payments
+
+    def intent_create(self, cart_id, gateway="sandbox", *, idempotency_key=None,
+                      success_url=None, failure_url=None):
+        """Reserves the cart's stock and prepares the payment; ``redirect`` is a dict."""
+        return _intent(_c.kbpw_intent_create(self._p, cart_id, gateway, idempotency_key,
+                                             success_url, failure_url))
+
+    def intent_get(self, intent_id):
+        return _intent(_c.kbp_intent_get(self._p, intent_id))
+
+    def intent_cancel(self, intent_id):
+        _c.kbp_intent_cancel(self._p, intent_id)
+
+    def sandbox_pay(self, intent_id, answer="completed", *, amount_minor=-1, gateway="sandbox"):
+        """Plays the shopper at the sandbox; returns the signed callback (str).
+
+        answer: "completed", "pending" or "failed"; amount_minor < 0 pays the
+        intent's amount.
+        """
+        return _c.kbp_sandbox_pay(self._p, gateway, intent_id,
+                                  _choice(_SANDBOX_ANSWERS, answer, "answer"), amount_minor)
+
+    def payment_verify(self, gateway, callback):
+        """Verifies a gateway callback (str or bytes); returns the verification."""
+        return _c.kbp_payment_verify(self._p, gateway, callback)
+
+    def verifications(self, intent_id):
+        """The audit rows of an intent, oldest first (None: rows that matched no intent)."""
+        return _c.kbpw_verification_list_get(self._p, intent_id)
+
+    # -- jobs and workers
+
+    def job_enqueue(self, kind, payload=None, *, unique_key=None, priority=0, run_at=0,
+                    max_attempts=0):
+        """Enqueues a job; payload is a dict (or JSON text). Returns the job id.
+
+        With ``unique_key`` held by a live job, raises AlreadyExists whose
+        ``job_id`` is that job's.
+        """
+        if payload is None:
+            payload = "{}"
+        elif not isinstance(payload, str):
+            payload = json.dumps(payload)
+        job_id, exists = _c.kbpw_job_enqueue(self._p, kind, payload, unique_key, priority,
+                                             run_at, max_attempts)
+        if exists:
+            e = AlreadyExists(_c.KBP_EEXISTS,
+                              "job %s already holds the unique key %r" % (job_id, unique_key))
+            e.job_id = job_id
+            raise e
+        return job_id
+
+    def job_register(self, kind, handler=None):
+        """Runs ``handler(job)`` for jobs of ``kind``; usable as a decorator.
+
+        The job is a Record (payload decoded). Returning completes the job; an
+        exception fails the attempt with its message (a kbpipeline.Error keeps
+        its code), retried with backoff until max_attempts.
+        """
+        if handler is None:
+            return lambda fn: self.job_register(kind, fn)
+        if not callable(handler):
+            raise TypeError("handler must be callable")
+
+        def run(job):
+            handler(_job(job))
+
+        with self._lock:
+            _c.kbpw_job_register(self._p, kind, run)
+            self._handlers.append(run)
+        return handler
+
+    def worker_run_once(self, worker_id="python", max_jobs=16):
+        """Runs up to max_jobs due jobs on this thread; returns how many ran."""
+        return _c.kbp_worker_run_once(self._p, worker_id, max_jobs)
+
+    def worker_start(self, threads=1, *, name=None, batch=0, poll_ms=0):
+        """Starts background worker threads; stop them with Worker.stop() (or ``with``)."""
+        w = Worker(self, _c.kbpw_worker_start(self._p, threads, name, batch, poll_ms))
+        with self._lock:
+            self._workers.add(w)
+        return w
+
+    def jobs_list(self, state=None, kind=None, *, since=0, limit=0, after=None):
+        """A page of jobs, newest first: Record(jobs=[…], next_after=cursor or None)."""
+        st = -1 if state is None else _choice(_JOB_STATES, state, "state")
+        page = _c.kbpw_jobs_list(self._p, st, kind, since, limit, after)
+        for j in page["jobs"]:
+            _job(j)
+        return page
+
+    def job_get(self, job_id):
+        return _job(_c.kbp_job_get(self._p, job_id))
+
+    def job_retry(self, job_id):
+        _c.kbp_job_retry(self._p, job_id)
+
+    def job_cancel(self, job_id):
+        _c.kbp_job_cancel(self._p, job_id)
+
+    def jobs_requeue_stale(self):
+        """Running jobs whose lease passed -> available; returns how many."""
+        return _c.kbp_jobs_requeue_stale(self._p)
+
+    # -- orders
+
+    def order_status(self, intent_id):
+        """The stage of an intent's order: verifying, processing, confirmed or failed."""
+        return _c.kbp_order_status_get(self._p, intent_id)
+
+    def order_wait(self, intent_id, timeout_ms=10000):
+        """Waits for the order to be confirmed or failed; returns its status.
+
+        Raises Timeout (with ``status``, the latest) when timeout_ms passes first.
+        """
+        status = _c.kbpw_order_wait(self._p, intent_id, timeout_ms)
+        if status["stage"] not in _FINAL_STAGES:
+            e = Timeout(_c.KBP_ETIMEOUT, "order of intent %s still %s after %d ms"
+                        % (intent_id, status["stage"], timeout_ms))
+            e.status = status
+            raise e
+        return status
+
+    def order_get(self, order_number):
+        return _c.kbp_order_get(self._p, order_number)
+
+    def order_get_by_intent(self, intent_id):
+        return _c.kbp_order_get_by_intent(self._p, intent_id)
+
+    # -- operations
+
+    def maintenance_run(self):
+        """One maintenance pass; returns its counts (``ran`` False: another process ran it)."""
+        return _c.kbp_maintenance_run(self._p)
+
+    def metrics(self):
+        return _c.kbp_metrics_get(self._p)
+
+    def metrics_prometheus(self):
+        return _c.kbp_metrics_prometheus(self._p)
+
+    def doctor(self):
+        """Integrity checks, with the offending ids."""
+        return _c.kbp_doctor_run(self._p)
+
+    def health(self, *, stuck_critical=None, failed_hour_warning=None,
+               finalize_p95_warning_ms=None):
+        """Metrics judged against thresholds (None: the library's defaults)."""
+        t = []
+        for name, v in (("stuck_critical", stuck_critical),
+                        ("failed_hour_warning", failed_hour_warning),
+                        ("finalize_p95_warning_ms", finalize_p95_warning_ms)):
+            if v is not None and not isinstance(v, int):
+                raise TypeError("%s must be int or None" % name)
+            if v is not None and v < 0:
+                raise ValueError("%s must be >= 0" % name)
+            t.append(-1 if v is None else v)
+        return _c.kbpw_health_check(self._p, *t)
+
+
+class Worker:
+    """Background worker threads of a Pipeline (kbp_worker_start)."""
+
+    def __init__(self, pipeline, handle):
+        self._pipeline = pipeline
+        self._w = handle
+        self._lock = threading.Lock()
+
+    def stop(self):
+        """Lets the threads finish the jobs they hold, joins them. Safe to call twice."""
+        with self._lock:
+            w, self._w = self._w, None
+        if w is not None:
+            _c.kbp_worker_stop(w)
+            with self._pipeline._lock:
+                self._pipeline._workers.discard(self)
+
+    @property
+    def running(self):
+        return self._w is not None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def __del__(self):
+        try:
+            self.stop()
+        except Exception:
+            pass
+
+
+@atexit.register
+def _close_all():
+    # Worker threads must not call into an interpreter that is finalizing.
+    with _live_lock:
+        live = list(_live)
+    for p in live:
+        try:
+            p.close()
+        except Exception:
+            pass
