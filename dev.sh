@@ -131,6 +131,14 @@ cmd_test() {
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		run_suites build/asan || status=1
 	run_fuzzers || status=1
+	# The README's other command, exactly as a user runs it.
+	echo "== ./dev.sh demo"
+	if cmd_demo >/dev/null; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		status=1
+	fi
 	echo
 	echo "tests: $passed passed, $failed failed"
 	return $status
