@@ -213,18 +213,6 @@ static cJSON *job_json(const kbp_job *j, int full)
 	return o;
 }
 
-static int print_json(cJSON *o)
-{
-	char *s = o ? cJSON_Print(o) : NULL;
-
-	cJSON_Delete(o);
-	if (!s)
-		return kbpipe_fail("out of memory");
-	puts(s);
-	free(s);
-	return KBPIPE_EXIT_OK;
-}
-
 /* The first line of s in at most max bytes (max < len), "..." marking a cut. */
 static void cell(char *out, size_t len, const char *s, size_t max)
 {
@@ -323,7 +311,7 @@ static int jobs_list(const kbpipe_ctx *ctx, int argc, char **argv)
 		else
 			cJSON_AddNullToObject(o, "next_after");
 		kbp_job_list_free(list);
-		return print_json(o);
+		return kbpipe_print_json(o);
 	}
 	if (list->n == 0) {
 		puts("no jobs");
@@ -393,7 +381,7 @@ static int jobs_show(const kbpipe_ctx *ctx, int argc, char **argv)
 	if (rc)
 		return kbpipe_lib_error("jobs show", rc);
 	if (json) {
-		rc = print_json(job_json(j, 1));
+		rc = kbpipe_print_json(job_json(j, 1));
 		kbp_job_free(j);
 		return rc;
 	}

@@ -87,6 +87,8 @@ char *kbpipe_time(char *buf, size_t len, int64_t ms);
  * value), 0 when argv[*i] is another option, -1 when the value is missing.
  */
 int kbpipe_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
+/* Prints a JSON document (and frees it); KBPIPE_EXIT_OK, or a failure when o is NULL. */
+int kbpipe_print_json(struct cJSON *o);
 /* A decimal integer in [min, max]; returns 0 or -1. */
 int kbpipe_parse_long(const char *s, long min, long max, long *out);
 /* 1 when arg is -h or --help. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
 #include <kbpipeline.h>
 
 KBPIPE_PRINTF(1, 0) static void vmessage(const char *fmt, va_list ap)
@@ -163,4 +164,16 @@ int kbpipe_check_id(const char *id, const char *prefix)
 			return -1;
 	}
 	return 0;
+}
+
+int kbpipe_print_json(cJSON *o)
+{
+	char *s = o ? cJSON_Print(o) : NULL;
+
+	cJSON_Delete(o);
+	if (!s)
+		return kbpipe_fail("out of memory");
+	puts(s);
+	free(s);
+	return KBPIPE_EXIT_OK;
 }

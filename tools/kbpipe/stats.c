@@ -8,22 +8,6 @@
 
 #include <cjson/cJSON.h>
 
-static const char *const job_states[KBP_JOB_STATE_COUNT] = {
-	"available", "running", "completed", "failed", "cancelled",
-};
-
-static int print_json(cJSON *o)
-{
-	char *s = o ? cJSON_Print(o) : NULL;
-
-	cJSON_Delete(o);
-	if (!s)
-		return kbpipe_fail("out of memory");
-	puts(s);
-	free(s);
-	return KBPIPE_EXIT_OK;
-}
-
 /* ---- stats -------------------------------------------------------------- */
 
 void kbpipe_stats_usage(FILE *f)
@@ -48,7 +32,7 @@ static cJSON *metrics_json(const kbp_metrics *m)
 		return NULL;
 	jobs = cJSON_AddObjectToObject(o, "jobs");
 	for (int i = 0; jobs && i < KBP_JOB_STATE_COUNT; i++)
-		cJSON_AddNumberToObject(jobs, job_states[i], (double)m->jobs[i]);
+		cJSON_AddNumberToObject(jobs, kbp_job_state_name((kbp_job_state)i), (double)m->jobs[i]);
 	cJSON_AddNumberToObject(o, "jobs_stuck", (double)m->jobs_stuck);
 	cJSON_AddNumberToObject(o, "jobs_failed_last_hour", (double)m->jobs_failed_last_hour);
 	cJSON_AddNumberToObject(o, "jobs_rescued_last_hour", (double)m->jobs_rescued_last_hour);
@@ -76,7 +60,7 @@ static void metrics_text(const kbp_metrics *m)
 	char name[64];
 
 	for (int i = 0; i < KBP_JOB_STATE_COUNT; i++) {
-		snprintf(name, sizeof name, "jobs_%s", job_states[i]);
+		snprintf(name, sizeof name, "jobs_%s", kbp_job_state_name((kbp_job_state)i));
 		printf("%-28s %lld\n", name, (long long)m->jobs[i]);
 	}
 	printf("%-28s %lld\n", "jobs_stuck", (long long)m->jobs_stuck);
@@ -136,7 +120,7 @@ int kbpipe_stats(const kbpipe_ctx *ctx, int argc, char **argv)
 	if (rc)
 		return kbpipe_lib_error("stats", rc);
 	if (json)
-		return print_json(metrics_json(&m));
+		return kbpipe_print_json(metrics_json(&m));
 	metrics_text(&m);
 	return KBPIPE_EXIT_OK;
 }
@@ -245,7 +229,7 @@ int kbpipe_health(const kbpipe_ctx *ctx, int argc, char **argv)
 		}
 		cJSON_AddItemToObject(o, "metrics", metrics_json(&h->metrics));
 		kbp_health_free(h);
-		if (print_json(o) != KBPIPE_EXIT_OK)
+		if (kbpipe_print_json(o) != KBPIPE_EXIT_OK)
 			return KBPIPE_EXIT_HEALTH_UNKNOWN;
 		return rc;
 	}
@@ -316,7 +300,7 @@ int kbpipe_doctor(const kbpipe_ctx *ctx, int argc, char **argv)
 			cJSON_AddItemToArray(arr, co);
 		}
 		kbp_doctor_report_free(r);
-		if (print_json(o) != KBPIPE_EXIT_OK)
+		if (kbpipe_print_json(o) != KBPIPE_EXIT_OK)
 			return KBPIPE_EXIT_FAIL;
 		return rc;
 	}
