@@ -31,6 +31,13 @@
 
 %include <stdint.i>
 
+/* Out-parameters take no argument, except in Node (see node/runtime.swg). */
+#ifdef SWIGJAVASCRIPT
+#define KBP_OUT_INPUTS 1
+#else
+#define KBP_OUT_INPUTS 0
+#endif
+
 /* ------------------------------------------------------------------ */
 /* What is not wrapped as declared                                      */
 /* ------------------------------------------------------------------ */
@@ -280,6 +287,10 @@ static void kbpw_python_setup(PyObject *record_type, PyObject *error_factory)
 		$result = SWIG_AppendOutput($result, kbpb_v_); \
 	} while (0)
 #endif /* SWIGPYTHON */
+
+#ifdef SWIGJAVASCRIPT
+%include "node/runtime.swg"
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Converters: C results -> native objects (language-neutral)           */
@@ -627,7 +638,7 @@ static kbpb_val kbpb_from_health(const kbp_health *h)
 
 /* An owned result: converted, then freed with its kbp_…_free, on every path. */
 %define KBP_OUT_OBJECT(TYPE, CONVERT, FREE)
-%typemap(in, numinputs=0, noblock=1) TYPE **out (TYPE *temp = NULL) {
+%typemap(in, numinputs=KBP_OUT_INPUTS, noblock=1) TYPE **out (TYPE *temp = NULL) {
 	$1 = &temp;
 }
 %typemap(argout, noblock=1) TYPE **out {
@@ -658,7 +669,7 @@ KBP_OUT_OBJECT(kbp_doctor_report, kbpb_from_doctor_report, kbp_doctor_report_fre
 KBP_OUT_OBJECT(kbp_health, kbpb_from_health, kbp_health_free)
 
 /* Strings the library allocates (kbp_free). */
-%typemap(in, numinputs=0, noblock=1) char **out (char *temp = NULL),
+%typemap(in, numinputs=KBP_OUT_INPUTS, noblock=1) char **out (char *temp = NULL),
                                      char **out_id (char *temp = NULL),
                                      char **out_callback (char *temp = NULL) {
 	$1 = &temp;
@@ -678,7 +689,7 @@ KBP_OUT_OBJECT(kbp_health, kbpb_from_health, kbp_health_free)
 
 /* Structs filled in place. */
 %define KBP_OUT_VALUE(TYPE, CONVERT)
-%typemap(in, numinputs=0, noblock=1) TYPE *out (TYPE temp) {
+%typemap(in, numinputs=KBP_OUT_INPUTS, noblock=1) TYPE *out (TYPE temp) {
 	memset(&temp, 0, sizeof(temp));
 	$1 = &temp;
 }
@@ -691,7 +702,7 @@ KBP_OUT_VALUE(kbp_maintenance_result, kbpb_from_maintenance)
 KBP_OUT_VALUE(kbp_metrics, kbpb_from_metrics)
 
 /* Numbers. */
-%typemap(in, numinputs=0, noblock=1) int *out_ran (int temp = 0), int *out_version (int temp = 0),
+%typemap(in, numinputs=KBP_OUT_INPUTS, noblock=1) int *out_ran (int temp = 0), int *out_version (int temp = 0),
                                      int *out_exists (int temp = 0) {
 	$1 = &temp;
 }
@@ -701,7 +712,7 @@ KBP_OUT_VALUE(kbp_metrics, kbpb_from_metrics)
 %typemap(argout, noblock=1) int *out_exists {
 	KBPB_APPEND(kbpb_bool(*$1));
 }
-%typemap(in, numinputs=0, noblock=1) int64_t *out_version (int64_t temp = 0),
+%typemap(in, numinputs=KBP_OUT_INPUTS, noblock=1) int64_t *out_version (int64_t temp = 0),
                                      int64_t *out_count (int64_t temp = 0) {
 	$1 = &temp;
 }
@@ -710,7 +721,7 @@ KBP_OUT_VALUE(kbp_metrics, kbpb_from_metrics)
 }
 
 /* Opaque handles: plain pointers, closed by the idiomatic layer. */
-%typemap(in, numinputs=0, noblock=1) kbp_pipeline **out (kbp_pipeline *temp = NULL),
+%typemap(in, numinputs=KBP_OUT_INPUTS, noblock=1) kbp_pipeline **out (kbp_pipeline *temp = NULL),
                                      kbp_worker **out (kbp_worker *temp = NULL) {
 	$1 = &temp;
 }
@@ -820,9 +831,10 @@ static int kbpw_verification_list_get(kbp_verification_list **out, kbp_pipeline 
 	return kbp_verification_list_get(out, p, intent_filter);
 }
 
+/* The secret comes last: SWIG 4.1's Node wrappers misnumber arguments after a (data, length) pair. */
 static int kbpw_gateway_add_sandbox(kbp_pipeline *p, const char *gateway_name,
-                                    const char *base_url, const char *secret, size_t secret_len,
-                                    int64_t lookup_delay_ms)
+                                    const char *base_url, int64_t lookup_delay_ms,
+                                    const char *secret, size_t secret_len)
 {
 	kbp_sandbox_options o = KBP_SANDBOX_OPTIONS_INIT;
 
@@ -1034,3 +1046,7 @@ static int kbpw_job_register(kbp_pipeline *p, const char *kind, PyObject *handle
 }
 %}
 #endif /* SWIGPYTHON */
+
+#ifdef SWIGJAVASCRIPT
+%include "node/async.swg"
+#endif

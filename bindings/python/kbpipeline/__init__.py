@@ -345,7 +345,7 @@ class Pipeline:
 
     def add_sandbox_gateway(self, name=None, *, base_url=None, secret=None, lookup_delay_ms=0):
         """Registers the sandbox gateway (no network; HMAC-signed callbacks)."""
-        _c.kbpw_gateway_add_sandbox(self._p, name, base_url, secret, lookup_delay_ms)
+        _c.kbpw_gateway_add_sandbox(self._p, name, base_url, lookup_delay_ms, secret)
 
     def add_esewa_gateway(self, name=None, *, product_code=None, secret_env=None,
                           secret_file=None, production=False, form_url=None, status_url=None,

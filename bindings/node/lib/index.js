@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: MIT
+/**
+ * libkbpipeline for Node: a cart to a confirmed order, safely.
+ *
+ * A thin layer over the addon SWIG generates from bindings/kbpipeline.i:
+ *
+ *     const { Pipeline } = require('kbpipeline');
+ *     const p = new Pipeline({ storage: 'memory:' });
+ *     p.addSandboxGateway();
+ *     …
+ *     const status = await p.orderWait(intent.id);
+ *     await p.close();
+ *
+ * Failures of the library throw a PipelineError: an Error whose `code` is the
+ * KBP_E… name ('KBP_EOUTOFSTOCK') and `errno` its negative value. Wrong
+ * argument types throw TypeError, out-of-range numbers RangeError. Results
+ * are plain objects with the C structs' field names (`amount_minor`); money
+ * is integer minor units (paisa), times integer milliseconds since the epoch.
+ *
+ * Calls that can block for long return Promises and run off the event loop:
+ * orderWait, runOnce, Worker#stop and Pipeline#close. Job handlers are
+ * JavaScript functions (sync or async) run on the main thread.
+ */
+'use strict';
+
+const path = require('node:path');
+
+const c = require(process.env.KBP_NODE_ADDON ||
+  path.join(__dirname, '..', 'build', 'Release', 'kbpipeline.node'));
+
+const OUT = undefined; // the place of an out-parameter (see node/runtime.swg)
+
+const CODE_NAMES = new Map(Object.keys(c)
+  .filter((k) => k.startsWith('KBP_E') && typeof c[k] === 'number')
+  .map((k) => [c[k], k]));
+
+/** A libkbpipeline failure: `code` is 'KBP_E…', `errno` its negative value. */
+class PipelineError extends Error {
+  constructor(errno, message) {
+    super(message);
+    this.name = 'PipelineError';
+    this.code = CODE_NAMES.get(errno) || 'KBP_EUNKNOWN';
+    this.errno = errno;
+  }
+}
+
+function libraryError(name, message) {
+  return new PipelineError(c[name], message);
+}
+
+// ------------------------------------------------------------ job handlers
+
+// Pipelines by number, for the dispatcher: weak, so a pipeline can be collected.
+const pipelines = new Map();
+let nextPipelineId = 1;
+
+function parseField(record, key) {
+  if (record && typeof record[key] === 'string') record[key] = JSON.parse(record[key]);
+  return record;
+}
+
+// Called by the addon on the main thread for each job a library thread runs.
+function dispatch(pipelineId, job, done) {
+  const p = pipelines.get(pipelineId)?.deref();
+  const handler = p?._handlers.get(job.kind);
+  if (!handler) {
+    done(c.KBP_ENOHANDLER, `no JavaScript handler for job kind '${job.kind}'`);
+    return;
+  }
+  (async () => handler(parseField(job, 'payload')))().then(
+    () => done(0),
+    (err) => done(err instanceof PipelineError ? err.errno : c.KBP_ESTATE,
+      err instanceof Error ? `${err.name}: ${err.message}` : String(err)));
+}
+
+c.kbpw_node_setup((errno, message) => new PipelineError(errno, message), dispatch);
+
+// ------------------------------------------------------------ arguments
+
+function choice(table, value, what) {
+  if (typeof value !== 'string') throw new TypeError(`${what} must be a string`);
+  if (!Object.hasOwn(table, value)) {
+    throw new RangeError(`${what} must be one of ${Object.keys(table).join(', ')}, not '${value}'`);
+  }
+  return table[value];
+}
+
+function options(value, what) {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`${what} must be an object`);
+  }
+  return value;
+}
+
+function flag(value, what) {
+  if (value === undefined) return 1;
+  if (typeof value !== 'boolean') throw new TypeError(`${what} must be a boolean`);
+  return value ? 1 : 0;
+}
+
+function optionalFlag(value, what) {
+  return value === undefined ? 0 : flag(value, what);
+}
+
+// null/undefined select the library's default, as NULL and 0 do in C.
+const dflt = (v) => (v === undefined ? null : v);
+const zero = (v) => (v === undefined || v === null ? 0 : v);
+
+const JOB_STATES = Object.fromEntries(
+  Array.from({ length: c.KBP_JOB_STATE_COUNT }, (_, i) => [c.kbp_job_state_name(i), i]));
+const SANDBOX_ANSWERS = {
+  completed: c.KBP_SANDBOX_COMPLETED,
+  pending: c.KBP_SANDBOX_PENDING,
+  failed: c.KBP_SANDBOX_FAILED,
+};
+const FINAL_STAGES = new Set(['confirmed', 'failed']);
+
+// A pipeline that is garbage collected without close() is closed then.
+const unclosed = new FinalizationRegistry((handle) => c.kbp_pipeline_close(handle));
+
+// ------------------------------------------------------------ pipeline
+
+class Pipeline {
+  #h;
+  #id;
+  #busy = 0; // calls in flight on the thread pool
+  #idle = [];
+  #workers = new Set();
+
+  /**
+   * @param {object} [opts] storage ('memory:' or a PostgreSQL URI) and kbp_options'
+   *   fields in camelCase; omitted ones take the library's defaults.
+   */
+  constructor(opts) {
+    const o = options(opts, 'options');
+    this._handlers = new Map();
+    this.#h = c.kbpw_pipeline_open(OUT, dflt(o.storage), zero(o.intentTtlMs), zero(o.jobLeaseMs),
+      zero(o.maxAttempts), zero(o.backoffUnitMs), zero(o.backoffMaxMs),
+      zero(o.backoffJitterPct), zero(o.jobRetentionMs), dflt(o.storageSchema),
+      zero(o.storagePoolSize), zero(o.reconcileAfterMs));
+    this.#id = nextPipelineId++;
+    pipelines.set(this.#id, new WeakRef(this));
+    unclosed.register(this, this.#h, this);
+  }
+
+  get closed() {
+    return this.#h === null;
+  }
+
+  /** Stops this pipeline's workers, waits for its calls in flight, then closes it. */
+  async close() {
+    if (this.#h === null) return;
+    await Promise.all([...this.#workers].map((w) => w.stop()));
+    while (this.#busy > 0) await new Promise((resolve) => this.#idle.push(resolve));
+    if (this.#h === null) return;
+    unclosed.unregister(this);
+    pipelines.delete(this.#id);
+    const h = this.#h;
+    this.#h = null;
+    c.kbp_pipeline_close(h);
+    this._handlers.clear();
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.close();
+  }
+
+  // Runs fn(handle, callback) on the thread pool; the pipeline stays open meanwhile.
+  _offload(fn) {
+    return new Promise((resolve, reject) => {
+      fn(this.#h, (err, value) => {
+        if (--this.#busy === 0) this.#idle.splice(0).forEach((r) => r());
+        if (err) reject(err);
+        else resolve(value);
+      });
+      this.#busy++;
+    });
+  }
+
+  _forgetWorker(w) {
+    this.#workers.delete(w);
+  }
+
+  now() {
+    return c.kbp_pipeline_now(this.#h);
+  }
+
+  /** 'memory' or 'postgres'. */
+  get storageName() {
+    return c.kbp_pipeline_storage_name(this.#h);
+  }
+
+  // -- gateways
+
+  /** The sandbox gateway: no network, HMAC-signed callbacks. */
+  addSandboxGateway(opts) {
+    const o = options(opts, 'options');
+    c.kbpw_gateway_add_sandbox(this.#h, dflt(o.name), dflt(o.baseUrl), zero(o.lookupDelayMs),
+      dflt(o.secret));
+  }
+
+  /** eSewa ePay v2; the secret comes from secretEnv or secretFile. */
+  addEsewaGateway(opts) {
+    const o = options(opts, 'options');
+    c.kbpw_gateway_add_esewa(this.#h, dflt(o.name), dflt(o.productCode), dflt(o.secretEnv),
+      dflt(o.secretFile), optionalFlag(o.production, 'production'), dflt(o.formUrl),
+      dflt(o.statusUrl), dflt(o.successUrl), dflt(o.failureUrl), zero(o.timeoutMs));
+  }
+
+  /** Khalti ePayment; the secret comes from secretEnv or secretFile. */
+  addKhaltiGateway(opts) {
+    const o = options(opts, 'options');
+    c.kbpw_gateway_add_khalti(this.#h, dflt(o.name), dflt(o.secretEnv), dflt(o.secretFile),
+      optionalFlag(o.production, 'production'), dflt(o.baseUrl), dflt(o.returnUrl),
+      dflt(o.websiteUrl), dflt(o.purchaseOrderName), zero(o.timeoutMs));
+  }
+
+  /** Registers the gateways a JSON file describes (kbp_gateways_load). */
+  gatewaysLoad(file) {
+    c.kbp_gateways_load(this.#h, file);
+  }
+
+  // -- catalog
+
+  vendorPut(id, name) {
+    c.kbp_vendor_put(this.#h, id, name);
+  }
+
+  vendorGet(id) {
+    return c.kbp_vendor_get(OUT, this.#h, id);
+  }
+
+  /** Creates or replaces a product: { id, vendorId, name, priceMinor, onHand, currency?, active? }. */
+  productPut(product) {
+    const o = options(product, 'product');
+    c.kbpw_product_put(this.#h, o.id, o.vendorId, o.name, o.priceMinor, dflt(o.currency),
+      o.onHand, flag(o.active, 'active'));
+  }
+
+  productGet(id) {
+    return c.kbp_product_get(OUT, this.#h, id);
+  }
+
+  productSetActive(id, active) {
+    c.kbp_product_set_active(this.#h, id, flag(active, 'active'));
+  }
+
+  // -- cart
+
+  /** Sets a line's quantity (creating the cart on first use); returns the cart version. */
+  cartSetItem(cartId, customerId, sku, qty) {
+    return c.kbp_cart_set_item(OUT, this.#h, cartId, customerId, sku, qty);
+  }
+
+  cartRemoveItem(cartId, customerId, sku) {
+    return c.kbp_cart_remove_item(OUT, this.#h, cartId, customerId, sku);
+  }
+
+  cartGet(cartId) {
+    return c.kbp_cart_get(OUT, this.#h, cartId);
+  }
+
+  // -- intents and payments
+
+  /** Reserves the cart's stock and prepares the payment; `redirect` is an object. */
+  intentCreate(cartId, gateway = 'sandbox', opts = undefined) {
+    const o = options(opts, 'options');
+    return parseField(c.kbpw_intent_create(OUT, this.#h, cartId, gateway,
+      dflt(o.idempotencyKey), dflt(o.successUrl), dflt(o.failureUrl)), 'redirect');
+  }
+
+  intentGet(intentId) {
+    return parseField(c.kbp_intent_get(OUT, this.#h, intentId), 'redirect');
+  }
+
+  intentCancel(intentId) {
+    c.kbp_intent_cancel(this.#h, intentId);
+  }
+
+  /**
+   * Plays the shopper at the sandbox; returns the signed callback (a string).
+   * answer: 'completed', 'pending' or 'failed'; amountMinor < 0 pays the intent's amount.
+   */
+  sandboxPay(intentId, answer = 'completed', opts = undefined) {
+    const o = options(opts, 'options');
+    return c.kbp_sandbox_pay(OUT, this.#h, o.gateway ?? 'sandbox', intentId,
+      choice(SANDBOX_ANSWERS, answer, 'answer'), o.amountMinor ?? -1);
+  }
+
+  /** Verifies a gateway callback (a string or a Buffer); returns the verification. */
+  paymentVerify(gateway, callback) {
+    return c.kbp_payment_verify(OUT, this.#h, gateway, callback);
+  }
+
+  /** An intent's audit rows, oldest first (null: the rows that matched no intent). */
+  verifications(intentId) {
+    return c.kbpw_verification_list_get(OUT, this.#h, intentId);
+  }
+
+  // -- jobs and workers
+
+  /**
+   * Enqueues a job; payload is an object (or JSON text). Returns the job id.
+   * A unique key held by a live job throws KBP_EEXISTS with `jobId` set.
+   */
+  jobEnqueue(kind, payload = {}, opts = undefined) {
+    const o = options(opts, 'options');
+    const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    if (text === undefined) throw new TypeError('payload must be JSON-serializable');
+    const [id, exists] = c.kbpw_job_enqueue(OUT, OUT, this.#h, kind, text, dflt(o.uniqueKey),
+      zero(o.priority), zero(o.runAt), zero(o.maxAttempts));
+    if (exists) {
+      const err = libraryError('KBP_EEXISTS', `job ${id} already holds the unique key '${o.uniqueKey}'`);
+      err.jobId = id;
+      throw err;
+    }
+    return id;
+  }
+
+  /**
+   * Runs handler(job) for jobs of `kind`, on the main thread. Returning (or
+   * resolving) completes the job; throwing (or rejecting) fails the attempt
+   * with the error's message, retried with backoff until maxAttempts.
+   */
+  jobRegister(kind, handler) {
+    if (typeof handler !== 'function') throw new TypeError('handler must be a function');
+    c.kbpw_job_register(this.#h, kind, this.#id);
+    this._handlers.set(kind, handler);
+  }
+
+  /** Runs up to maxJobs due jobs off the main thread; resolves to how many ran. */
+  runOnce(workerId = 'node', maxJobs = 16) {
+    return this._offload((h, cb) => c.kbpw_worker_run_once_async(h, workerId, maxJobs, cb));
+  }
+
+  /** Starts background worker threads; `await worker.stop()` (or close()) ends them. */
+  workerStart(opts) {
+    const o = options(opts, 'options');
+    const w = new Worker(this, c.kbpw_worker_start(OUT, this.#h, o.threads ?? 1, dflt(o.name),
+      zero(o.batch), zero(o.pollMs)));
+    this.#workers.add(w);
+    return w;
+  }
+
+  /** A page of jobs, newest first: { jobs, next_after }. */
+  jobsList(opts) {
+    const o = options(opts, 'options');
+    const state = o.state === undefined || o.state === null ? -1 : choice(JOB_STATES, o.state, 'state');
+    const page = c.kbpw_jobs_list(OUT, this.#h, state, dflt(o.kind), zero(o.since), zero(o.limit),
+      dflt(o.after));
+    page.jobs.forEach((j) => parseField(j, 'payload'));
+    return page;
+  }
+
+  jobGet(jobId) {
+    return parseField(c.kbp_job_get(OUT, this.#h, jobId), 'payload');
+  }
+
+  jobRetry(jobId) {
+    c.kbp_job_retry(this.#h, jobId);
+  }
+
+  jobCancel(jobId) {
+    c.kbp_job_cancel(this.#h, jobId);
+  }
+
+  /** Running jobs whose lease passed -> available; returns how many. */
+  jobsRequeueStale() {
+    return c.kbp_jobs_requeue_stale(OUT, this.#h);
+  }
+
+  // -- orders
+
+  /** The stage of an intent's order: verifying, processing, confirmed or failed. */
+  orderStatus(intentId) {
+    return c.kbp_order_status_get(OUT, this.#h, intentId);
+  }
+
+  /**
+   * Resolves when the order is confirmed or failed; rejects with KBP_ETIMEOUT
+   * (its `status` the latest) when timeoutMs passes first.
+   */
+  async orderWait(intentId, timeoutMs = 10000) {
+    const status = await this._offload((handle, cb) =>
+      c.kbpw_order_wait_async(handle, intentId, timeoutMs, cb));
+    if (!FINAL_STAGES.has(status.stage)) {
+      const err = libraryError('KBP_ETIMEOUT',
+        `order of intent ${intentId} still ${status.stage} after ${timeoutMs} ms`);
+      err.status = status;
+      throw err;
+    }
+    return status;
+  }
+
+  orderGet(orderNumber) {
+    return c.kbp_order_get(OUT, this.#h, orderNumber);
+  }
+
+  orderGetByIntent(intentId) {
+    return c.kbp_order_get_by_intent(OUT, this.#h, intentId);
+  }
+
+  // -- operations
+
+  /** One maintenance pass; its counts (`ran` false: another process ran it). */
+  maintenanceRun() {
+    return c.kbp_maintenance_run(OUT, this.#h);
+  }
+
+  metrics() {
+    return c.kbp_metrics_get(OUT, this.#h);
+  }
+
+  /** The metrics in Prometheus text exposition format. */
+  metricsPrometheus() {
+    return c.kbp_metrics_prometheus(OUT, this.#h);
+  }
+
+  /** Integrity checks, with the offending ids. */
+  doctor() {
+    return c.kbp_doctor_run(OUT, this.#h);
+  }
+
+  /** Metrics judged against thresholds; omitted ones take the library's defaults. */
+  health(opts) {
+    const o = options(opts, 'options');
+    const t = (v, what) => {
+      if (v === undefined || v === null) return -1;
+      if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${what} must be an integer >= 0`);
+      return v;
+    };
+    return c.kbpw_health_check(OUT, this.#h, t(o.stuckCritical, 'stuckCritical'),
+      t(o.failedHourWarning, 'failedHourWarning'),
+      t(o.finalizeP95WarningMs, 'finalizeP95WarningMs'));
+  }
+}
+
+/** Background worker threads of a Pipeline (kbp_worker_start). */
+class Worker {
+  #pipeline;
+  #w;
+  #stopping = null;
+
+  constructor(pipeline, handle) {
+    this.#pipeline = pipeline;
+    this.#w = handle;
+    c.kbpw_node_hold(1);
+  }
+
+  get running() {
+    return this.#w !== null;
+  }
+
+  /** Lets the threads finish the jobs they hold and joins them, off the main thread. */
+  stop() {
+    if (this.#stopping) return this.#stopping;
+    const w = this.#w;
+    this.#stopping = new Promise((resolve, reject) => {
+      c.kbpw_worker_stop_async(w, (err) => {
+        this.#w = null;
+        c.kbpw_node_hold(-1);
+        this.#pipeline._forgetWorker(this);
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+    return this.#stopping;
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.stop();
+  }
+}
+
+/** Creates or upgrades a PostgreSQL schema (a no-op for 'memory:'); returns its version. */
+function migrate(storage, schema = null) {
+  return c.kbp_migrate(OUT, storage, schema);
+}
+
+/** The library's description of a KBP_E… code (its name or its negative value). */
+function strerror(code) {
+  return c.kbp_strerror(typeof code === 'string' ? c[code] ?? 0 : code);
+}
+
+module.exports = { Pipeline, Worker, PipelineError, migrate, strerror };
