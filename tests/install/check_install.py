@@ -8,7 +8,10 @@ them) and the Python package (when this build makes it) are installed; builds
 examples/c/checkout.c with `cc ... $(pkg-config --cflags --libs kbpipeline)`
 as its comment tells a user to, and also against the static library, and runs
 both; runs examples/python/checkout.py with PYTHONPATH naming only the
-installed package. examples/check_stages.py checks what the examples print.
+installed package; with --node, installs the Node package with `npm install` from a
+copy of its folder, built on the installed library, into an application that
+runs examples/node/checkout.js. examples/check_stages.py checks what the
+examples print.
 """
 
 import argparse
@@ -181,12 +184,49 @@ def check_python(args, inst, work):
           % init.parent.parent)
 
 
+def check_node(args, inst, work):
+    lib = inst.dir("libdir")
+    env = dict(os.environ, PKG_CONFIG_SYSROOT_DIR=str(inst.dest),
+               PKG_CONFIG_PATH=str(lib / "pkgconfig"))
+    env.pop("GYP_DEFINES", None)
+    # The package's folder as in the source tree: binding.gyp reads ../kbpipeline.i.
+    src = Path(args.srcdir) / "bindings"
+    pkg = work / "bindings" / "node"
+    pkg.mkdir(parents=True)
+    shutil.copy(src / "kbpipeline.i", pkg.parent)
+    for name in ("package.json", "package-lock.json", "binding.gyp", "runtime.swg",
+                 "async.swg"):
+        shutil.copy(src / "node" / name, pkg)
+    shutil.copytree(src / "node" / "lib", pkg / "lib")
+    run(["npm", "install", "--no-audit", "--no-fund"], cwd=pkg, env=env)
+
+    app = work / "node-app"
+    app.mkdir()
+    run(["npm", "install", "--no-audit", "--no-fund", str(pkg)], cwd=app, env=env)
+    # The addon and the library under it come from the package and DESTDIR.
+    loaded = run([args.node, "-e",
+                  "require('kbpipeline');\n"
+                  "const maps = require('fs').readFileSync('/proc/self/maps', 'utf8');\n"
+                  "const libs = maps.split('\\n').map((l) => l.split(/\\s+/).pop())"
+                  ".filter((f) => /kbpipeline\\.(node|so)/.test(f));\n"
+                  "console.log([...new Set(libs)].sort().join(' '));"],
+                 cwd=app, env=env).split()
+    expected = sorted([str(pkg / "build" / "Release" / "kbpipeline.node"),
+                       str(lib / ("libkbpipeline.so." + args.version))])
+    check(loaded == expected, "node loaded %s, not %s" % (loaded, expected))
+    shutil.copy(Path(args.srcdir) / "examples" / "node" / "checkout.js", app)
+    run([sys.executable, args.check_stages, args.node, "checkout.js"], cwd=app, env=env)
+    print("ok: npm install of bindings/node on the installed library, and "
+          "examples/node/checkout.js on it")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for name in ("meson", "builddir", "srcdir", "version", "prefix", "bindir", "libdir",
                  "includedir", "mandir"):
         ap.add_argument("--" + name, required=True)
     ap.add_argument("--python", help="the interpreter the Python module is built for")
+    ap.add_argument("--node", help="node, when the build makes the Node addon")
     args = ap.parse_args()
     args.check_stages = str(Path(args.srcdir) / "examples" / "check_stages.py")
     # meson test points this at the build directory's library; nothing here may use that one.
@@ -216,6 +256,10 @@ def main():
             check_python(args, inst, work)
         else:
             print("-- no Python package: this build does not make it (-Dpython)")
+        if args.node:
+            check_node(args, inst, work)
+        else:
+            print("-- no Node package: this build does not make the addon (-Dnode)")
 
 
 if __name__ == "__main__":

@@ -144,6 +144,11 @@ class Pipeline {
     unclosed.register(this, this.#h, this);
   }
 
+  #open() {
+    if (this.#h === null) throw new Error('the pipeline is closed');
+    return this.#h;
+  }
+
   get closed() {
     return this.#h === null;
   }
@@ -169,7 +174,7 @@ class Pipeline {
   // Runs fn(handle, callback) on the thread pool; the pipeline stays open meanwhile.
   _offload(fn) {
     return new Promise((resolve, reject) => {
-      fn(this.#h, (err, value) => {
+      fn(this.#open(), (err, value) => {
         if (--this.#busy === 0) this.#idle.splice(0).forEach((r) => r());
         if (err) reject(err);
         else resolve(value);
@@ -183,12 +188,12 @@ class Pipeline {
   }
 
   now() {
-    return c.kbp_pipeline_now(this.#h);
+    return c.kbp_pipeline_now(this.#open());
   }
 
   /** 'memory' or 'postgres'. */
   get storageName() {
-    return c.kbp_pipeline_storage_name(this.#h);
+    return c.kbp_pipeline_storage_name(this.#open());
   }
 
   // -- gateways
@@ -196,14 +201,14 @@ class Pipeline {
   /** The sandbox gateway: no network, HMAC-signed callbacks. */
   addSandboxGateway(opts) {
     const o = options(opts, 'options');
-    c.kbpw_gateway_add_sandbox(this.#h, dflt(o.name), dflt(o.baseUrl), zero(o.lookupDelayMs),
+    c.kbpw_gateway_add_sandbox(this.#open(), dflt(o.name), dflt(o.baseUrl), zero(o.lookupDelayMs),
       dflt(o.secret));
   }
 
   /** eSewa ePay v2; the secret comes from secretEnv or secretFile. */
   addEsewaGateway(opts) {
     const o = options(opts, 'options');
-    c.kbpw_gateway_add_esewa(this.#h, dflt(o.name), dflt(o.productCode), dflt(o.secretEnv),
+    c.kbpw_gateway_add_esewa(this.#open(), dflt(o.name), dflt(o.productCode), dflt(o.secretEnv),
       dflt(o.secretFile), optionalFlag(o.production, 'production'), dflt(o.formUrl),
       dflt(o.statusUrl), dflt(o.successUrl), dflt(o.failureUrl), zero(o.timeoutMs));
   }
@@ -211,54 +216,54 @@ class Pipeline {
   /** Khalti ePayment; the secret comes from secretEnv or secretFile. */
   addKhaltiGateway(opts) {
     const o = options(opts, 'options');
-    c.kbpw_gateway_add_khalti(this.#h, dflt(o.name), dflt(o.secretEnv), dflt(o.secretFile),
+    c.kbpw_gateway_add_khalti(this.#open(), dflt(o.name), dflt(o.secretEnv), dflt(o.secretFile),
       optionalFlag(o.production, 'production'), dflt(o.baseUrl), dflt(o.returnUrl),
       dflt(o.websiteUrl), dflt(o.purchaseOrderName), zero(o.timeoutMs));
   }
 
   /** Registers the gateways a JSON file describes (kbp_gateways_load). */
   gatewaysLoad(file) {
-    c.kbp_gateways_load(this.#h, file);
+    c.kbp_gateways_load(this.#open(), file);
   }
 
   // -- catalog
 
   vendorPut(id, name) {
-    c.kbp_vendor_put(this.#h, id, name);
+    c.kbp_vendor_put(this.#open(), id, name);
   }
 
   vendorGet(id) {
-    return c.kbp_vendor_get(OUT, this.#h, id);
+    return c.kbp_vendor_get(OUT, this.#open(), id);
   }
 
   /** Creates or replaces a product: { id, vendorId, name, priceMinor, onHand, currency?, active? }. */
   productPut(product) {
     const o = options(product, 'product');
-    c.kbpw_product_put(this.#h, o.id, o.vendorId, o.name, o.priceMinor, dflt(o.currency),
+    c.kbpw_product_put(this.#open(), o.id, o.vendorId, o.name, o.priceMinor, dflt(o.currency),
       o.onHand, flag(o.active, 'active'));
   }
 
   productGet(id) {
-    return c.kbp_product_get(OUT, this.#h, id);
+    return c.kbp_product_get(OUT, this.#open(), id);
   }
 
   productSetActive(id, active) {
-    c.kbp_product_set_active(this.#h, id, flag(active, 'active'));
+    c.kbp_product_set_active(this.#open(), id, flag(active, 'active'));
   }
 
   // -- cart
 
   /** Sets a line's quantity (creating the cart on first use); returns the cart version. */
   cartSetItem(cartId, customerId, sku, qty) {
-    return c.kbp_cart_set_item(OUT, this.#h, cartId, customerId, sku, qty);
+    return c.kbp_cart_set_item(OUT, this.#open(), cartId, customerId, sku, qty);
   }
 
   cartRemoveItem(cartId, customerId, sku) {
-    return c.kbp_cart_remove_item(OUT, this.#h, cartId, customerId, sku);
+    return c.kbp_cart_remove_item(OUT, this.#open(), cartId, customerId, sku);
   }
 
   cartGet(cartId) {
-    return c.kbp_cart_get(OUT, this.#h, cartId);
+    return c.kbp_cart_get(OUT, this.#open(), cartId);
   }
 
   // -- intents and payments
@@ -266,16 +271,16 @@ class Pipeline {
   /** Reserves the cart's stock and prepares the payment; `redirect` is an object. */
   intentCreate(cartId, gateway = 'sandbox', opts = undefined) {
     const o = options(opts, 'options');
-    return parseField(c.kbpw_intent_create(OUT, this.#h, cartId, gateway,
+    return parseField(c.kbpw_intent_create(OUT, this.#open(), cartId, gateway,
       dflt(o.idempotencyKey), dflt(o.successUrl), dflt(o.failureUrl)), 'redirect');
   }
 
   intentGet(intentId) {
-    return parseField(c.kbp_intent_get(OUT, this.#h, intentId), 'redirect');
+    return parseField(c.kbp_intent_get(OUT, this.#open(), intentId), 'redirect');
   }
 
   intentCancel(intentId) {
-    c.kbp_intent_cancel(this.#h, intentId);
+    c.kbp_intent_cancel(this.#open(), intentId);
   }
 
   /**
@@ -284,18 +289,18 @@ class Pipeline {
    */
   sandboxPay(intentId, answer = 'completed', opts = undefined) {
     const o = options(opts, 'options');
-    return c.kbp_sandbox_pay(OUT, this.#h, o.gateway ?? 'sandbox', intentId,
+    return c.kbp_sandbox_pay(OUT, this.#open(), o.gateway ?? 'sandbox', intentId,
       choice(SANDBOX_ANSWERS, answer, 'answer'), o.amountMinor ?? -1);
   }
 
   /** Verifies a gateway callback (a string or a Buffer); returns the verification. */
   paymentVerify(gateway, callback) {
-    return c.kbp_payment_verify(OUT, this.#h, gateway, callback);
+    return c.kbp_payment_verify(OUT, this.#open(), gateway, callback);
   }
 
   /** An intent's audit rows, oldest first (null: the rows that matched no intent). */
   verifications(intentId) {
-    return c.kbpw_verification_list_get(OUT, this.#h, intentId);
+    return c.kbpw_verification_list_get(OUT, this.#open(), intentId);
   }
 
   // -- jobs and workers
@@ -308,7 +313,7 @@ class Pipeline {
     const o = options(opts, 'options');
     const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
     if (text === undefined) throw new TypeError('payload must be JSON-serializable');
-    const [id, exists] = c.kbpw_job_enqueue(OUT, OUT, this.#h, kind, text, dflt(o.uniqueKey),
+    const [id, exists] = c.kbpw_job_enqueue(OUT, OUT, this.#open(), kind, text, dflt(o.uniqueKey),
       zero(o.priority), zero(o.runAt), zero(o.maxAttempts));
     if (exists) {
       const err = libraryError('KBP_EEXISTS', `job ${id} already holds the unique key '${o.uniqueKey}'`);
@@ -325,7 +330,7 @@ class Pipeline {
    */
   jobRegister(kind, handler) {
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
-    c.kbpw_job_register(this.#h, kind, this.#id);
+    c.kbpw_job_register(this.#open(), kind, this.#id);
     this._handlers.set(kind, handler);
   }
 
@@ -337,7 +342,7 @@ class Pipeline {
   /** Starts background worker threads; `await worker.stop()` (or close()) ends them. */
   workerStart(opts) {
     const o = options(opts, 'options');
-    const w = new Worker(this, c.kbpw_worker_start(OUT, this.#h, o.threads ?? 1, dflt(o.name),
+    const w = new Worker(this, c.kbpw_worker_start(OUT, this.#open(), o.threads ?? 1, dflt(o.name),
       zero(o.batch), zero(o.pollMs)));
     this.#workers.add(w);
     return w;
@@ -347,34 +352,34 @@ class Pipeline {
   jobsList(opts) {
     const o = options(opts, 'options');
     const state = o.state === undefined || o.state === null ? -1 : choice(JOB_STATES, o.state, 'state');
-    const page = c.kbpw_jobs_list(OUT, this.#h, state, dflt(o.kind), zero(o.since), zero(o.limit),
+    const page = c.kbpw_jobs_list(OUT, this.#open(), state, dflt(o.kind), zero(o.since), zero(o.limit),
       dflt(o.after));
     page.jobs.forEach((j) => parseField(j, 'payload'));
     return page;
   }
 
   jobGet(jobId) {
-    return parseField(c.kbp_job_get(OUT, this.#h, jobId), 'payload');
+    return parseField(c.kbp_job_get(OUT, this.#open(), jobId), 'payload');
   }
 
   jobRetry(jobId) {
-    c.kbp_job_retry(this.#h, jobId);
+    c.kbp_job_retry(this.#open(), jobId);
   }
 
   jobCancel(jobId) {
-    c.kbp_job_cancel(this.#h, jobId);
+    c.kbp_job_cancel(this.#open(), jobId);
   }
 
   /** Running jobs whose lease passed -> available; returns how many. */
   jobsRequeueStale() {
-    return c.kbp_jobs_requeue_stale(OUT, this.#h);
+    return c.kbp_jobs_requeue_stale(OUT, this.#open());
   }
 
   // -- orders
 
   /** The stage of an intent's order: verifying, processing, confirmed or failed. */
   orderStatus(intentId) {
-    return c.kbp_order_status_get(OUT, this.#h, intentId);
+    return c.kbp_order_status_get(OUT, this.#open(), intentId);
   }
 
   /**
@@ -394,32 +399,32 @@ class Pipeline {
   }
 
   orderGet(orderNumber) {
-    return c.kbp_order_get(OUT, this.#h, orderNumber);
+    return c.kbp_order_get(OUT, this.#open(), orderNumber);
   }
 
   orderGetByIntent(intentId) {
-    return c.kbp_order_get_by_intent(OUT, this.#h, intentId);
+    return c.kbp_order_get_by_intent(OUT, this.#open(), intentId);
   }
 
   // -- operations
 
   /** One maintenance pass; its counts (`ran` false: another process ran it). */
   maintenanceRun() {
-    return c.kbp_maintenance_run(OUT, this.#h);
+    return c.kbp_maintenance_run(OUT, this.#open());
   }
 
   metrics() {
-    return c.kbp_metrics_get(OUT, this.#h);
+    return c.kbp_metrics_get(OUT, this.#open());
   }
 
   /** The metrics in Prometheus text exposition format. */
   metricsPrometheus() {
-    return c.kbp_metrics_prometheus(OUT, this.#h);
+    return c.kbp_metrics_prometheus(OUT, this.#open());
   }
 
   /** Integrity checks, with the offending ids. */
   doctor() {
-    return c.kbp_doctor_run(OUT, this.#h);
+    return c.kbp_doctor_run(OUT, this.#open());
   }
 
   /** Metrics judged against thresholds; omitted ones take the library's defaults. */
@@ -430,7 +435,7 @@ class Pipeline {
       if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${what} must be an integer >= 0`);
       return v;
     };
-    return c.kbpw_health_check(OUT, this.#h, t(o.stuckCritical, 'stuckCritical'),
+    return c.kbpw_health_check(OUT, this.#open(), t(o.stuckCritical, 'stuckCritical'),
       t(o.failedHourWarning, 'failedHourWarning'),
       t(o.finalizeP95WarningMs, 'finalizeP95WarningMs'));
   }
