@@ -17,9 +17,10 @@
  *  - strings are native strings (UTF-8); a required string rejects None, a
  *    NUL inside a string is refused rather than silently truncated;
  *  - the language-specific parts (object building, errors, job handlers,
- *    the GIL) are in #ifdef SWIGPYTHON blocks; a Node port adds the same
- *    kbpb_… builder functions and typemaps for SWIGJAVASCRIPT, and reuses
- *    the converters and helpers unchanged.
+ *    the GIL) are in #ifdef SWIGPYTHON blocks here, and for Node in
+ *    node/runtime.swg (the same kbpb_… builder over V8) and node/async.swg
+ *    (calls off the event loop, JavaScript job handlers); the converters
+ *    and helpers between them are shared unchanged.
  */
 %module kbpipeline
 
