@@ -384,7 +384,11 @@ class Pipeline {
 
   /**
    * Resolves when the order is confirmed or failed; rejects with KBP_ETIMEOUT
-   * (its `status` the latest) when timeoutMs passes first.
+   * (its `status` the latest) when timeoutMs passes first. The wait holds one
+   * of libuv's thread-pool threads (UV_THREADPOOL_SIZE, default 4): finalize
+   * orders with a Worker, whose threads are the library's own, rather than
+   * with runOnce, which queues behind the waits; a status page can poll
+   * orderStatus instead.
    */
   async orderWait(intentId, timeoutMs = 10000) {
     const status = await this._offload((handle, cb) =>
