@@ -445,6 +445,10 @@ class Pipeline {
   }
 }
 
+// Running workers, held strongly: their threads use the pipeline, so neither
+// may be collected (and the pipeline closed under them) until stop().
+const running = new Set();
+
 /** Background worker threads of a Pipeline (kbp_worker_start). */
 class Worker {
   #pipeline;
@@ -454,6 +458,7 @@ class Worker {
   constructor(pipeline, handle) {
     this.#pipeline = pipeline;
     this.#w = handle;
+    running.add(this);
     c.kbpw_node_hold(1);
   }
 
@@ -468,6 +473,7 @@ class Worker {
     this.#stopping = new Promise((resolve, reject) => {
       c.kbpw_worker_stop_async(w, (err) => {
         this.#w = null;
+        running.delete(this);
         c.kbpw_node_hold(-1);
         this.#pipeline._forgetWorker(this);
         if (err) reject(err);

@@ -292,6 +292,27 @@ describe('memory', () => {
     return n - (target - collected);
   }
 
+  test('a dropped pipeline with a running worker is kept until the worker stops', async () => {
+    let worker;
+    let done = 0;
+    (() => {
+      const p = shop(() => new Pipeline());
+      p.jobRegister('tick', () => {
+        done++;
+      });
+      worker = p.workerStart({ threads: 1, pollMs: 10 });
+      seen.register(p, -1);
+    })();
+    const before = collected;
+    for (let i = 0; i < 20; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      global.gc();
+    }
+    assert.equal(collected, before, 'the pipeline of a running worker was collected');
+    await worker.stop();
+    assert.equal(done, 0);
+  });
+
   test('a pipeline dropped without close() is collected and closed', async () => {
     // The second round reuses the memory the first freed, if the pipelines were closed.
     assert.ok(await dropPipelines(300) >= 290);
