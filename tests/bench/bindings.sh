@@ -4,7 +4,8 @@
 # bench (its "inline, 1 shopper" scenario is the same per-order work),
 # bindings.py and bindings.js, and prints each with its ratio to C.
 #
-#   tests/bench/bindings.sh [ORDERS]     (default 20000 per binding)
+#   tests/bench/bindings.sh [ORDERS]     (default 20000 per binding and round)
+#   ROUNDS=5 tests/bench/bindings.sh     (default 3)
 #
 # BUILD_DIR overrides the build directory (default build-bench-bindings).
 set -eu
@@ -19,21 +20,32 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build" >&2
 
-# The C bench splits --orders over its four scenarios; the inline 1-shopper one gets a quarter.
-c_json=$("$build/tests/bench/kbp-bench" --orders $((orders * 4)) --jobs 1000 --latency-samples 100)
-c_rate=$(printf '%s' "$c_json" | python3 -c '
-import json, sys
+# Rounds interleave the three so that a change in the machine's load touches
+# them alike; each figure is the median of its rounds.
+rounds=${ROUNDS:-3}
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+i=0
+while [ "$i" -lt "$rounds" ]; do
+	# The C bench splits --orders over its four scenarios; the inline 1-shopper one gets a quarter.
+	"$build/tests/bench/kbp-bench" --orders $((orders * 4)) --jobs 1000 --latency-samples 100 |
+		python3 -c 'import json, sys
 d = json.load(sys.stdin)
-print(next(s["orders_per_s"] for s in d["pipeline"] if s["mode"] == "inline" and s["shoppers"] == 1))')
-py_json=$(PYTHONPATH="$build/bindings/python:$root/bindings/python" python3 tests/bench/bindings.py "$orders")
-node_json=$(NODE_PATH="$build/bindings/node/stage" node tests/bench/bindings.js "$orders")
-python3 - "$c_rate" "$py_json" "$node_json" <<'PY'
-import json, sys
-c = float(sys.argv[1])
-out = {"c_inline_1_shopper_orders_per_s": round(c), "bindings": []}
-for text in sys.argv[2:]:
-    d = json.loads(text)
-    d["ratio_to_c"] = round(d["orders_per_s"] / c, 3)
-    out["bindings"].append(d)
-print(json.dumps(out, indent=2))
+s = next(s for s in d["pipeline"] if s["mode"] == "inline" and s["shoppers"] == 1)
+print(json.dumps({"binding": "c", "orders": s["orders"], "orders_per_s": s["orders_per_s"]}))' >>"$results"
+	PYTHONPATH="$build/bindings/python:$root/bindings/python" \
+		python3 tests/bench/bindings.py "$orders" >>"$results"
+	NODE_PATH="$build/bindings/node/stage" node tests/bench/bindings.js "$orders" >>"$results"
+	i=$((i + 1))
+done
+python3 - "$results" <<'PY'
+import json, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    runs.setdefault(d["binding"], []).append(d["orders_per_s"])
+c = statistics.median(runs["c"])
+print(json.dumps({name: {"orders_per_s": round(statistics.median(r)), "rounds": r,
+                         "ratio_to_c": round(statistics.median(r) / c, 3)}
+                  for name, r in runs.items()}, indent=2))
 PY
