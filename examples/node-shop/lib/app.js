@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+// The request handler: routes, the access log, and one place where every
+// failure becomes a page (or JSON), so no request can crash the shop.
+'use strict';
+
+const { Router } = require('./web/router');
+const { HttpError, sendHtml, sendJson } = require('./web/http');
+const { errorPage } = require('./views/layout');
+
+const ROUTES = ['shop', 'sandbox', 'payment', 'static'].map((name) => require(`./routes/${name}`));
+
+function sendError(res, err, json) {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (json) sendJson(res, err.status, { error: err.title, detail: err.message });
+  else sendHtml(res, err.status, err.page ?? errorPage(err.status, err.title, err.message));
+}
+
+/** app: { p, config, log, shoppers, worker, sandboxRefs } */
+function createHandler(app) {
+  const router = new Router();
+  for (const r of ROUTES) r.routes(router, app);
+
+  return async (req, res) => {
+    const started = Date.now();
+    // Only the path is logged: query strings carry gateway callbacks and cursors.
+    let pathname = '?';
+    let json = false;
+    try {
+      if (!req.url.startsWith('/')) throw new HttpError(400, 'Bad request', 'The request names no path.');
+      // A fixed origin: only the path and query come from the request.
+      const url = new URL(`http://shop.invalid${req.url}`);
+      pathname = url.pathname;
+      const route = router.match(req.method, pathname);
+      json = route.json;
+      await route.handler({ req, res, url, params: route.params });
+    } catch (err) {
+      if (!(err instanceof HttpError)) {
+        app.log(`error on ${req.method} ${pathname}: ${err.code ?? err.name}: ${err.message}`);
+      }
+      sendError(res, err instanceof HttpError ? err
+        : new HttpError(500, 'Something went wrong', 'The shop could not answer this request. Try again in a moment.'),
+      json);
+    }
+    app.log(`${req.method} ${pathname} ${res.statusCode} ${Date.now() - started} ms`);
+  };
+}
+
+module.exports = { createHandler };

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+// The shop's settings, all from the environment, checked before anything
+// starts: a typo in a number must stop the shop, not run it with a default.
+'use strict';
+
+class ConfigError extends Error {}
+
+function integer(env, name, fallback, min, max) {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  if (!/^[0-9]{1,15}$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}`);
+  }
+  return Number(text);
+}
+
+function httpUrl(env, name, fallback) {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`${name} must be an http:// or https:// URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an http:// or https:// URL`);
+  }
+  return url;
+}
+
+function load(env = process.env) {
+  const port = integer(env, 'PORT', 8080, 0, 65535);
+  const publicUrl = httpUrl(env, 'KBP_SHOP_PUBLIC_URL', null);
+  const storage = env.KBP_SHOP_STORAGE || 'memory:';
+  const schema = env.KBP_SHOP_STORAGE_SCHEMA || null;
+  if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new ConfigError('KBP_SHOP_STORAGE_SCHEMA must be a lower-case SQL identifier');
+  }
+  const receiptUrl = httpUrl(env, 'KBP_SHOP_RECEIPT_URL', null);
+  return {
+    port,
+    // Known only once listening when PORT is 0.
+    publicUrl: publicUrl && publicUrl.origin,
+    storage,
+    schema,
+    intentTtlMs: integer(env, 'KBP_SHOP_INTENT_TTL_MS', 0, 1000, 30 * 86400000),
+    backoffUnitMs: integer(env, 'KBP_SHOP_BACKOFF_UNIT_MS', 0, 1, 86400000),
+    workerThreads: integer(env, 'KBP_SHOP_WORKER_THREADS', 2, 1, 64),
+    maintenanceMs: integer(env, 'KBP_SHOP_MAINTENANCE_MS', 30000, 100, 86400000),
+    receiptUrl: receiptUrl && receiptUrl.href,
+    receiptAttempts: integer(env, 'KBP_SHOP_RECEIPT_ATTEMPTS', 5, 1, 1000),
+  };
+}
+
+module.exports = { load, ConfigError };

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+// The sandbox gateway's pay page. In production this is eSewa's or Khalti's
+// site; here the shop serves it, and its buttons end the payment the way a
+// shopper at a real gateway would, then send the browser back to the
+// shop's return URL with the gateway's callback in the query string, as a
+// real gateway's redirect does.
+'use strict';
+
+const views = require('../views/sandbox');
+const { HttpError, sendHtml, redirect, readForm } = require('../web/http');
+const validate = require('../web/validate');
+
+const ANSWERS = ['completed', 'failed', 'pending'];
+
+function intentOf(app, ref) {
+  const intentId = app.sandboxRefs.intentId(ref);
+  if (!intentId) throw new HttpError(404, 'Unknown payment', 'The sandbox has no payment with this reference.');
+  return intentId;
+}
+
+function routes(router, app) {
+  router.get('/sandbox/pay', ({ req, res, url }) => {
+    const intentId = intentOf(app, validate.id(url.searchParams, 'ref'));
+    const session = app.shoppers.ensure(req, res);
+    sendHtml(res, 200, views.payPage(app.p.intentGet(intentId), session.csrf));
+  });
+
+  router.post('/sandbox/pay', async ({ req, res }) => {
+    const form = await readForm(req);
+    app.shoppers.posted(req, form);
+    const intentId = intentOf(app, validate.id(form, 'ref'));
+    const callback = app.p.sandboxPay(intentId, validate.oneOf(form, 'answer', ANSWERS));
+    redirect(res, `/payment/callback/${intentId}?${callback}`);
+  });
+}
+
+module.exports = { routes };

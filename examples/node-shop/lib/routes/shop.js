@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+// The shopper's side: catalog, cart, and checkout, which reserves the stock
+// and sends the shopper to the gateway.
+'use strict';
+
+const crypto = require('node:crypto');
+const catalog = require('../catalog');
+const views = require('../views/shop');
+const { HttpError, badRequest, sendHtml, redirect, readForm } = require('../web/http');
+const validate = require('../web/validate');
+
+function sku(form) {
+  const value = validate.id(form, 'sku');
+  if (!catalog.has(value)) throw badRequest('There is no such product.');
+  return value;
+}
+
+function cartOf(app, session) {
+  try {
+    return app.p.cartGet(session.cartId);
+  } catch (err) {
+    if (err.code === 'KBP_ENOTFOUND') return { items: [], version: 0 };
+    throw err;
+  }
+}
+
+function linesOf(app, cart) {
+  return cart.items.map((item) => ({ product: app.p.productGet(item.sku), qty: item.qty }));
+}
+
+function qtyInCart(app, session, wanted) {
+  return cartOf(app, session).items.find((i) => i.sku === wanted)?.qty ?? 0;
+}
+
+function setQty(app, session, wanted, qty) {
+  if (qty === 0) {
+    if (qtyInCart(app, session, wanted) > 0) app.p.cartRemoveItem(session.cartId, session.customerId, wanted);
+  } else {
+    app.p.cartSetItem(session.cartId, session.customerId, wanted, qty);
+  }
+}
+
+// The library names the SKU it could not reserve; the page names every short line.
+function refusedForStock(app, session) {
+  const short = linesOf(app, cartOf(app, session)).filter((l) => l.product.available < l.qty);
+  return new HttpError(409, 'Not enough stock', null, views.outOfStock(short));
+}
+
+const CHECKOUT_REFUSALS = {
+  KBP_EEMPTY: [400, 'Your cart is empty', 'Add something to your cart before checking out.'],
+  KBP_EINACTIVE: [409, 'No longer sold', 'A product in your cart is no longer sold. Remove it and check out again.'],
+  KBP_ECONFLICT: [409, 'Your cart changed', 'Your cart changed after this page was shown. Review it and check out again.'],
+};
+
+function createIntent(app, session, key) {
+  try {
+    // One key per rendering of the cart page: a double click pays one intent.
+    return app.p.intentCreate(session.cartId, 'sandbox', { idempotencyKey: `${session.cartId}:${key}` });
+  } catch (err) {
+    if (err.code === 'KBP_EOUTOFSTOCK') throw refusedForStock(app, session);
+    if (err.code === 'KBP_ENOTFOUND') throw new HttpError(...CHECKOUT_REFUSALS.KBP_EEMPTY);
+    if (Object.hasOwn(CHECKOUT_REFUSALS, err.code)) throw new HttpError(...CHECKOUT_REFUSALS[err.code]);
+    throw err;
+  }
+}
+
+function routes(router, app) {
+  router.get('/', ({ req, res }) => {
+    const session = app.shoppers.ensure(req, res);
+    sendHtml(res, 200, views.catalog(catalog.list(app.p), session.csrf));
+  });
+
+  router.get('/cart', ({ req, res }) => {
+    const session = app.shoppers.ensure(req, res);
+    const key = crypto.randomBytes(18).toString('base64url');
+    sendHtml(res, 200, views.cart(linesOf(app, cartOf(app, session)), session.csrf, key));
+  });
+
+  router.post('/cart/add', async ({ req, res }) => {
+    const form = await readForm(req);
+    const session = app.shoppers.posted(req, form);
+    const wanted = sku(form);
+    const qty = qtyInCart(app, session, wanted) + validate.int(form, 'qty', 1, views.MAX_QTY);
+    if (qty > views.MAX_QTY) throw badRequest(`At most ${views.MAX_QTY} of a product fit in one cart.`);
+    setQty(app, session, wanted, qty);
+    redirect(res, '/cart');
+  });
+
+  router.post('/cart/update', async ({ req, res }) => {
+    const form = await readForm(req);
+    const session = app.shoppers.posted(req, form);
+    setQty(app, session, sku(form), validate.int(form, 'qty', 0, views.MAX_QTY));
+    redirect(res, '/cart');
+  });
+
+  router.post('/checkout', async ({ req, res }) => {
+    const form = await readForm(req);
+    const session = app.shoppers.posted(req, form);
+    const key = validate.id(form, 'key', /^[A-Za-z0-9_-]{16,64}$/);
+    const intent = createIntent(app, session, key);
+    // A cart page submitted again after its payment ended: show how it ended.
+    if (intent.status !== 'pending') {
+      redirect(res, `/orders/${intent.id}`);
+      return;
+    }
+    if (intent.redirect.method !== 'GET') {
+      throw new Error(`gateway redirect by ${intent.redirect.method} is not supported by this shop`);
+    }
+    app.sandboxRefs.remember(intent);
+    app.log(`checkout: intent ${intent.id} for cart ${session.cartId}, ${intent.amount_minor} ${intent.currency} reserved`);
+    redirect(res, intent.redirect.url);
+  });
+}
+
+module.exports = { routes };

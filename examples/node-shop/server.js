@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+// A web shop over the kbpipeline Node package: catalog, cart, checkout
+// through the sandbox gateway, and a status page that waits for the order.
+// Settings come from the environment (see README.md beside this file);
+// with none it runs on the memory store:
+//     NODE_PATH=<the staged kbpipeline package> node server.js
+'use strict';
+
+const http = require('node:http');
+const config = require('./lib/config');
+const pipeline = require('./lib/pipeline');
+const receipts = require('./lib/receipts');
+const maintenance = require('./lib/maintenance');
+const { WorkerControl } = require('./lib/worker-control');
+const { SandboxRefs } = require('./lib/sandbox-refs');
+const { Shoppers } = require('./lib/shoppers');
+const { createHandler } = require('./lib/app');
+
+function log(message) {
+  console.log(`${new Date().toISOString()} ${message}`);
+}
+
+function listen(server, port) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+}
+
+async function main() {
+  const settings = config.load();
+  const server = http.createServer();
+  await listen(server, settings.port);
+  const url = settings.publicUrl ?? `http://127.0.0.1:${server.address().port}`;
+
+  const p = pipeline.open(settings, url);
+  receipts.register(p, { relayUrl: settings.receiptUrl, log });
+  const worker = new WorkerControl(p, settings.workerThreads);
+  await worker.resume();
+  const stopMaintenance = maintenance.start(p, settings.maintenanceMs, log);
+
+  const secure = url.startsWith('https:');
+  server.on('request', createHandler({
+    p, config: settings, log, worker,
+    sandboxRefs: new SandboxRefs(),
+    shoppers: new Shoppers({ secure }),
+  }));
+
+  // The storage URI may hold a password: only the backend's name is printed.
+  log(`storage: ${p.storageName}${settings.storage === 'memory:' ? ' (nothing is kept after exit)' : ''}`);
+  log(`receipts: ${settings.receiptUrl ? 'posted to the mail relay (KBP_SHOP_RECEIPT_URL)' : 'written to this log'}`);
+  log(`node-shop listening on ${url}/`);
+
+  let stopping = false;
+  const stop = async (signal) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    stopMaintenance();
+    server.close();
+    server.closeAllConnections();
+    await worker.pause();
+    await p.close();
+    log('stopped');
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  const reason = err instanceof config.ConfigError ? err.message : `${err.code ?? err.name}: ${err.message}`;
+  console.error(`node-shop: cannot start: ${reason}`);
+  process.exit(1);
+});
