@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // A web shop over the kbpipeline Node package: catalog, cart, checkout
-// through the sandbox gateway, and a status page that waits for the order.
-// Settings come from the environment (see README.md beside this file);
-// with none it runs on the memory store:
+// through the sandbox gateway, a status page that waits for the order, and
+// admin pages for the job queue. Settings come from the environment (see
+// README.md beside this file); with none it runs on the memory store:
 //     NODE_PATH=<the staged kbpipeline package> node server.js
 'use strict';
 
@@ -14,7 +14,9 @@ const maintenance = require('./lib/maintenance');
 const { WorkerControl } = require('./lib/worker-control');
 const { SandboxRefs } = require('./lib/sandbox-refs');
 const { Shoppers } = require('./lib/shoppers');
+const { Admins } = require('./lib/admins');
 const { createHandler } = require('./lib/app');
+const adminViews = require('./lib/views/admin');
 
 function log(message) {
   console.log(`${new Date().toISOString()} ${message}`);
@@ -44,10 +46,13 @@ async function main() {
     p, config: settings, log, worker,
     sandboxRefs: new SandboxRefs(),
     shoppers: new Shoppers({ secure }),
+    admins: new Admins({ token: settings.adminToken, secure, loginPage: adminViews.login }),
   }));
 
   // The storage URI may hold a password: only the backend's name is printed.
   log(`storage: ${p.storageName}${settings.storage === 'memory:' ? ' (nothing is kept after exit)' : ''}`);
+  log(settings.adminToken ? 'admin pages: sign in at /admin with KBP_SHOP_ADMIN_TOKEN'
+    : 'admin pages: disabled (set KBP_SHOP_ADMIN_TOKEN to enable them)');
   log(`receipts: ${settings.receiptUrl ? 'posted to the mail relay (KBP_SHOP_RECEIPT_URL)' : 'written to this log'}`);
   log(`node-shop listening on ${url}/`);
 

@@ -7,18 +7,18 @@ const { Router } = require('./web/router');
 const { HttpError, sendHtml, sendJson } = require('./web/http');
 const { errorPage } = require('./views/layout');
 
-const ROUTES = ['shop', 'sandbox', 'payment', 'static'].map((name) => require(`./routes/${name}`));
+const ROUTES = ['shop', 'sandbox', 'payment', 'admin', 'ops', 'static'].map((name) => require(`./routes/${name}`));
 
-function sendError(res, err, json) {
+function sendError(res, err, json, admin) {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   if (json) sendJson(res, err.status, { error: err.title, detail: err.message });
-  else sendHtml(res, err.status, err.page ?? errorPage(err.status, err.title, err.message));
+  else sendHtml(res, err.status, err.page ?? errorPage(err.status, err.title, err.message, admin ? 'admin' : 'shop'));
 }
 
-/** app: { p, config, log, shoppers, worker, sandboxRefs } */
+/** app: { p, config, log, shoppers, admins, worker, sandboxRefs } */
 function createHandler(app) {
   const router = new Router();
   for (const r of ROUTES) r.routes(router, app);
@@ -42,7 +42,7 @@ function createHandler(app) {
       }
       sendError(res, err instanceof HttpError ? err
         : new HttpError(500, 'Something went wrong', 'The shop could not answer this request. Try again in a moment.'),
-      json);
+      json, pathname.startsWith('/admin'));
     }
     app.log(`${req.method} ${pathname} ${res.statusCode} ${Date.now() - started} ms`);
   };

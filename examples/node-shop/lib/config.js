@@ -3,6 +3,9 @@
 // starts: a typo in a number must stop the shop, not run it with a default.
 'use strict';
 
+// Shorter tokens can be guessed through the login form.
+const ADMIN_TOKEN_MIN = 16;
+
 class ConfigError extends Error {}
 
 function integer(env, name, fallback, min, max) {
@@ -29,6 +32,15 @@ function httpUrl(env, name, fallback) {
   return url;
 }
 
+function adminToken(env) {
+  const token = env.KBP_SHOP_ADMIN_TOKEN;
+  if (token === undefined || token === '') return null;
+  if (Buffer.byteLength(token) < ADMIN_TOKEN_MIN) {
+    throw new ConfigError(`KBP_SHOP_ADMIN_TOKEN must be at least ${ADMIN_TOKEN_MIN} bytes`);
+  }
+  return token;
+}
+
 function load(env = process.env) {
   const port = integer(env, 'PORT', 8080, 0, 65535);
   const publicUrl = httpUrl(env, 'KBP_SHOP_PUBLIC_URL', null);
@@ -44,6 +56,7 @@ function load(env = process.env) {
     publicUrl: publicUrl && publicUrl.origin,
     storage,
     schema,
+    adminToken: adminToken(env),
     intentTtlMs: integer(env, 'KBP_SHOP_INTENT_TTL_MS', 0, 1000, 30 * 86400000),
     backoffUnitMs: integer(env, 'KBP_SHOP_BACKOFF_UNIT_MS', 0, 1, 86400000),
     workerThreads: integer(env, 'KBP_SHOP_WORKER_THREADS', 2, 1, 64),

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The stylesheet and the script, read once; a fixed list, so no path
+// The stylesheet and the two scripts, read once; a fixed list, so no path
 // from a request ever reaches the file system.
 'use strict';
 
@@ -10,6 +10,7 @@ const { send } = require('../web/http');
 const FILES = {
   'style.css': 'text/css; charset=utf-8',
   'order-status.js': 'text/javascript; charset=utf-8',
+  'admin-live.js': 'text/javascript; charset=utf-8',
 };
 
 function routes(router) {

@@ -5,11 +5,12 @@ const { html } = require('../web/html');
 
 const HEADERS = {
   shop: html`<span class="brand">Node shop</span> <nav><a href="/">Catalog</a> <a href="/cart">Cart</a></nav>`,
+  admin: html`<span class="brand">Node shop · admin</span> <nav><a href="/admin/jobs">Jobs</a> <a href="/admin/orders">Orders</a> <a href="/">Shop</a></nav>`,
   // The gateway's page is another party's site in real life: no shop navigation.
   sandbox: html`<span class="brand">SANDBOX payment gateway · test payments only</span>`,
 };
 
-/** The page shell; `section` picks the header: 'shop' or 'sandbox'. */
+/** The page shell; `section` picks the header: 'shop', 'admin' or 'sandbox'. */
 function page({ title, body, section = 'shop', scripts = [] }) {
   return html`<!doctype html>
 <html lang="en">
@@ -32,11 +33,12 @@ ${body}
 `;
 }
 
-function errorPage(status, title, detail) {
+function errorPage(status, title, detail, section) {
   return page({
     title,
+    section,
     body: html`<p class="error" data-status="${status}">${detail}</p>
-<p><a href="/">Back</a></p>`,
+<p><a href="${section === 'admin' ? '/admin/jobs' : '/'}">Back</a></p>`,
   });
 }
 

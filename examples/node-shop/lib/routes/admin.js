@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+// The operator's pages: the job table with its actions, live metrics and
+// health, the worker's pause, order lookup. Every action is a POST that
+// carries the admin session's CSRF token, and answers with a redirect back.
+'use strict';
+
+const health = require('../health');
+const views = require('../views/admin');
+const { badRequest, sendHtml, sendJson, redirect, readForm } = require('../web/http');
+const validate = require('../web/validate');
+
+const BACK = /^\/admin\/jobs(\?[A-Za-z0-9_.:@%=&-]*)?$/;
+
+function filterOf(params) {
+  const state = validate.field(params, 'state');
+  if (state && !views.JOB_STATES.includes(state)) throw badRequest(`state must be one of ${views.JOB_STATES.join(', ')}.`);
+  return {
+    state: state || null,
+    kind: validate.optionalId(params, 'kind'),
+    limit: validate.int(params, 'limit', 1, 100, 20),
+    after: validate.optionalId(params, 'after'),
+  };
+}
+
+// Where an action returns to: the job page it was posted from, nothing else.
+function backOf(form) {
+  const back = validate.field(form, 'back');
+  return back && BACK.test(back) ? back : '/admin/jobs';
+}
+
+/** Runs an admin POST: fn(form, session) returns the flash text; library refusals become flash errors. */
+function adminAction(app, fn) {
+  return async ({ req, res }) => {
+    const form = await readForm(req);
+    const session = app.admins.posted(req, form);
+    try {
+      session.flash = { kind: 'ok', text: await fn(form, session) };
+    } catch (err) {
+      if (!err.code?.startsWith('KBP_E')) throw err;
+      session.flash = { kind: 'error', text: err.message };
+    }
+    redirect(res, backOf(form));
+  };
+}
+
+function routes(router, app) {
+  router.get('/admin', ({ res }) => redirect(res, '/admin/jobs'));
+
+  router.get('/admin/login', ({ res }) => {
+    app.admins.requireEnabled();
+    sendHtml(res, 200, views.login('Sign in with the admin token.'));
+  });
+
+  router.post('/admin/login', async ({ req, res }) => {
+    const form = await readForm(req);
+    if (!app.admins.login(req, res, form)) {
+      app.log('admin sign-in refused');
+      sendHtml(res, 401, views.login('That token is not right.'));
+      return;
+    }
+    app.log('admin signed in');
+    redirect(res, '/admin/jobs');
+  });
+
+  router.post('/admin/logout', async ({ req, res }) => {
+    app.admins.logout(req, res, await readForm(req));
+    redirect(res, '/admin/login');
+  });
+
+  router.get('/admin/jobs', ({ req, res, url }) => {
+    const session = app.admins.session(req);
+    const filter = filterOf(url.searchParams);
+    const list = app.p.jobsList(filter);
+    const flash = session.flash;
+    session.flash = null;
+    const back = `${url.pathname}${url.search}`;
+    sendHtml(res, 200, views.jobs({
+      list, filter, flash, health: health.check(app.p), worker: app.worker,
+      ctx: { csrf: session.csrf, back: BACK.test(back) ? back : '/admin/jobs' },
+    }));
+  });
+
+  router.post('/admin/jobs/retry', adminAction(app, (form) => {
+    const id = validate.id(form, 'id');
+    app.p.jobRetry(id);
+    app.log(`admin: job ${id} retried`);
+    return `Job ${id} is queued to run again.`;
+  }));
+
+  router.post('/admin/jobs/cancel', adminAction(app, (form) => {
+    const id = validate.id(form, 'id');
+    app.p.jobCancel(id);
+    app.log(`admin: job ${id} cancelled`);
+    return `Job ${id} is cancelled.`;
+  }));
+
+  router.post('/admin/jobs/requeue-stale', adminAction(app, () => {
+    const n = app.p.jobsRequeueStale();
+    app.log(`admin: ${n} stale jobs requeued`);
+    return `${n} stale job${n === 1 ? ' was' : 's were'} requeued.`;
+  }));
+
+  router.post('/admin/worker', adminAction(app, async (form) => {
+    if (validate.oneOf(form, 'action', ['pause', 'resume']) === 'pause') await app.worker.pause();
+    else await app.worker.resume();
+    app.log(`admin: worker ${app.worker.running ? 'resumed' : 'paused'}`);
+    return `The worker is ${app.worker.running ? 'running' : 'paused'}.`;
+  }));
+
+  router.get('/admin/metrics.json', ({ req, res }) => {
+    app.admins.session(req);
+    const h = health.check(app.p);
+    sendJson(res, 200, { health: { level: h.level, findings: h.findings }, metrics: h.metrics,
+      worker: { running: app.worker.running } });
+  }, { json: true });
+
+  router.get('/admin/orders', ({ req, res, url }) => {
+    app.admins.session(req);
+    const number = validate.field(url.searchParams, 'number');
+    if (!number) {
+      sendHtml(res, 200, views.order(null, null));
+      return;
+    }
+    if (!/^ORD-[A-Z0-9]{1,64}$/.test(number)) throw badRequest('An order number looks like ORD-ABC123.');
+    let found = null;
+    try {
+      found = app.p.orderGet(number);
+    } catch (err) {
+      if (err.code !== 'KBP_ENOTFOUND') throw err;
+    }
+    sendHtml(res, found ? 200 : 404, views.order(number, found));
+  });
+}
+
+module.exports = { routes };
