@@ -16,8 +16,9 @@ static void settle_failure(kbp_pipeline *p, const kbp_job *job, const char *work
 	int64_t now = kbp_pipeline_now(p), retry_at = -1;
 	const kbp_error *e = kbp_error_last();
 
-	snprintf(message, sizeof(message), "%s: %s", kbp_strerror(rc),
-	         e->code == rc && e->message[0] ? e->message : "handler failed");
+	/* The handler's own words when it gave any: operators read them in the job's history. */
+	snprintf(message, sizeof(message), "%s",
+	         e->code == rc && e->message[0] ? e->message : kbp_strerror(rc));
 	if (job->attempts < job->max_attempts)
 		retry_at = now + kbp__backoff_delay_ms(job->attempts, p->backoff_unit_ms,
 		                                       p->backoff_max_ms, p->backoff_jitter_pct);
