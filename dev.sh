@@ -2,6 +2,8 @@
 # The project's two entry points, on a fresh Debian 12 machine:
 #   ./dev.sh demo   build and run the demo on the embedded memory backend
 #   ./dev.sh test   build and pass every test suite (also under ASan + UBSan)
+#   ./dev.sh shop   build the Node binding and start the example web shop
+#                   (examples/node-shop) on http://127.0.0.1:8080/
 # Each installs the Debian packages it needs first.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -133,10 +135,22 @@ cmd_demo() {
 	./build/release/tools/kbpipe/kbpipe demo "$@"
 }
 
-cmd_test() {
-	local status=0
+# The example web shop over the Node binding; its settings are environment
+# variables (examples/node-shop/README.md), e.g. KBP_SHOP_ADMIN_TOKEN for /admin.
+cmd_shop() {
 	# shellcheck disable=SC2046 # one package name per word
 	install_packages $(node_packages)
+	configure build/shop --buildtype=release -Dtests=false -Dnode=enabled -Dpython=disabled \
+		-Dman=disabled
+	meson compile -C build/shop
+	NODE_PATH="$PWD/build/shop/bindings/node/stage" exec node examples/node-shop/server.js "$@"
+}
+
+cmd_test() {
+	local status=0
+	# chromium: the web shop's browser tests drive Debian's, headless.
+	# shellcheck disable=SC2046 # one package name per word
+	install_packages $(node_packages) chromium
 	pg_start || exit 1
 	# The Python suite's PostgreSQL tests fail, rather than skip, without the server.
 	export KBP_REQUIRE_PG=1
@@ -171,8 +185,9 @@ cmd_test() {
 case "${1:-}" in
 demo) shift; cmd_demo "$@" ;;
 test) shift; cmd_test "$@" ;;
+shop) shift; cmd_shop "$@" ;;
 *)
-	echo "usage: ./dev.sh demo | test" >&2
+	echo "usage: ./dev.sh demo | test | shop" >&2
 	exit 2
 	;;
 esac
