@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/backoff.h"
+#include "core/lease.h"
 #include "core/pipeline_internal.h"
 #include "core/validate.h"
 #include "util/ids.h"
@@ -67,10 +68,44 @@ static void complete_batch(kbp_pipeline *p, const char *const *ids, size_t n, co
 		         n, worker);
 }
 
-int kbp_worker_run_once(int *out_ran, kbp_pipeline *p, const char *worker_id, int max_jobs)
+/*
+ * Acquires and runs one batch. The batch's leases are renewed while its
+ * handlers run: by the worker's keeper thread when slot is given, else here,
+ * between jobs, once half the lease has passed.
+ */
+static int run_batch(int *out_ran, kbp_pipeline *p, const char *worker_id, int max_jobs,
+                     kbp_lease_slot *slot)
 {
 	kbp_job_list *jobs = NULL;
+	const char *done[1000];
+	size_t n_done = 0;
+	int64_t renewed = kbp_pipeline_now(p);
 	int rc;
+
+	rc = p->storage->jobs_acquire(p->storage, worker_id, max_jobs, p->job_lease_ms, renewed, &jobs);
+	if (rc != 0)
+		return rc;
+	if (slot)
+		kbp__lease_slot_hold(slot, jobs);
+	for (size_t i = 0; i < jobs->n; i++) {
+		if (!slot && kbp_pipeline_now(p) - renewed >= p->job_lease_ms / 2) {
+			kbp__lease_extend(p, jobs, worker_id);
+			renewed = kbp_pipeline_now(p);
+		}
+		if (run_job(p, &jobs->jobs[i], worker_id))
+			done[n_done++] = jobs->jobs[i].id;
+	}
+	complete_batch(p, done, n_done, worker_id);
+	if (slot)
+		kbp__lease_slot_hold(slot, NULL);
+	*out_ran = (int)jobs->n;
+	kbp_job_list_free(jobs);
+	return 0;
+}
+
+int kbp_worker_run_once(int *out_ran, kbp_pipeline *p, const char *worker_id, int max_jobs)
+{
+	int ran = 0, rc;
 
 	if (out_ran)
 		*out_ran = 0;
@@ -78,28 +113,17 @@ int kbp_worker_run_once(int *out_ran, kbp_pipeline *p, const char *worker_id, in
 	if ((rc = kbp__check_id(worker_id, "worker id")) ||
 	    (rc = kbp__check_range(max_jobs, 1, 1000, "max_jobs")))
 		return rc;
-	rc = p->storage->jobs_acquire(p->storage, worker_id, max_jobs, p->job_lease_ms,
-	                              kbp_pipeline_now(p), &jobs);
-	if (rc != 0)
-		return rc;
-	if (jobs->n > 0) {
-		const char *done[1000];
-		size_t n_done = 0;
-		for (size_t i = 0; i < jobs->n; i++)
-			if (run_job(p, &jobs->jobs[i], worker_id))
-				done[n_done++] = jobs->jobs[i].id;
-		complete_batch(p, done, n_done, worker_id);
-	}
-	if (out_ran)
-		*out_ran = (int)jobs->n;
-	kbp_job_list_free(jobs);
-	return 0;
+	rc = run_batch(&ran, p, worker_id, max_jobs, NULL);
+	if (rc == 0 && out_ran)
+		*out_ran = ran;
+	return rc;
 }
 
 typedef struct worker_thread {
 	struct kbp_worker *worker;
 	pthread_t thread;
 	char id[KBP_ID_MAX + 1];
+	kbp_lease_slot *lease;
 	int started;
 } worker_thread;
 
@@ -110,6 +134,8 @@ struct kbp_worker {
 	atomic_int stopping;
 	int n_threads;
 	worker_thread *threads;
+	kbp_lease_slot *leases;     /* one per thread, renewed by keeper */
+	kbp_lease_keeper *keeper;
 };
 
 static void *worker_main(void *arg)
@@ -121,7 +147,7 @@ static void *worker_main(void *arg)
 
 	while (!atomic_load(&w->stopping)) {
 		int ran = 0;
-		if (kbp_worker_run_once(&ran, w->p, t->id, w->batch) != 0) {
+		if (run_batch(&ran, w->p, t->id, w->batch, t->lease) != 0) {
 			kbp__log(w->p, KBP_LOG_ERROR, "worker %s: %s", t->id, kbp_error_last()->message);
 			ran = 0;
 		}
@@ -171,7 +197,10 @@ int kbp_worker_start(kbp_worker **out, kbp_pipeline *p, const kbp_worker_options
 	w->poll_ms = opts->poll_ms ? opts->poll_ms : 1000;
 	w->n_threads = opts->threads ? opts->threads : 1;
 	w->threads = calloc((size_t)w->n_threads, sizeof(*w->threads));
-	if (!w->threads) {
+	w->leases = calloc((size_t)w->n_threads, sizeof(*w->leases));
+	if (!w->threads || !w->leases) {
+		free(w->threads);
+		free(w->leases);
 		free(w);
 		return kbp__oom();
 	}
@@ -181,6 +210,15 @@ int kbp_worker_start(kbp_worker **out, kbp_pipeline *p, const kbp_worker_options
 		worker_thread *t = &w->threads[i];
 		t->worker = w;
 		snprintf(t->id, sizeof(t->id), "%s-%.8s-%d", opts->name ? opts->name : "worker", tag, i);
+		t->lease = &w->leases[i];
+		kbp__lease_slot_init(t->lease, t->id);
+	}
+	if ((rc = kbp__lease_keeper_start(&w->keeper, p, w->leases, (size_t)w->n_threads))) {
+		kbp_worker_stop(w);
+		return rc;
+	}
+	for (int i = 0; i < w->n_threads; i++) {
+		worker_thread *t = &w->threads[i];
 		if (pthread_create(&t->thread, NULL, worker_main, t) != 0) {
 			kbp_worker_stop(w);
 			return kbp_error_set(KBP_ENOMEM, "could not start worker thread %d", i);
@@ -200,6 +238,11 @@ void kbp_worker_stop(kbp_worker *w)
 	for (int i = 0; i < w->n_threads; i++)
 		if (w->threads[i].started)
 			pthread_join(w->threads[i].thread, NULL);
+	/* Only now: the threads renewed what they held until they finished it. */
+	kbp__lease_keeper_stop(w->keeper);
+	for (int i = 0; i < w->n_threads; i++)
+		kbp__lease_slot_destroy(&w->leases[i]);
+	free(w->leases);
 	free(w->threads);
 	free(w);
 }

@@ -81,7 +81,7 @@ fresh_schema admin
 t "migrate again (no-op)" 0 "$K" --schema "$S" migrate
 check "seed 3 failed jobs" "$HELPER" fail "$URI" "$S" 3
 t "jobs list --state failed" 0 "$K" --schema "$S" jobs list --state failed
-out_has '^ID  *KIND  *STATE'; out_has 'cli_fail  *failed  *1/1  *20[0-9-]*T[0-9:.]*Z  *invalid argument: cli test job .*\.\.\.$'
+out_has '^ID  *KIND  *STATE'; out_has 'cli_fail  *failed  *1/1  *20[0-9-]*T[0-9:.]*Z  *cli test job job_[0-9a-z]* fails on purpose$'
 check "jobs list: 3 rows" [ "$(rows)" = 3 ]
 t "jobs list --json" 0 "$K" --schema "$S" jobs list --json
 json_is 'jobs.#' 3; json_is jobs.0.state failed; json_is jobs.0.kind cli_fail; json_is next_after null

@@ -150,6 +150,7 @@ void add_intent_tests(Suite *s);
 void add_verify_tests(Suite *s);
 void add_finalize_tests(Suite *s);
 void add_jobs_tests(Suite *s);
+void add_leases_tests(Suite *s);
 void add_maintenance_tests(Suite *s);
 void add_orders_tests(Suite *s);
 void add_admin_tests(Suite *s);

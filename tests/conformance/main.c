@@ -17,6 +17,7 @@ int main(void)
 	add_finalize_tests(s);
 	add_orders_tests(s);
 	add_jobs_tests(s);
+	add_leases_tests(s);
 	add_maintenance_tests(s);
 	add_admin_tests(s);
 	add_concurrency_tests(s);

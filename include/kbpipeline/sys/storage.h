@@ -210,6 +210,13 @@ struct kbp_storage {
 	                     const char *worker, int64_t now, int64_t *out_done);
 	/* The integrity checks of kbp_doctor_run(), with at most KBP_DOCTOR_IDS_MAX ids each. */
 	int (*doctor)(kbp_storage *s, int64_t now, kbp_doctor_report **out);
+	/*
+	 * Renews leases: the jobs still running under worker's lease get
+	 * lease_until; *out_count says how many that was (a job rescued from
+	 * this worker is not taken back).
+	 */
+	int (*jobs_extend)(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
+	                   int64_t lease_until, int64_t now, int64_t *out_count);
 };
 
 /* Opens the backend a URI names: "memory:" or a PostgreSQL URI / conninfo. */

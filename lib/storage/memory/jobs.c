@@ -224,6 +224,26 @@ int mem_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, cons
 	return 0;
 }
 
+int mem_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
+                    int64_t lease_until, int64_t now, int64_t *out_count)
+{
+	mem_store *m = mem_of(s);
+	int64_t count = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < n; i++) {
+		mem_job *j = kbp_hmap_get(&m->jobs, job_ids[i]);
+		if (j && j->pub.state == KBP_JOB_RUNNING && kbp_str_eq(j->pub.locked_by, worker)) {
+			j->pub.lease_until = lease_until;
+			j->pub.updated_at = now;
+			count++;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	*out_count = count;
+	return 0;
+}
+
 static int append_error(mem_job *j, const char *message, int64_t now)
 {
 	char *copy = strdup(message), *last = strdup(message);

@@ -159,6 +159,7 @@ static const kbp_storage memory_vtable = {
 	.free = mem_free,
 	.reconcile_schedule = mem_reconcile_schedule,
 	.jobs_complete = mem_jobs_complete,
+	.jobs_extend = mem_jobs_extend,
 	.doctor = mem_doctor,
 };
 

@@ -153,6 +153,8 @@ int mem_jobs_acquire(kbp_storage *s, const char *worker, int max, int64_t lease_
 int mem_job_complete(kbp_storage *s, const char *job_id, const char *worker, int64_t now);
 int mem_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
                       int64_t now, int64_t *out_done);
+int mem_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
+                    int64_t lease_until, int64_t now, int64_t *out_count);
 int mem_job_fail(kbp_storage *s, const char *job_id, const char *worker, const char *error,
                  int64_t retry_at, int64_t now);
 int mem_job_get(kbp_storage *s, const char *job_id, kbp_job **out);

@@ -195,3 +195,22 @@ int pg_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const
 	cJSON_Delete(data);
 	return rc;
 }
+
+int pg_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
+                   int64_t lease_until, int64_t now, int64_t *out_count)
+{
+	pg_num until = pg_i64(lease_until), t = pg_i64(now);
+	char *ids = pg_id_array(job_ids, n);
+	const char *p[] = { ids, worker, until.s, t.s };
+	cJSON *data;
+	int rc;
+
+	if (!ids)
+		return pg_oom();
+	rc = pg_call(pg_of(s), ST_JOBS_EXTEND, p, 4, &data);
+	free(ids);
+	if (rc == 0)
+		*out_count = js_i64(data, "count");
+	cJSON_Delete(data);
+	return rc;
+}

@@ -55,6 +55,7 @@ typedef enum pg_stmt {
 	ST_RECONCILE_SCHEDULE,
 	ST_JOBS_COMPLETE,
 	ST_DOCTOR,
+	ST_JOBS_EXTEND,
 	ST_COUNT
 } pg_stmt;
 
@@ -181,6 +182,8 @@ int pg_metrics(kbp_storage *s, int64_t now, kbp_metrics *out);
 int pg_reconcile_schedule(kbp_storage *s, const kbp_reconcile_params *params, int64_t *out_count);
 int pg_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
                      int64_t now, int64_t *out_done);
+int pg_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
+                   int64_t lease_until, int64_t now, int64_t *out_count);
 /* A text[] literal of generated ids (which need no quoting); NULL when memory runs out. */
 char *pg_id_array(const char *const *ids, size_t n);
 int pg_doctor(kbp_storage *s, int64_t now, kbp_doctor_report **out);

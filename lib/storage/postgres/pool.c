@@ -53,6 +53,7 @@ static const stmt_def stmts[ST_COUNT] = {
 		4, -1, 1, WAKE_JOBS },
 	[ST_JOBS_COMPLETE] = { "jobs_complete", "SELECT kbp_jobs_complete($1,$2,$3)", 3, -1, 1, 0 },
 	[ST_DOCTOR] = { "doctor", "SELECT kbp_doctor($1,$2,$3)", 3, -1, 1, 0 },
+	[ST_JOBS_EXTEND] = { "jobs_extend", "SELECT kbp_jobs_extend($1,$2,$3,$4)", 4, -1, 1, 0 },
 };
 
 _Static_assert(ST_COUNT <= 64, "the prepared-statement bitmap holds 64 statements");

@@ -75,6 +75,7 @@ static const kbp_storage postgres_vtable = {
 	.reconcile_schedule = pg_reconcile_schedule,
 	.jobs_complete = pg_jobs_complete,
 	.doctor = pg_doctor,
+	.jobs_extend = pg_jobs_extend,
 };
 
 static pg_store *store_new(const char *conninfo, const char *schema, int pool_size)
