@@ -25,6 +25,8 @@
 
 const path = require('node:path');
 
+// The addon npm install built beside this file; KBP_NODE_ADDON names another
+// (the test suite runs this source against a build directory's addon).
 const c = require(process.env.KBP_NODE_ADDON ||
   path.join(__dirname, '..', 'build', 'Release', 'kbpipeline.node'));
 
