@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// The README's Node example: a checkout with a running worker, a job handler
+// written in JavaScript, and an out-of-stock refusal. node receipts.js
+'use strict';
+
+const { Pipeline } = require('kbpipeline');
+
+async function main() {
+  const p = new Pipeline({ storage: 'memory:' });
+  p.addSandboxGateway();
+  p.vendorPut('ilam-tea', 'Ilam Tea House');
+  p.productPut({ id: 'tea-250g', vendorId: 'ilam-tea', name: 'Ilam tea, 250 g',
+    priceMinor: 45000, onHand: 10 });                     // paisa, stock
+  p.cartSetItem('cart-1', 'customer-1', 'tea-250g', 2);
+
+  let receiptSent;
+  const sent = new Promise((resolve) => { receiptSent = resolve; });
+  p.jobRegister('send_receipt', async (job) => {          // your own jobs, in JavaScript
+    console.log('receipt for', job.payload.intentId);
+    receiptSent();
+  });
+  const worker = p.workerStart({ threads: 2 });           // library threads, woken at once
+
+  const intent = p.intentCreate('cart-1', 'sandbox', { idempotencyKey: 'checkout-cart-1' });
+  const callback = p.sandboxPay(intent.id);               // the shopper pays at the gateway
+  p.paymentVerify('sandbox', callback);                   // the redirect comes back
+
+  const status = await p.orderWait(intent.id, 5000);      // off the event loop
+  console.log(status.stage, status.order_number);
+  p.jobEnqueue('send_receipt', { intentId: intent.id });
+  await sent;
+
+  try {
+    p.cartSetItem('cart-2', 'customer-2', 'tea-250g', 50);
+    p.intentCreate('cart-2');
+  } catch (err) {
+    console.log('refused:', err.code, err.message);
+  }
+  await worker.stop();
+  await p.close();
+}
+
+main();
