@@ -112,7 +112,7 @@ int kbp_order_wait(kbp_order_status **out, kbp_pipeline *p, const char *intent_i
 			                     (long long)timeout_ms);
 		kbp_order_status_free(*out);
 		*out = NULL;
-		s->wait(s, KBP_TOPIC_ORDERS, &seen, left);
+		s->wait_order(s, intent_id, &seen, left);
 	}
 }
 

@@ -41,7 +41,7 @@ static int vtable_complete(const kbp_storage *s)
 	       s->jobs_acquire && s->job_complete && s->job_fail && s->job_get && s->jobs_list &&
 	       s->job_retry && s->job_cancel && s->jobs_rescue && s->maintenance && s->metrics &&
 	       s->wait && s->notify && s->free && s->reconcile_schedule &&
-	       s->jobs_complete && s->doctor && s->jobs_extend;
+	       s->jobs_complete && s->doctor && s->jobs_extend && s->wait_order;
 }
 
 int kbp__storage_open(kbp_storage **out, const kbp_options *opts)

@@ -18,6 +18,8 @@ void kbp_topics_init(kbp_topics *t)
 	for (int i = 0; i < KBP_TOPICS; i++) {
 		pthread_cond_init(&t->cond[i], &attr);
 		t->seq[i] = 1;
+		for (int k = 0; k < KBP_TOPIC_KEYS; k++)
+			t->keys[i][k] = 0;
 	}
 	pthread_condattr_destroy(&attr);
 }
@@ -29,10 +31,27 @@ void kbp_topics_destroy(kbp_topics *t)
 	pthread_mutex_destroy(&t->lock);
 }
 
+/* FNV-1a, never 0 (0 marks a change for every key); a collision only wakes a waiter early. */
+static uint64_t key_hash(const char *key)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * UINT64_C(1099511628211);
+	return h ? h : 1;
+}
+
+/* With the lock held. */
+static void advance(kbp_topics *t, int topic, uint64_t key)
+{
+	t->seq[topic]++;
+	t->keys[topic][t->seq[topic] % KBP_TOPIC_KEYS] = key;
+}
+
 void kbp_topics_bump(kbp_topics *t, int topic)
 {
 	pthread_mutex_lock(&t->lock);
-	t->seq[topic]++;
+	advance(t, topic, 0);
 	pthread_cond_broadcast(&t->cond[topic]);
 	pthread_mutex_unlock(&t->lock);
 }
@@ -40,9 +59,57 @@ void kbp_topics_bump(kbp_topics *t, int topic)
 void kbp_topics_bump_one(kbp_topics *t, int topic)
 {
 	pthread_mutex_lock(&t->lock);
-	t->seq[topic]++;
+	advance(t, topic, 0);
 	pthread_cond_signal(&t->cond[topic]);
 	pthread_mutex_unlock(&t->lock);
+}
+
+void kbp_topics_bump_key(kbp_topics *t, int topic, const char *key)
+{
+	uint64_t h = key_hash(key);
+
+	pthread_mutex_lock(&t->lock);
+	advance(t, topic, h);
+	pthread_cond_broadcast(&t->cond[topic]);
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* With the lock held: whether a change after *seen concerns key h. */
+static int concerns(const kbp_topics *t, int topic, uint64_t seen, uint64_t h)
+{
+	uint64_t now = t->seq[topic];
+
+	if (now - seen >= KBP_TOPIC_KEYS)
+		return 1;
+	for (uint64_t s = seen + 1; s <= now; s++) {
+		uint64_t k = t->keys[topic][s % KBP_TOPIC_KEYS];
+		if (k == 0 || k == h)
+			return 1;
+	}
+	return 0;
+}
+
+int kbp_topics_wait_key(kbp_topics *t, int topic, const char *key, uint64_t *seen,
+                        int64_t timeout_ms)
+{
+	struct timespec deadline = kbp_clock_deadline(timeout_ms > 0 ? timeout_ms : 0);
+	uint64_t h = key_hash(key);
+	int rc = 0, found = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (;;) {
+		if (t->seq[topic] != *seen) {
+			found = concerns(t, topic, *seen, h);
+			*seen = t->seq[topic];
+			if (found)
+				break;
+		}
+		if (rc == ETIMEDOUT || timeout_ms <= 0)
+			break;
+		rc = pthread_cond_timedwait(&t->cond[topic], &t->lock, &deadline);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return found ? 0 : KBP_ETIMEOUT;
 }
 
 int kbp_topics_wait(kbp_topics *t, int topic, uint64_t *seen, int64_t timeout_ms)

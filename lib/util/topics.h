@@ -11,11 +11,15 @@
  * value it saw, so no change between its look and its sleep is lost.
  */
 #define KBP_TOPICS 2
+/* Keyed wake-ups remembered per topic; a waiter further behind simply looks. */
+#define KBP_TOPIC_KEYS 256
 
 typedef struct kbp_topics {
 	pthread_mutex_t lock;
 	pthread_cond_t cond[KBP_TOPICS];
 	uint64_t seq[KBP_TOPICS];
+	/* The key hash of each recent change, by sequence number (0: every key). */
+	uint64_t keys[KBP_TOPICS][KBP_TOPIC_KEYS];
 } kbp_topics;
 
 void kbp_topics_init(kbp_topics *t);
@@ -33,5 +37,17 @@ void kbp_topics_bump_one(kbp_topics *t, int topic);
  * a first call with *seen = 0 returns at once with the current value.
  */
 int kbp_topics_wait(kbp_topics *t, int topic, uint64_t *seen, int64_t timeout_ms);
+/*
+ * A change that concerns one key (an intent's order): it wakes every waiter,
+ * but kbp_topics_wait_key() sleeps on unless the key is its own.
+ */
+void kbp_topics_bump_key(kbp_topics *t, int topic, const char *key);
+/*
+ * kbp_topics_wait() for the changes of one key: returns 0 once the topic
+ * changed for this key, for every key (kbp_topics_bump), or more often than
+ * the topic remembers; KBP_ETIMEOUT when timeout_ms passes first.
+ */
+int kbp_topics_wait_key(kbp_topics *t, int topic, const char *key, uint64_t *seen,
+                        int64_t timeout_ms);
 
 #endif

@@ -12,6 +12,7 @@
 #include "util/hmap.h"
 #include "util/ids.h"
 #include "util/strings.h"
+#include "util/topics.h"
 
 static void hmac_b64(char out[KBP_HMAC_B64_SIZE], const char *key, const char *msg)
 {
@@ -150,6 +151,36 @@ START_TEST(backoff_grows_with_jitter_and_cap)
 }
 END_TEST
 
+START_TEST(keyed_waits_wake_for_their_key_only)
+{
+	kbp_topics t;
+	uint64_t seen = 0;
+
+	kbp_topics_init(&t);
+	ck_assert_int_eq(kbp_topics_wait_key(&t, 1, "pi_a", &seen, 0), 0);    /* first look */
+	kbp_topics_bump_key(&t, 1, "pi_b");
+	ck_assert_int_eq(kbp_topics_wait_key(&t, 1, "pi_a", &seen, 20), KBP_ETIMEOUT);
+	kbp_topics_bump_key(&t, 1, "pi_b");
+	kbp_topics_bump_key(&t, 1, "pi_a");
+	ck_assert_int_eq(kbp_topics_wait_key(&t, 1, "pi_a", &seen, 20), 0);
+	ck_assert_int_eq(kbp_topics_wait_key(&t, 1, "pi_a", &seen, 0), KBP_ETIMEOUT);
+	kbp_topics_bump(&t, 1);                                  /* every key */
+	ck_assert_int_eq(kbp_topics_wait_key(&t, 1, "pi_a", &seen, 20), 0);
+	/* A waiter further behind than the topic remembers looks, whatever the keys. */
+	for (int i = 0; i < KBP_TOPIC_KEYS; i++)
+		kbp_topics_bump_key(&t, 1, "pi_b");
+	ck_assert_int_eq(kbp_topics_wait_key(&t, 1, "pi_a", &seen, 20), 0);
+	/* A plain wait sees every change; the other topic is untouched. */
+	ck_assert_int_eq(kbp_topics_wait(&t, 1, &seen, 0), KBP_ETIMEOUT);
+	kbp_topics_bump_key(&t, 1, "pi_b");
+	ck_assert_int_eq(kbp_topics_wait(&t, 1, &seen, 20), 0);
+	seen = 0;
+	ck_assert_int_eq(kbp_topics_wait(&t, 0, &seen, 0), 0);
+	ck_assert_int_eq(kbp_topics_wait(&t, 0, &seen, 0), KBP_ETIMEOUT);
+	kbp_topics_destroy(&t);
+}
+END_TEST
+
 START_TEST(validation_codes)
 {
 	char long_id[KBP_ID_MAX + 2];
@@ -199,6 +230,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, hmap_put_get_delete_and_grow);
 	tcase_add_test(tc, backoff_grows_with_jitter_and_cap);
 	tcase_add_test(tc, validation_codes);
+	tcase_add_test(tc, keyed_waits_wake_for_their_key_only);
 	suite_add_tcase(s, tc);
 	return s;
 }

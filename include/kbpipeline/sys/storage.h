@@ -217,6 +217,12 @@ struct kbp_storage {
 	 */
 	int (*jobs_extend)(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
 	                   int64_t lease_until, int64_t now, int64_t *out_count);
+	/*
+	 * wait() on KBP_TOPIC_ORDERS for the changes of one intent's order: a
+	 * backend that knows which intent changed need not wake the waiters of
+	 * the others. Returning early is allowed (the caller looks again).
+	 */
+	int (*wait_order)(kbp_storage *s, const char *intent_id, uint64_t *seen, int64_t timeout_ms);
 };
 
 /* Opens the backend a URI names: "memory:" or a PostgreSQL URI / conninfo. */

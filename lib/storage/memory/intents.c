@@ -254,7 +254,7 @@ void mem_intent_finish(mem_store *m, mem_intent *in, kbp_intent_status status,
 	in->pub.status_reason = copy;
 	in->pub.status = status;
 	in->pub.updated_at = now;
-	mem_bump(m, KBP_TOPIC_ORDERS);
+	mem_bump_order(m, in->pub.id);
 }
 
 int mem_intent_cancel(kbp_storage *s, const char *intent_id, const char *reason, int64_t now)

@@ -32,6 +32,11 @@ static int mem_wait(kbp_storage *s, kbp_topic topic, uint64_t *seen, int64_t tim
 	return kbp_topics_wait(&mem_of(s)->topics, (int)topic, seen, timeout_ms);
 }
 
+static int mem_wait_order(kbp_storage *s, const char *intent_id, uint64_t *seen, int64_t timeout_ms)
+{
+	return kbp_topics_wait_key(&mem_of(s)->topics, KBP_TOPIC_ORDERS, intent_id, seen, timeout_ms);
+}
+
 static void mem_notify(kbp_storage *s, kbp_topic topic)
 {
 	kbp_topics_bump(&mem_of(s)->topics, (int)topic);
@@ -160,6 +165,7 @@ static const kbp_storage memory_vtable = {
 	.reconcile_schedule = mem_reconcile_schedule,
 	.jobs_complete = mem_jobs_complete,
 	.jobs_extend = mem_jobs_extend,
+	.wait_order = mem_wait_order,
 	.doctor = mem_doctor,
 };
 

@@ -106,6 +106,11 @@ static inline void mem_bump(mem_store *m, kbp_topic topic)
 	else
 		kbp_topics_bump(&m->topics, (int)topic);
 }
+/* A change of one intent's order: its waiters look, the others sleep on. */
+static inline void mem_bump_order(mem_store *m, const char *intent_id)
+{
+	kbp_topics_bump_key(&m->topics, KBP_TOPIC_ORDERS, intent_id);
+}
 void mem_ring_push(mem_ring *r, int64_t v);
 
 /* "a\nb" in a fresh allocation, for two-part map keys. */

@@ -108,7 +108,7 @@ static int finalize_locked(mem_store *m, const char *intent_id, const char *orde
 	commit_sale(m, in);
 	clear_purchased(m, in);
 	mem_ring_push(&m->finalize_latency, now - in->paid_at);
-	mem_bump(m, KBP_TOPIC_ORDERS);
+	mem_bump_order(m, in->pub.id);
 	return 0;
 }
 

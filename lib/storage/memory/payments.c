@@ -106,7 +106,7 @@ static void accept_paid(mem_store *m, const kbp_payment_draft *d, mem_intent *in
 	/* failed, canceled, or already paid by another transaction: money without an order. */
 	in->pub.needs_refund = 1;
 	in->pub.updated_at = now;
-	mem_bump(m, KBP_TOPIC_ORDERS);
+	mem_bump_order(m, in->pub.id);
 	VERDICT(v, 0, KBP_VERIFICATION_ACCEPTED, "paid_after_%s",
 	        st == KBP_INTENT_SUCCEEDED ? "success" : kbp_intent_status_name(st));
 }

@@ -20,6 +20,19 @@ void pg_bump(pg_store *s, kbp_topic topic)
 		kbp_topics_bump(&s->topics, (int)topic);
 }
 
+void pg_bump_order(pg_store *s, const char *intent_id)
+{
+	if (intent_id && intent_id[0])
+		kbp_topics_bump_key(&s->topics, KBP_TOPIC_ORDERS, intent_id);
+	else
+		kbp_topics_bump(&s->topics, KBP_TOPIC_ORDERS);
+}
+
+int pg_wait_order(kbp_storage *st, const char *intent_id, uint64_t *seen, int64_t timeout_ms)
+{
+	return kbp_topics_wait_key(&pg_of(st)->topics, KBP_TOPIC_ORDERS, intent_id, seen, timeout_ms);
+}
+
 int pg_wait(kbp_storage *st, kbp_topic topic, uint64_t *seen, int64_t timeout_ms)
 {
 	return kbp_topics_wait(&pg_of(st)->topics, (int)topic, seen, timeout_ms);
@@ -60,10 +73,16 @@ static void dispatch(pg_store *s, PGconn *conn)
 
 	while ((n = PQnotifies(conn))) {
 		size_t len = strlen(s->schema);
-		for (int t = 0; t < 2; t++)
-			if (strncmp(n->relname, s->schema, len) == 0 &&
-			    strcmp(n->relname + len, channel_suffix[t]) == 0)
+		for (int t = 0; t < 2; t++) {
+			if (strncmp(n->relname, s->schema, len) != 0 ||
+			    strcmp(n->relname + len, channel_suffix[t]) != 0)
+				continue;
+			/* An order's notification names its intent (migration 007). */
+			if (t == KBP_TOPIC_ORDERS)
+				pg_bump_order(s, n->extra);
+			else
 				pg_bump(s, (kbp_topic)t);
+		}
 		PQfreemem(n);
 	}
 }

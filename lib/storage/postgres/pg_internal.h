@@ -109,6 +109,9 @@ int pg_call_raw(pg_store *s, pg_stmt st, const char *const *params, const int *l
                 cJSON **out_data);
 
 void pg_bump(pg_store *s, kbp_topic topic);
+/* A change of one intent's order (NULL or "": of any order). */
+void pg_bump_order(pg_store *s, const char *intent_id);
+int pg_wait_order(kbp_storage *st, const char *intent_id, uint64_t *seen, int64_t timeout_ms);
 int pg_listener_start(pg_store *s);
 void pg_listener_stop(pg_store *s);
 int pg_wait(kbp_storage *s, kbp_topic topic, uint64_t *seen, int64_t timeout_ms);

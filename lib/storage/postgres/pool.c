@@ -9,6 +9,8 @@
 #define RETRIES 5
 
 enum { WAKE_JOBS = 1, WAKE_ORDERS = 2 };
+/* Whose order changed, for WAKE_ORDERS: no key (every waiter), a parameter, or the result's intent. */
+enum { KEY_NONE = -1, KEY_RESULT_INTENT = -2 };
 
 typedef struct stmt_def {
 	const char *name;
@@ -17,6 +19,7 @@ typedef struct stmt_def {
 	int bytea_param;            /* index of a binary bytea parameter, or -1 */
 	int replay_safe;            /* read-only or idempotent: may be repeated after a lost connection */
 	int wakes;                  /* local topics to bump after success */
+	int order_key;              /* index of the intent id parameter, or KEY_… */
 } stmt_def;
 
 static const stmt_def stmts[ST_COUNT] = {
@@ -30,24 +33,24 @@ static const stmt_def stmts[ST_COUNT] = {
 	[ST_INTENT_CREATE] = { "intent_create", "SELECT kbp_intent_create($1,$2,$3,$4,$5,$6,$7,$8)", 8, -1, 1, 0 },
 	[ST_INTENT_ATTACH] = { "intent_attach", "SELECT kbp_intent_attach($1,$2,$3,$4)", 4, -1, 0, 0 },
 	[ST_INTENT_GET] = { "intent_get", "SELECT kbp_intent_get($1)", 1, -1, 1, 0 },
-	[ST_INTENT_CANCEL] = { "intent_cancel", "SELECT kbp_intent_cancel($1,$2,$3)", 3, -1, 0, WAKE_ORDERS },
+	[ST_INTENT_CANCEL] = { "intent_cancel", "SELECT kbp_intent_cancel($1,$2,$3)", 3, -1, 0, WAKE_ORDERS, 0 },
 	[ST_PAYMENT_APPLY] = { "payment_apply",
 		"SELECT kbp_payment_apply($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)", 13, 9, 1,
-		WAKE_JOBS | WAKE_ORDERS },
+		WAKE_JOBS | WAKE_ORDERS, KEY_RESULT_INTENT },
 	[ST_VERIFICATIONS_LIST] = { "verifications_list", "SELECT kbp_verifications_list($1)", 1, -1, 1, 0 },
-	[ST_ORDER_FINALIZE] = { "order_finalize", "SELECT kbp_order_finalize($1,$2,$3,$4)", 4, -1, 1, WAKE_ORDERS },
+	[ST_ORDER_FINALIZE] = { "order_finalize", "SELECT kbp_order_finalize($1,$2,$3,$4)", 4, -1, 1, WAKE_ORDERS, 0 },
 	[ST_ORDER_GET] = { "order_get", "SELECT kbp_order_get($1,$2)", 2, -1, 1, 0 },
 	[ST_ORDER_FACTS] = { "order_facts", "SELECT kbp_order_facts($1)", 1, -1, 1, 0 },
 	[ST_JOB_ENQUEUE] = { "job_enqueue", "SELECT kbp_job_enqueue($1,$2,$3,$4,$5,$6,$7,$8)", 8, -1, 0, WAKE_JOBS },
 	[ST_JOBS_ACQUIRE] = { "jobs_acquire", "SELECT kbp_jobs_acquire($1,$2,$3,$4)", 4, -1, 0, 0 },
 	[ST_JOB_COMPLETE] = { "job_complete", "SELECT kbp_job_complete($1,$2,$3)", 3, -1, 0, 0 },
-	[ST_JOB_FAIL] = { "job_fail", "SELECT kbp_job_fail($1,$2,$3,$4,$5)", 5, -1, 0, WAKE_JOBS | WAKE_ORDERS },
+	[ST_JOB_FAIL] = { "job_fail", "SELECT kbp_job_fail($1,$2,$3,$4,$5)", 5, -1, 0, WAKE_JOBS | WAKE_ORDERS, KEY_NONE },
 	[ST_JOB_GET] = { "job_get", "SELECT kbp_job_get($1)", 1, -1, 1, 0 },
 	[ST_JOBS_LIST] = { "jobs_list", "SELECT kbp_jobs_list($1,$2,$3,$4,$5)", 5, -1, 1, 0 },
-	[ST_JOB_RETRY] = { "job_retry", "SELECT kbp_job_retry($1,$2)", 2, -1, 0, WAKE_JOBS | WAKE_ORDERS },
-	[ST_JOB_CANCEL] = { "job_cancel", "SELECT kbp_job_cancel($1,$2)", 2, -1, 0, WAKE_ORDERS },
+	[ST_JOB_RETRY] = { "job_retry", "SELECT kbp_job_retry($1,$2)", 2, -1, 0, WAKE_JOBS | WAKE_ORDERS, KEY_NONE },
+	[ST_JOB_CANCEL] = { "job_cancel", "SELECT kbp_job_cancel($1,$2)", 2, -1, 0, WAKE_ORDERS, KEY_NONE },
 	[ST_JOBS_RESCUE] = { "jobs_rescue", "SELECT kbp_jobs_rescue($1)", 1, -1, 1, WAKE_JOBS },
-	[ST_MAINTENANCE] = { "maintenance", "SELECT kbp_maintenance($1,$2)", 2, -1, 1, WAKE_JOBS | WAKE_ORDERS },
+	[ST_MAINTENANCE] = { "maintenance", "SELECT kbp_maintenance($1,$2)", 2, -1, 1, WAKE_JOBS | WAKE_ORDERS, KEY_NONE },
 	[ST_METRICS] = { "metrics", "SELECT kbp_metrics($1)", 1, -1, 1, 0 },
 	[ST_RECONCILE_SCHEDULE] = { "reconcile_schedule", "SELECT kbp_reconcile_schedule($1,$2,$3,$4)",
 		4, -1, 1, WAKE_JOBS },
@@ -228,12 +231,19 @@ static int answer(PGresult *res, cJSON **out_data)
 	return rc;
 }
 
-static void wake(pg_store *s, pg_stmt st)
+static void wake(pg_store *s, pg_stmt st, const char *const *params, const cJSON *data)
 {
+	const char *key = NULL;
+
 	if (stmts[st].wakes & WAKE_JOBS)
 		pg_bump(s, KBP_TOPIC_JOBS);
-	if (stmts[st].wakes & WAKE_ORDERS)
-		pg_bump(s, KBP_TOPIC_ORDERS);
+	if (!(stmts[st].wakes & WAKE_ORDERS))
+		return;
+	if (stmts[st].order_key >= 0)
+		key = params[stmts[st].order_key];
+	else if (stmts[st].order_key == KEY_RESULT_INTENT)
+		key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "intent_id"));
+	pg_bump_order(s, key);
 }
 
 /* One attempt on one connection; 1 means "try again". */
@@ -289,7 +299,7 @@ int pg_call_raw(pg_store *s, pg_stmt st, const char *const *params, const int *l
 	}
 	pool_put(s, c);
 	if (rc == 0 || rc == KBP_EEXISTS)
-		wake(s, st);
+		wake(s, st, params, out_data ? *out_data : NULL);
 	return rc;
 }
 

@@ -76,6 +76,7 @@ static const kbp_storage postgres_vtable = {
 	.jobs_complete = pg_jobs_complete,
 	.doctor = pg_doctor,
 	.jobs_extend = pg_jobs_extend,
+	.wait_order = pg_wait_order,
 };
 
 static pg_store *store_new(const char *conninfo, const char *schema, int pool_size)
