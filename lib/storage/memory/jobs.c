@@ -165,6 +165,12 @@ int mem_jobs_acquire(kbp_storage *s, const char *worker, int max, int64_t lease_
 	return rc;
 }
 
+/* Running under worker's lease: only then may worker settle or renew the job. */
+static int held_by(const mem_job *j, const char *worker)
+{
+	return j->pub.state == KBP_JOB_RUNNING && kbp_str_eq(j->pub.locked_by, worker);
+}
+
 static mem_job *owned_job(mem_store *m, const char *job_id, const char *worker)
 {
 	mem_job *j = kbp_hmap_get(&m->jobs, job_id);
@@ -173,7 +179,7 @@ static mem_job *owned_job(mem_store *m, const char *job_id, const char *worker)
 		kbp_error_set(KBP_ENOTFOUND, "job '%s' does not exist", job_id);
 		return NULL;
 	}
-	if (j->pub.state != KBP_JOB_RUNNING || !kbp_str_eq(j->pub.locked_by, worker)) {
+	if (!held_by(j, worker)) {
 		kbp_error_set(KBP_ESTATE, "job '%s' is no longer held by %s", job_id, worker);
 		return NULL;
 	}
@@ -204,7 +210,6 @@ int mem_job_complete(kbp_storage *s, const char *job_id, const char *worker, int
 	return rc;
 }
 
-/* The error history keeps every attempt's message; last_error repeats the newest. */
 int mem_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
                       int64_t now, int64_t *out_done)
 {
@@ -214,7 +219,7 @@ int mem_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, cons
 	pthread_mutex_lock(&m->lock);
 	for (size_t i = 0; i < n; i++) {
 		mem_job *j = kbp_hmap_get(&m->jobs, job_ids[i]);
-		if (j && j->pub.state == KBP_JOB_RUNNING && kbp_str_eq(j->pub.locked_by, worker)) {
+		if (j && held_by(j, worker)) {
 			finish(m, j, KBP_JOB_COMPLETED, now);
 			done++;
 		}
@@ -233,7 +238,7 @@ int mem_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const 
 	pthread_mutex_lock(&m->lock);
 	for (size_t i = 0; i < n; i++) {
 		mem_job *j = kbp_hmap_get(&m->jobs, job_ids[i]);
-		if (j && j->pub.state == KBP_JOB_RUNNING && kbp_str_eq(j->pub.locked_by, worker)) {
+		if (j && held_by(j, worker)) {
 			j->pub.lease_until = lease_until;
 			j->pub.updated_at = now;
 			count++;
@@ -244,6 +249,7 @@ int mem_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const 
 	return 0;
 }
 
+/* The error history keeps every attempt's message; last_error repeats the newest. */
 static int append_error(mem_job *j, const char *message, int64_t now)
 {
 	char *copy = strdup(message), *last = strdup(message);

@@ -11,13 +11,10 @@
 /* How long the listener waits before reconnecting after the server went away. */
 #define RECONNECT_MS 250
 
-void pg_bump(pg_store *s, kbp_topic topic)
+/* A job wakes one worker: a pool of sleeping workers must not stampede the queue. */
+void pg_bump_jobs(pg_store *s)
 {
-	/* A job wakes one worker; an order change wakes every waiter. */
-	if (topic == KBP_TOPIC_JOBS)
-		kbp_topics_bump_one(&s->topics, (int)topic);
-	else
-		kbp_topics_bump(&s->topics, (int)topic);
+	kbp_topics_bump_one(&s->topics, KBP_TOPIC_JOBS);
 }
 
 void pg_bump_order(pg_store *s, const char *intent_id)
@@ -81,7 +78,7 @@ static void dispatch(pg_store *s, PGconn *conn)
 			if (t == KBP_TOPIC_ORDERS)
 				pg_bump_order(s, n->extra);
 			else
-				pg_bump(s, (kbp_topic)t);
+				pg_bump_jobs(s);
 		}
 		PQfreemem(n);
 	}

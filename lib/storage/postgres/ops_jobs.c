@@ -158,59 +158,50 @@ char *pg_id_array(const char *const *ids, size_t n)
 	return out;
 }
 
-int pg_reconcile_schedule(kbp_storage *s, const kbp_reconcile_params *params, int64_t *out_count)
+/*
+ * Calls st with a text[] of job ids at params[ids_at] and returns the
+ * result's "count": the steps that act on a batch of jobs at once.
+ */
+static int call_on_ids(kbp_storage *s, pg_stmt st, const char **params, int n, int ids_at,
+                       const char *const *job_ids, size_t n_ids, int64_t *out_count)
 {
-	pg_num n = pg_i64(params->now), before = pg_i64(params->created_before),
-	       attempts = pg_i64(params->max_attempts);
-	char *ids = pg_id_array(params->job_ids, params->n_ids);
-	const char *p[] = { n.s, before.s, attempts.s, ids };
 	cJSON *data;
 	int rc;
 
-	if (!ids)
+	if (!(params[ids_at] = pg_id_array(job_ids, n_ids)))
 		return pg_oom();
-	rc = pg_call(pg_of(s), ST_RECONCILE_SCHEDULE, p, 4, &data);
-	free(ids);
+	rc = pg_call(pg_of(s), st, params, n, &data);
+	free((char *)params[ids_at]);
 	if (rc == 0)
 		*out_count = js_i64(data, "count");
 	cJSON_Delete(data);
 	return rc;
+}
+
+int pg_reconcile_schedule(kbp_storage *s, const kbp_reconcile_params *params, int64_t *out_count)
+{
+	pg_num n = pg_i64(params->now), before = pg_i64(params->created_before),
+	       attempts = pg_i64(params->max_attempts);
+	const char *p[] = { n.s, before.s, attempts.s, NULL };
+
+	return call_on_ids(s, ST_RECONCILE_SCHEDULE, p, 4, 3, params->job_ids, params->n_ids,
+	                   out_count);
 }
 
 int pg_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
                      int64_t now, int64_t *out_done)
 {
 	pg_num t = pg_i64(now);
-	char *ids = pg_id_array(job_ids, n);
-	const char *p[] = { ids, worker, t.s };
-	cJSON *data;
-	int rc;
+	const char *p[] = { NULL, worker, t.s };
 
-	if (!ids)
-		return pg_oom();
-	rc = pg_call(pg_of(s), ST_JOBS_COMPLETE, p, 3, &data);
-	free(ids);
-	if (rc == 0)
-		*out_done = js_i64(data, "count");
-	cJSON_Delete(data);
-	return rc;
+	return call_on_ids(s, ST_JOBS_COMPLETE, p, 3, 0, job_ids, n, out_done);
 }
 
 int pg_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
                    int64_t lease_until, int64_t now, int64_t *out_count)
 {
 	pg_num until = pg_i64(lease_until), t = pg_i64(now);
-	char *ids = pg_id_array(job_ids, n);
-	const char *p[] = { ids, worker, until.s, t.s };
-	cJSON *data;
-	int rc;
+	const char *p[] = { NULL, worker, until.s, t.s };
 
-	if (!ids)
-		return pg_oom();
-	rc = pg_call(pg_of(s), ST_JOBS_EXTEND, p, 4, &data);
-	free(ids);
-	if (rc == 0)
-		*out_count = js_i64(data, "count");
-	cJSON_Delete(data);
-	return rc;
+	return call_on_ids(s, ST_JOBS_EXTEND, p, 4, 0, job_ids, n, out_count);
 }

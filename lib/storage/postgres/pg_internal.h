@@ -108,7 +108,7 @@ int pg_call(pg_store *s, pg_stmt st, const char *const *params, int n, cJSON **o
 int pg_call_raw(pg_store *s, pg_stmt st, const char *const *params, const int *lengths, int n,
                 cJSON **out_data);
 
-void pg_bump(pg_store *s, kbp_topic topic);
+void pg_bump_jobs(pg_store *s);
 /* A change of one intent's order (NULL or "": of any order). */
 void pg_bump_order(pg_store *s, const char *intent_id);
 int pg_wait_order(kbp_storage *st, const char *intent_id, uint64_t *seen, int64_t timeout_ms);

@@ -236,7 +236,7 @@ static void wake(pg_store *s, pg_stmt st, const char *const *params, const cJSON
 	const char *key = NULL;
 
 	if (stmts[st].wakes & WAKE_JOBS)
-		pg_bump(s, KBP_TOPIC_JOBS);
+		pg_bump_jobs(s);
 	if (!(stmts[st].wakes & WAKE_ORDERS))
 		return;
 	if (stmts[st].order_key >= 0)
