@@ -41,7 +41,7 @@ struct fake_gateway {
 static const char *const names[FAKE_ANSWER_COUNT] = {
 	"pending", "completed", "ambiguous", "expired", "canceled", "refunded", "partial_refund",
 	"initiated", "not_found", "outage", "5xx", "slow", "malformed", "unauthorized",
-	"wrong_amount", "other_ref", "huge",
+	"wrong_amount", "other_ref", "huge", "unnamed", "no_product", "no_txn_id",
 };
 
 const char *fake_answer_name(fake_answer a)
@@ -241,6 +241,7 @@ static const char *esewa_status_text(fake_answer a)
 {
 	switch (a) {
 	case FAKE_COMPLETED: case FAKE_SLOW: case FAKE_WRONG_AMOUNT: case FAKE_OTHER_REF:
+	case FAKE_UNNAMED: case FAKE_NO_PRODUCT: case FAKE_NO_TXN_ID:
 		return "COMPLETE";
 	case FAKE_AMBIGUOUS: return "AMBIGUOUS";
 	case FAKE_CANCELED: return "CANCELED";
@@ -279,6 +280,25 @@ static int answer_failure(int fd, fake_answer a)
 	}
 }
 
+/* The status API's JSON answer; the members that name the payment are left out when told. */
+static void esewa_body(char *body, size_t size, fake_answer a, const char *pc, const char *uuid,
+                       const char *amount_json)
+{
+	char ref[160] = "null", product[160] = "", txn_uuid[160] = "";
+	int paid = strcmp(esewa_status_text(a), "COMPLETE") == 0 || a == FAKE_REFUNDED ||
+	           a == FAKE_PARTIAL_REFUND;
+
+	if (paid && a != FAKE_NO_TXN_ID)
+		snprintf(ref, sizeof(ref), "\"ref-%s\"", uuid);
+	if (a != FAKE_NO_PRODUCT)
+		snprintf(product, sizeof(product), "\"product_code\":\"%s\",", pc);
+	if (a != FAKE_UNNAMED)
+		snprintf(txn_uuid, sizeof(txn_uuid), "\"transaction_uuid\":\"%s\",",
+		         a == FAKE_OTHER_REF ? "someone-else" : uuid);
+	snprintf(body, size, "{%s%s\"total_amount\":%s,\"status\":\"%s\",\"ref_id\":%s}", product,
+	         txn_uuid, amount_json, esewa_status_text(a), ref);
+}
+
 static void serve_esewa(fake_gateway *f, int fd, const request *r)
 {
 	char pc[128], amount[64], uuid[128], body[1024], amount_json[80];
@@ -305,18 +325,7 @@ static void serve_esewa(fake_gateway *f, int fd, const request *r)
 		snprintf(amount_json, sizeof(amount_json), "%.1f", atof(amount) + 1);
 	else
 		snprintf(amount_json, sizeof(amount_json), "%s%s", amount, strchr(amount, '.') ? "" : ".0");
-	if (a == FAKE_COMPLETED || a == FAKE_SLOW || a == FAKE_WRONG_AMOUNT || a == FAKE_OTHER_REF ||
-	    a == FAKE_REFUNDED || a == FAKE_PARTIAL_REFUND)
-		snprintf(body, sizeof(body),
-		         "{\"product_code\":\"%s\",\"transaction_uuid\":\"%s\",\"total_amount\":%s,"
-		         "\"status\":\"%s\",\"ref_id\":\"ref-%s\"}",
-		         pc, a == FAKE_OTHER_REF ? "someone-else" : uuid, amount_json,
-		         esewa_status_text(a), uuid);
-	else
-		snprintf(body, sizeof(body),
-		         "{\"product_code\":\"%s\",\"transaction_uuid\":\"%s\",\"total_amount\":%s,"
-		         "\"status\":\"%s\",\"ref_id\":null}",
-		         pc, uuid, amount_json, esewa_status_text(a));
+	esewa_body(body, sizeof(body), a, pc, uuid, amount_json);
 	respond(fd, 200, body);
 }
 
@@ -369,12 +378,30 @@ out:
 	cJSON_Delete(doc);
 }
 
+/* The lookup's JSON answer; the members that name the payment are left out when told. */
+static void khalti_body(char *body, size_t size, fake_answer a, const char *pidx,
+                        long long amount, const char *status)
+{
+	char txn[128] = "null", named[128] = "";
+
+	if ((strcmp(status, "Completed") == 0 && a != FAKE_NO_TXN_ID) || a == FAKE_REFUNDED ||
+	    a == FAKE_PARTIAL_REFUND)
+		snprintf(txn, sizeof(txn), "\"Txn%s\"", pidx);
+	if (a != FAKE_UNNAMED)
+		snprintf(named, sizeof(named), "\"pidx\":\"%s\",",
+		         a == FAKE_OTHER_REF ? "SomeoneElse" : pidx);
+	snprintf(body, size,
+	         "{%s\"total_amount\":%lld,\"status\":\"%s\",\"transaction_id\":%s,\"fee\":0,"
+	         "\"refunded\":%s}",
+	         named, amount, status, txn, a == FAKE_REFUNDED ? "true" : "false");
+}
+
 static void serve_lookup(fake_gateway *f, int fd, const request *r)
 {
 	cJSON *doc = cJSON_Parse(r->body);
 	const cJSON *pidx = cJSON_GetObjectItemCaseSensitive(doc, "pidx");
 	const char *status = "Pending";
-	char body[1024], txn[128] = "null";
+	char body[1024];
 	long long amount = 0;
 	fake_answer a = FAKE_NOT_FOUND;
 	ref_entry *e = NULL;
@@ -397,6 +424,7 @@ static void serve_lookup(fake_gateway *f, int fd, const request *r)
 		respond(fd, 200, "{\"detail\":\"Something went wrong\",\"error_key\":\"server_error\"}");
 		goto out;
 	case FAKE_COMPLETED: case FAKE_SLOW: case FAKE_OTHER_REF: case FAKE_WRONG_AMOUNT:
+	case FAKE_UNNAMED: case FAKE_NO_TXN_ID:
 		status = "Completed";
 		break;
 	case FAKE_INITIATED: status = "Initiated"; break;
@@ -408,13 +436,7 @@ static void serve_lookup(fake_gateway *f, int fd, const request *r)
 	}
 	if (a == FAKE_WRONG_AMOUNT)
 		amount += 100;
-	if (strcmp(status, "Completed") == 0 || a == FAKE_REFUNDED || a == FAKE_PARTIAL_REFUND)
-		snprintf(txn, sizeof(txn), "\"Txn%s\"", pidx->valuestring);
-	snprintf(body, sizeof(body),
-	         "{\"pidx\":\"%s\",\"total_amount\":%lld,\"status\":\"%s\",\"transaction_id\":%s,"
-	         "\"fee\":0,\"refunded\":%s}",
-	         a == FAKE_OTHER_REF ? "SomeoneElse" : pidx->valuestring, amount, status, txn,
-	         a == FAKE_REFUNDED ? "true" : "false");
+	khalti_body(body, sizeof(body), a, pidx->valuestring, amount, status);
 	respond(fd, http, body);
 out:
 	cJSON_Delete(doc);

@@ -32,6 +32,9 @@ typedef enum fake_answer {
 	FAKE_WRONG_AMOUNT,  /* completed, for one rupee more than asked */
 	FAKE_OTHER_REF,     /* completed, about another transaction */
 	FAKE_HUGE,          /* a body over 64 KiB */
+	FAKE_UNNAMED,       /* completed, naming no transaction (no transaction_uuid / no pidx) */
+	FAKE_NO_PRODUCT,    /* eSewa: completed, without a product_code */
+	FAKE_NO_TXN_ID,     /* completed, without eSewa's ref_id / Khalti's transaction_id */
 	FAKE_ANSWER_COUNT
 } fake_answer;
 

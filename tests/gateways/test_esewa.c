@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/objects.h"
+#include "core/pipeline_internal.h"
 #include "gw.h"
 
 #define PRICE 1500  /* paisa */
@@ -89,6 +91,8 @@ static const struct {
 	{ FAKE_MALFORMED, KBP_EPARSE, KBP_INTENT_PENDING, 0 },
 	{ FAKE_OTHER_REF, KBP_EGATEWAY, KBP_INTENT_PENDING, 0 },
 	{ FAKE_HUGE, KBP_EGATEWAY, KBP_INTENT_PENDING, 0 },
+	{ FAKE_UNNAMED, KBP_EGATEWAY, KBP_INTENT_PENDING, 0 },   /* COMPLETE, no transaction_uuid */
+	{ FAKE_NO_PRODUCT, KBP_EGATEWAY, KBP_INTENT_PENDING, 0 },/* COMPLETE, no product_code */
 };
 
 START_TEST(every_status_answer)
@@ -181,6 +185,8 @@ START_TEST(bad_callbacks_are_refused_and_recorded)
 	f.secret = NULL;
 	f.signed_field_names = "total_amount,transaction_uuid,product_code";
 	r[n++] = (refusal){ "too few signed fields", esewa_callback(&f), 0, KBP_ESIGNATURE, 1 };
+	f.signed_field_names = "status,total_amount,transaction_uuid,product_code,signed_field_names";
+	r[n++] = (refusal){ "transaction_code not signed", esewa_callback(&f), 0, KBP_ESIGNATURE, 1 };
 	f.signed_field_names = NULL;
 	f.product_code = "OTHERSHOP";
 	r[n++] = (refusal){ "another merchant", esewa_callback(&f), 0, KBP_ESIGNATURE, 1 };
@@ -256,6 +262,57 @@ START_TEST(bad_callbacks_are_refused_and_recorded)
 }
 END_TEST
 
+/* The lookup of the real backend, asked directly with the claim a genuine callback makes. */
+static int lookup(gw *g, const char *callback, kbp_callback_claim *claim, kbp_lookup_result *truth)
+{
+	kbp_gateway *esewa = kbp__gateway_find(g->p, "esewa");
+
+	ck_assert_ptr_nonnull(esewa);
+	CK_OK(esewa->parse_callback(esewa, callback, strlen(callback), claim));
+	return esewa->lookup(esewa, claim, truth);
+}
+
+/* eSewa's transaction id is the status API's ref_id, not the callback's transaction_code. */
+START_TEST(external_id_comes_from_the_status_api)
+{
+	gw g;
+	kbp_intent *in;
+	kbp_callback_claim claim = { NULL, NULL, -1, KBP_GATEWAY_PENDING };
+	kbp_lookup_result truth = { KBP_GATEWAY_PENDING, -1, "", NULL };
+	kbp_verification *v = NULL;
+	char *cb, want[128];
+
+	gw_open(&g);
+	in = gw_intent(&g, "esewa", PRICE, QTY);
+	cb = genuine(in, AMOUNT_TEXT);
+	snprintf(want, sizeof(want), "ref-%s", gw_uuid(in));
+	fake_set_answer(g.fake, in->gateway_ref, FAKE_COMPLETED);
+	CK_OK(lookup(&g, cb, &claim, &truth));
+	ck_assert_str_eq(claim.external_txn_id, "000AWEO");
+	ck_assert_int_eq(truth.status, KBP_GATEWAY_COMPLETED);
+	ck_assert_str_eq(truth.external_txn_id, want);
+	kbp__claim_clear(&claim);
+	kbp__lookup_clear(&truth);
+	/* COMPLETE without a ref_id: the answer has none, and the callback's is not borrowed. */
+	fake_set_answer(g.fake, in->gateway_ref, FAKE_NO_TXN_ID);
+	memset(&claim, 0, sizeof(claim));
+	memset(&truth, 0, sizeof(truth));
+	CK_OK(lookup(&g, cb, &claim, &truth));
+	ck_assert_int_eq(truth.status, KBP_GATEWAY_COMPLETED);
+	ck_assert_ptr_null(truth.external_txn_id);
+	kbp__claim_clear(&claim);
+	kbp__lookup_clear(&truth);
+	/* Through the pipeline, the accepted payment is recorded under the status API's id. */
+	fake_set_answer(g.fake, in->gateway_ref, FAKE_COMPLETED);
+	CK_OK(kbp_payment_verify(&v, g.p, "esewa", cb, strlen(cb)));
+	ck_assert_str_eq(v->external_txn_id, want);
+	kbp_verification_free(v);
+	free(cb);
+	kbp_intent_free(in);
+	gw_close(&g);
+}
+END_TEST
+
 START_TEST(options_are_validated)
 {
 	gw g;
@@ -318,6 +375,7 @@ Suite *esewa_suite(void)
 	tcase_add_test(tc, prepare_gives_a_signed_form);
 	tcase_add_loop_test(tc, every_status_answer, 0, (int)(sizeof(table) / sizeof(table[0])));
 	tcase_add_test(tc, bad_callbacks_are_refused_and_recorded);
+	tcase_add_test(tc, external_id_comes_from_the_status_api);
 	tcase_add_test(tc, options_are_validated);
 	suite_add_tcase(s, tc);
 	return s;

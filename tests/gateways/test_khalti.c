@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/objects.h"
+#include "core/pipeline_internal.h"
 #include "gw.h"
 #include "kbpipeline/sys/http.h"
 
@@ -120,6 +122,7 @@ static const struct {
 	{ FAKE_MALFORMED, KBP_EPARSE, KBP_INTENT_PENDING, 0 },
 	{ FAKE_OTHER_REF, KBP_EGATEWAY, KBP_INTENT_PENDING, 0 },
 	{ FAKE_HUGE, KBP_EGATEWAY, KBP_INTENT_PENDING, 0 },
+	{ FAKE_UNNAMED, KBP_EGATEWAY, KBP_INTENT_PENDING, 0 },      /* Completed, no pidx */
 };
 
 START_TEST(every_lookup_answer)
@@ -155,6 +158,54 @@ START_TEST(every_lookup_answer)
 		ck_assert_int_eq(gw_status(&g, in->id), KBP_INTENT_SUCCEEDED);
 		ck_assert_int_eq(gw_has_order(&g, in->id), 1);
 	}
+	free(ret);
+	kbp_intent_free(in);
+	gw_close(&g);
+}
+END_TEST
+
+/*
+ * The return is unsigned: a transaction_id it carries (here another payment's)
+ * is never the payment's id. Only the lookup's transaction_id is.
+ */
+START_TEST(external_id_comes_from_the_lookup)
+{
+	gw g;
+	kbp_intent *in;
+	kbp_gateway *khalti;
+	kbp_callback_claim claim = { NULL, NULL, -1, KBP_GATEWAY_PENDING };
+	kbp_lookup_result truth = { KBP_GATEWAY_PENDING, -1, "", NULL };
+	kbp_verification *v = NULL;
+	char *ret = NULL, want[128];
+
+	gw_open(&g);
+	khalti = kbp__gateway_find(g.p, "khalti");
+	in = gw_intent(&g, "khalti", PRICE, QTY);
+	ck_assert_int_gt(asprintf(&ret, "pidx=%s&status=Completed&total_amount=%lld"
+	                                "&transaction_id=AnotherPaymentsTxn",
+	                          in->gateway_ref, (long long)in->amount_minor), 0);
+	snprintf(want, sizeof(want), "Txn%s", in->gateway_ref);
+	fake_set_answer(g.fake, in->gateway_ref, FAKE_COMPLETED);
+	CK_OK(khalti->parse_callback(khalti, ret, strlen(ret), &claim));
+	ck_assert_str_eq(claim.external_txn_id, "AnotherPaymentsTxn");
+	CK_OK(khalti->lookup(khalti, &claim, &truth));
+	ck_assert_int_eq(truth.status, KBP_GATEWAY_COMPLETED);
+	ck_assert_str_eq(truth.external_txn_id, want);
+	kbp__lookup_clear(&truth);
+	/* Completed without a transaction_id: missing, not borrowed from the return. */
+	fake_set_answer(g.fake, in->gateway_ref, FAKE_NO_TXN_ID);
+	memset(&truth, 0, sizeof(truth));
+	CK_OK(khalti->lookup(khalti, &claim, &truth));
+	ck_assert_int_eq(truth.status, KBP_GATEWAY_COMPLETED);
+	ck_assert_ptr_null(truth.external_txn_id);
+	kbp__lookup_clear(&truth);
+	kbp__claim_clear(&claim);
+	/* Through the pipeline, the payment is recorded under the lookup's id. */
+	fake_set_answer(g.fake, in->gateway_ref, FAKE_COMPLETED);
+	CK_OK(kbp_payment_verify(&v, g.p, "khalti", ret, strlen(ret)));
+	ck_assert_str_eq(v->external_txn_id, want);
+	ck_assert_str_eq(v->intent_id, in->id);
+	kbp_verification_free(v);
 	free(ret);
 	kbp_intent_free(in);
 	gw_close(&g);
@@ -288,6 +339,7 @@ Suite *khalti_suite(void)
 	tcase_add_test(tc, minimum_amount);
 	tcase_add_loop_test(tc, every_lookup_answer, 0, (int)(sizeof(table) / sizeof(table[0])));
 	tcase_add_test(tc, return_hint_does_not_decide);
+	tcase_add_test(tc, external_id_comes_from_the_lookup);
 	tcase_add_test(tc, bad_returns_are_refused_and_recorded);
 	tcase_add_test(tc, control_endpoint_and_options);
 	suite_add_tcase(s, tc);

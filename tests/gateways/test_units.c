@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/objects.h"
+#include "core/pipeline_internal.h"
 #include "gateway/esewa/esewa_proto.h"
 #include "gateway/khalti/khalti_proto.h"
 #include "gw.h"
@@ -76,6 +77,20 @@ START_TEST(esewa_documented_callback_verifies)
 }
 END_TEST
 
+/* Signs the fields with the UAT key and parses the callback as EPAYTEST's. */
+static int parse_signed(const cb_fields *f, kbp_callback_claim *c)
+{
+	kbp_hmac h = uat_key();
+	char *cb = esewa_callback(f);
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->amount_minor = -1;
+	rc = kbp__esewa_callback_parse(cb, strlen(cb), &h, "EPAYTEST", c);
+	free(cb);
+	return rc;
+}
+
 START_TEST(esewa_number_literal_is_hashed_as_written)
 {
 	kbp_hmac h = uat_key();
@@ -95,6 +110,33 @@ START_TEST(esewa_number_literal_is_hashed_as_written)
 	ck_assert_int_eq(c.amount_minor, 100000);
 	kbp__claim_clear(&c);
 	free(cb);
+	/* Signed, but grouped where no thousands separator stands: not an amount. */
+	f.total_amount = "\"1,00.0\"";
+	CK_RC(parse_signed(&f, &c), KBP_EPARSE);
+	ck_assert_str_eq(kbp_error_last()->message,
+	                 "callback total_amount is not a rupee amount (digits, \",\" only between "
+	                 "groups of three, at most two decimals)");
+	kbp__claim_clear(&c);
+}
+END_TEST
+
+/* eSewa signs transaction_code; a callback that leaves it out of the signature is not genuine. */
+START_TEST(esewa_transaction_code_must_be_signed)
+{
+	kbp_callback_claim c;
+	cb_fields f = { "000AWEO", "COMPLETE", "\"100\"", "pi-ABC", "EPAYTEST",
+		        "status,total_amount,transaction_uuid,product_code,signed_field_names", NULL };
+
+	CK_RC(parse_signed(&f, &c), KBP_ESIGNATURE);
+	ck_assert_str_eq(kbp_error_last()->message, "callback does not sign transaction_code");
+	ck_assert_str_eq(c.gateway_ref, "pi-ABC");   /* filed under its intent */
+	ck_assert_ptr_null(c.external_txn_id);
+	kbp__claim_clear(&c);
+	/* The same fields with transaction_code signed too: genuine. */
+	f.signed_field_names = "transaction_code,status,total_amount,transaction_uuid,product_code";
+	CK_OK(parse_signed(&f, &c));
+	ck_assert_str_eq(c.external_txn_id, "000AWEO");
+	kbp__claim_clear(&c);
 }
 END_TEST
 
@@ -136,12 +178,17 @@ START_TEST(esewa_amounts_convert_exactly)
 		int64_t paisa;
 	} good[] = {
 		{ "110", 11000 }, { "133.0", 13300 }, { "1,000.0", 100000 }, { "100.5", 10050 },
-		{ "100.50", 10050 }, { "0.01", 1 }, { "0", 0 }, { "1,00,000.25", 10000025 },
+		{ "100.50", 10050 }, { "0.01", 1 }, { "0", 0 }, { "1,000.50", 100050 },
+		{ "12,345", 1234500 }, { "123,456.7", 12345670 }, { "1,000,000.25", 100000025 },
 		{ "999999999999999.99", INT64_C(99999999999999999) },
+		{ "999,999,999,999,999.99", INT64_C(99999999999999999) },
 	};
 	static const char *bad[] = { "", "-1", "+1", "1e3", "1.", ".5", "1.234", " 1", "1 ", "1,",
 		                     ",1", "1,,000", "1,.5", "1.5,", "01", "abc", "1.2.3", "NaN",
-		                     "1000000000000000", "0x10", "1.-5" };
+		                     "1000000000000000", "0x10", "1.-5",
+		                     /* a separator outside the thousands positions */
+		                     "1,5", "1,00.0", "1000,0", "1,00,000.25", "1,0000", "1234,567",
+		                     "12,34", "1,000,00", "1,000,0000", "0,500", "1,000.0,0" };
 	char out[KBP_ESEWA_AMOUNT_TEXT_MAX];
 	int64_t v;
 
@@ -205,22 +252,63 @@ START_TEST(esewa_status_answers)
 	ck_assert_int_eq(r.amount_minor, 100000);
 	ck_assert_str_eq(r.external_txn_id, "R1");
 	kbp__lookup_clear(&r);
-	CK_OK(status_parse("{\"status\":\"AMBIGUOUS\",\"ref_id\":null,\"total_amount\":100.0}", &r));
+	CK_OK(status_parse("{\"product_code\":\"EPAYTEST\",\"transaction_uuid\":\"123\","
+	                   "\"status\":\"AMBIGUOUS\",\"ref_id\":null,\"total_amount\":100.0}", &r));
 	ck_assert_int_eq(r.status, KBP_GATEWAY_AMBIGUOUS);
 	kbp__lookup_clear(&r);
 	/* The outage answer: HTTP 200 and no status. */
 	CK_RC(status_parse("{\"code\":0,\"error_message\":\"Service unavailable\"}", &r), KBP_EGATEWAY);
 	CK_RC(status_parse("{\"status\":\"COMPLETE\",\"transaction_uuid\":\"999\",\"total_amount\":1}", &r),
 	      KBP_EGATEWAY);
-	CK_RC(status_parse("{\"status\":\"COMPLETE\",\"product_code\":\"OTHER\",\"total_amount\":1}", &r),
+	CK_RC(status_parse("{\"status\":\"COMPLETE\",\"transaction_uuid\":\"123\",\"product_code\":\"OTHER\","
+	                   "\"total_amount\":1}", &r),
 	      KBP_EGATEWAY);
-	CK_RC(status_parse("{\"status\":\"COMPLETE\"}", &r), KBP_EPARSE);
+	CK_RC(status_parse("{\"status\":\"COMPLETE\",\"transaction_uuid\":\"123\",\"product_code\":\"EPAYTEST\"}",
+	                   &r),
+	      KBP_EPARSE);
 	CK_RC(status_parse("{\"status\":\"WHATEVER\"}", &r), KBP_EGATEWAY);
 	CK_RC(status_parse("{\"status\": COMPLETE", &r), KBP_EPARSE);
 	CK_RC(status_parse("[]", &r), KBP_EPARSE);
 	CK_RC(status_parse("{\"status\":\"PENDING\",\"status\":\"COMPLETE\",\"total_amount\":1}", &r),
 	      KBP_EPARSE);
 	CK_RC(kbp__esewa_status_parse(503, "{}", 2, "123", "EPAYTEST", &r), KBP_EGATEWAY);
+	kbp__lookup_clear(&r);
+}
+END_TEST
+
+/* An answer is about our payment only when it says so: a missing name is refused. */
+START_TEST(esewa_status_must_name_the_payment)
+{
+	static const struct {
+		const char *body;
+		const char *message;
+	} unnamed[] = {
+		{ "{\"product_code\":\"EPAYTEST\",\"total_amount\":100.0,\"status\":\"COMPLETE\","
+		  "\"ref_id\":\"R1\"}",
+		  "eSewa status API answered without a transaction_uuid" },
+		{ "{\"transaction_uuid\":\"123\",\"total_amount\":100.0,\"status\":\"COMPLETE\","
+		  "\"ref_id\":\"R1\"}",
+		  "eSewa status API answered without a product_code" },
+		{ "{\"product_code\":\"EPAYTEST\",\"transaction_uuid\":null,\"total_amount\":100.0,"
+		  "\"status\":\"COMPLETE\",\"ref_id\":\"R1\"}",
+		  "eSewa status API answered without a transaction_uuid" },
+		{ "{\"product_code\":\"EPAYTEST\",\"transaction_uuid\":123,\"total_amount\":100.0,"
+		  "\"status\":\"COMPLETE\",\"ref_id\":\"R1\"}",
+		  "eSewa status API answered without a transaction_uuid" },
+		{ "{\"status\":\"CANCELED\",\"total_amount\":100.0}",
+		  "eSewa status API answered without a transaction_uuid" },
+	};
+	kbp_lookup_result r;
+
+	for (size_t i = 0; i < sizeof(unnamed) / sizeof(unnamed[0]); i++) {
+		CK_RC(status_parse(unnamed[i].body, &r), KBP_EGATEWAY);
+		ck_assert_str_eq(kbp_error_last()->message, unnamed[i].message);
+		kbp__lookup_clear(&r);
+	}
+	/* Either spelling names it. */
+	CK_OK(status_parse("{\"productCode\":\"EPAYTEST\",\"transactionUuid\":\"123\","
+	                   "\"totalAmount\":100,\"status\":\"PENDING\"}", &r));
+	ck_assert_int_eq(r.status, KBP_GATEWAY_PENDING);
 	kbp__lookup_clear(&r);
 }
 END_TEST
@@ -272,8 +360,32 @@ START_TEST(khalti_lookup_answers)
 	CK_RC(lookup_parse(400, "{\"status\":\"Completed\",\"total_amount\":1000}", &r), KBP_EGATEWAY);
 	CK_RC(lookup_parse(200, "{\"pidx\":\"OTHER\",\"status\":\"Completed\",\"total_amount\":1000}", &r),
 	      KBP_EGATEWAY);
-	CK_RC(lookup_parse(200, "{\"status\":\"Completed\",\"total_amount\":10.5}", &r), KBP_EPARSE);
-	CK_RC(lookup_parse(200, "{\"status\":\"Completed\"}", &r), KBP_EPARSE);
+	CK_RC(lookup_parse(200, "{\"pidx\":\"PX1\",\"status\":\"Completed\",\"total_amount\":10.5}", &r),
+	      KBP_EPARSE);
+	CK_RC(lookup_parse(200, "{\"pidx\":\"PX1\",\"status\":\"Completed\"}", &r), KBP_EPARSE);
+}
+END_TEST
+
+START_TEST(khalti_lookup_must_name_the_payment)
+{
+	static const struct {
+		int http;
+		const char *body;
+	} unnamed[] = {
+		{ 200, "{\"total_amount\":1000,\"status\":\"Completed\",\"transaction_id\":\"T1\"}" },
+		{ 200, "{\"pidx\":null,\"total_amount\":1000,\"status\":\"Completed\","
+		       "\"transaction_id\":\"T1\"}" },
+		{ 200, "{\"pidx\":1,\"total_amount\":1000,\"status\":\"Completed\"}" },
+		{ 400, "{\"total_amount\":1000,\"status\":\"User canceled\"}" },
+		{ 200, "{\"total_amount\":1000,\"status\":\"Refunded\"}" },
+	};
+	kbp_lookup_result r;
+
+	for (size_t i = 0; i < sizeof(unnamed) / sizeof(unnamed[0]); i++) {
+		CK_RC(lookup_parse(unnamed[i].http, unnamed[i].body, &r), KBP_EGATEWAY);
+		ck_assert_str_eq(kbp_error_last()->message, "Khalti lookup answered without a pidx");
+		kbp__lookup_clear(&r);
+	}
 }
 END_TEST
 
@@ -318,6 +430,54 @@ START_TEST(json_scanner)
 	ck_assert_int_eq(kbp__json_members_check("{\"a\":1,\"a\":2}", 13), -1);
 	ck_assert_int_eq(kbp__json_members_check("{\"a\":1} x", 9), -1);
 	ck_assert_int_eq(kbp__json_members_check("{\"a\":", 5), -1);
+}
+END_TEST
+
+/*
+ * The sandbox's lookup answers from what its pay page recorded: a claim
+ * carrying another transaction id does not change the answer's.
+ */
+START_TEST(sandbox_external_id_comes_from_its_record)
+{
+	gw g;
+	kbp_intent *in;
+	kbp_gateway *sb;
+	kbp_callback_claim claim = { NULL, NULL, -1, KBP_GATEWAY_PENDING };
+	kbp_lookup_result truth = { KBP_GATEWAY_PENDING, -1, "", NULL };
+	char *cb = NULL, *recorded;
+
+	gw_open(&g);
+	CK_OK(kbp_gateway_add_sandbox(g.p, NULL));
+	sb = kbp__gateway_find(g.p, "sandbox");
+	in = gw_intent(&g, "sandbox", 1500, 1);
+	/* Not paid yet: the record has no transaction, whatever a claim says. */
+	claim.gateway_ref = strdup(in->gateway_ref);
+	claim.external_txn_id = strdup("sbxtxn-claimed");
+	claim.amount_minor = in->amount_minor;
+	claim.status = KBP_GATEWAY_COMPLETED;
+	CK_OK(sb->lookup(sb, &claim, &truth));
+	ck_assert_int_eq(truth.status, KBP_GATEWAY_PENDING);
+	ck_assert_ptr_null(truth.external_txn_id);
+	kbp__lookup_clear(&truth);
+	/* Paid: the recorded transaction id, not the claim's. */
+	CK_OK(kbp_sandbox_pay(&cb, g.p, "sandbox", in->id, KBP_SANDBOX_COMPLETED, -1));
+	kbp__claim_clear(&claim);
+	memset(&claim, 0, sizeof(claim));
+	CK_OK(sb->parse_callback(sb, cb, strlen(cb), &claim));
+	recorded = strdup(claim.external_txn_id);
+	free(claim.external_txn_id);
+	claim.external_txn_id = strdup("sbxtxn-claimed");
+	memset(&truth, 0, sizeof(truth));
+	CK_OK(sb->lookup(sb, &claim, &truth));
+	ck_assert_int_eq(truth.status, KBP_GATEWAY_COMPLETED);
+	ck_assert_str_eq(truth.external_txn_id, recorded);
+	ck_assert_str_ne(truth.external_txn_id, "sbxtxn-claimed");
+	kbp__lookup_clear(&truth);
+	kbp__claim_clear(&claim);
+	free(recorded);
+	free(cb);
+	kbp_intent_free(in);
+	gw_close(&g);
 }
 END_TEST
 
@@ -382,12 +542,16 @@ Suite *units_suite(void)
 	tcase_add_test(tc, esewa_documented_callback_verifies);
 	tcase_add_test(tc, esewa_number_literal_is_hashed_as_written);
 	tcase_add_test(tc, esewa_duplicate_and_escaped_members_refused);
+	tcase_add_test(tc, esewa_transaction_code_must_be_signed);
 	tcase_add_test(tc, esewa_amounts_convert_exactly);
 	tcase_add_test(tc, esewa_uuid_from_intent);
 	tcase_add_test(tc, esewa_status_answers);
+	tcase_add_test(tc, esewa_status_must_name_the_payment);
 	tcase_add_test(tc, khalti_lookup_answers);
+	tcase_add_test(tc, khalti_lookup_must_name_the_payment);
 	tcase_add_test(tc, khalti_return_hint);
 	tcase_add_test(tc, json_scanner);
+	tcase_add_test(tc, sandbox_external_id_comes_from_its_record);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, http_transport_errors);
 	suite_add_tcase(s, tc);

@@ -11,11 +11,17 @@
 #include "kbpipeline.h"
 #include "util/strings.h"
 
-/* The fields a genuine callback must sign, whatever else it signs. */
-static const char *const required_signed[] = { "total_amount", "transaction_uuid", "product_code",
-	                                       "status" };
+/*
+ * The fields a genuine callback must sign, whatever else it signs: the
+ * payment's identity, its outcome and eSewa's transaction code, so that no
+ * value the pipeline reads can be swapped under a valid signature.
+ */
+static const char *const required_signed[] = { "transaction_code", "status", "total_amount",
+	                                       "transaction_uuid", "product_code" };
 
 #define SIGNED_NAMES_MAX 1024
+/* What a refused amount should have looked like, for the error message. */
+#define AMOUNT_FORM "digits, \",\" only between groups of three, at most two decimals"
 #define NUMBER_TEXT_MAX 64
 
 static int is_digit(char c)
@@ -23,34 +29,57 @@ static int is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/*
+ * Where a "," may stand in the rupees: at every third digit from the point,
+ * and either everywhere or nowhere. "1,000" and "1000" are the same amount;
+ * "1,00", "1000,0" or "1,5" are not an amount at all, whatever a lenient
+ * parser would make of them.
+ */
+static int grouping_valid(const char *t, size_t n)
+{
+	size_t first = 0;
+
+	if (!memchr(t, ',', n))
+		return 1;
+	while (first < n && t[first] != ',')
+		first++;
+	if (first == 0 || first > 3)
+		return 0;
+	for (size_t i = first; i < n; i += 4)
+		if (t[i] != ',' || n - i < 4 || memchr(t + i + 1, ',', 3))
+			return 0;
+	return 1;
+}
+
 int kbp__esewa_amount_parse(const char *t, size_t len, int64_t *out_paisa)
 {
+	const char *point;
 	int64_t rupees = 0, paisa = 0;
-	size_t i, digits = 0;
+	size_t i, n, digits = 0;
 
 	if (!t || len == 0 || len > KBP_ESEWA_AMOUNT_TEXT_MAX)
 		return -1;
-	for (i = 0; i < len && t[i] != '.'; i++) {
-		if (t[i] == ',') {
-			/* A separator sits between digits: not first, not doubled, not before the point. */
-			if (digits == 0 || i + 1 >= len || !is_digit(t[i + 1]))
-				return -1;
+	point = memchr(t, '.', len);
+	n = point ? (size_t)(point - t) : len;
+	if (!grouping_valid(t, n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (t[i] == ',')
 			continue;
-		}
 		if (!is_digit(t[i]) || ++digits > 15)
 			return -1;
 		if (digits == 2 && rupees == 0)
-			return -1;   /* a leading zero: "05" */
+			return -1;   /* a leading zero: "05", "0,500" */
 		rupees = rupees * 10 + (t[i] - '0');
 	}
 	if (digits == 0)
 		return -1;
-	if (i < len) {
-		size_t decimals = len - i - 1;
-		if (decimals == 0 || decimals > 2 || !is_digit(t[i + 1]) ||
-		    (decimals == 2 && !is_digit(t[i + 2])))
+	if (point) {
+		size_t decimals = len - n - 1;
+		if (decimals == 0 || decimals > 2 || !is_digit(t[n + 1]) ||
+		    (decimals == 2 && !is_digit(t[n + 2])))
 			return -1;
-		paisa = (t[i + 1] - '0') * 10 + (decimals == 2 ? t[i + 2] - '0' : 0);
+		paisa = (t[n + 1] - '0') * 10 + (decimals == 2 ? t[n + 2] - '0' : 0);
 	}
 	*out_paisa = rupees * 100 + paisa;
 	return 0;
@@ -207,7 +236,7 @@ static int claim_fill(const kbp__json_doc *d, const char *product_code, kbp_call
 	const char *amount = member_text(d, "total_amount", number);
 	const char *status = member_string(d, "status");
 	const char *product = member_string(d, "product_code");
-	const cJSON *txn = cJSON_GetObjectItemCaseSensitive(d->root, "transaction_code");
+	const char *txn = member_string(d, "transaction_code");
 	int known;
 
 	if (!product || strcmp(product, product_code) != 0)
@@ -216,14 +245,13 @@ static int claim_fill(const kbp__json_doc *d, const char *product_code, kbp_call
 	if (!status)
 		return kbp_error_set(KBP_EPARSE, "callback status is not a string");
 	if (!amount || kbp__esewa_amount_parse(amount, strlen(amount), &out->amount_minor) != 0)
-		return kbp_error_set(KBP_EPARSE, "callback total_amount is not a rupee amount");
+		return kbp_error_set(KBP_EPARSE, "callback total_amount is not a rupee amount "
+		                                 "(%s)", AMOUNT_FORM);
 	out->status = status_of(status, &known);
-	if (txn && !cJSON_IsNull(txn)) {
-		if (!cJSON_IsString(txn) || kbp__check_id(txn->valuestring, "transaction_code"))
-			return kbp_error_set(KBP_EPARSE, "callback transaction_code is malformed");
-		if (!(out->external_txn_id = strdup(txn->valuestring)))
-			return kbp_error_set(KBP_ENOMEM, "out of memory");
-	}
+	if (!txn || kbp__check_id(txn, "transaction_code"))
+		return kbp_error_set(KBP_EPARSE, "callback transaction_code is malformed");
+	if (!(out->external_txn_id = strdup(txn)))
+		return kbp_error_set(KBP_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -300,16 +328,47 @@ static const char *either_string(const kbp__json_doc *d, const char *a, const ch
 	return s ? s : member_string(d, b);
 }
 
+/* An answer that does not name our transaction and product is no answer about ours. */
+static int names_ours(const kbp__json_doc *d, const char *uuid, const char *product_code)
+{
+	const char *their_uuid = either_string(d, "transaction_uuid", "transactionUuid");
+	const char *product = either_string(d, "product_code", "productCode");
+
+	if (!their_uuid)
+		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered without a "
+		                                   "transaction_uuid");
+	if (strcmp(their_uuid, uuid) != 0)
+		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered about another transaction");
+	if (!product)
+		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered without a product_code");
+	if (strcmp(product, product_code) != 0)
+		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered about another product code");
+	return 0;
+}
+
+/* eSewa's transaction id is its status API's ref_id, never the callback's claim. */
+static int ref_fill(const kbp__json_doc *d, kbp_lookup_result *out)
+{
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(d->root, "ref_id");
+
+	if (!ref || cJSON_IsNull(ref))
+		ref = cJSON_GetObjectItemCaseSensitive(d->root, "refId");
+	if (!ref || cJSON_IsNull(ref))
+		return 0;
+	if (!cJSON_IsString(ref) || kbp__check_id(ref->valuestring, "ref_id"))
+		return kbp_error_set(KBP_EPARSE, "eSewa status ref_id is malformed");
+	if (!(out->external_txn_id = strdup(ref->valuestring)))
+		return kbp_error_set(KBP_ENOMEM, "out of memory");
+	return 0;
+}
+
 static int status_fill(const kbp__json_doc *d, const char *uuid, const char *product_code,
                        kbp_lookup_result *out)
 {
 	const char *status = member_string(d, "status");
-	const char *their_uuid = either_string(d, "transaction_uuid", "transactionUuid");
-	const char *product = either_string(d, "product_code", "productCode");
-	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(d->root, "ref_id");
 	char number[NUMBER_TEXT_MAX];
 	const char *amount = member_text(d, "total_amount", number);
-	int known;
+	int known, rc;
 
 	if (!status)
 		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered without a status "
@@ -317,27 +376,18 @@ static int status_fill(const kbp__json_doc *d, const char *uuid, const char *pro
 	out->status = status_of(status, &known);
 	if (!known)
 		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered an unknown status");
-	if (their_uuid && strcmp(their_uuid, uuid) != 0)
-		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered about another transaction");
-	if (product && strcmp(product, product_code) != 0)
-		return kbp_error_set(KBP_EGATEWAY, "eSewa status API answered about another product code");
+	if ((rc = names_ours(d, uuid, product_code)) != 0)
+		return rc;
 	if (!amount)
 		amount = member_text(d, "totalAmount", number);
 	out->amount_minor = -1;
 	if (amount && kbp__esewa_amount_parse(amount, strlen(amount), &out->amount_minor) != 0)
-		return kbp_error_set(KBP_EPARSE, "eSewa status total_amount is not a rupee amount");
+		return kbp_error_set(KBP_EPARSE, "eSewa status total_amount is not a rupee amount (%s)",
+		                     AMOUNT_FORM);
 	if (out->status == KBP_GATEWAY_COMPLETED && out->amount_minor < 0)
 		return kbp_error_set(KBP_EPARSE, "eSewa status COMPLETE carries no total_amount");
 	memcpy(out->currency, "NPR", 4);
-	if (!ref || cJSON_IsNull(ref))
-		ref = cJSON_GetObjectItemCaseSensitive(d->root, "refId");
-	if (ref && !cJSON_IsNull(ref)) {
-		if (!cJSON_IsString(ref) || kbp__check_id(ref->valuestring, "ref_id"))
-			return kbp_error_set(KBP_EPARSE, "eSewa status ref_id is malformed");
-		if (!(out->external_txn_id = strdup(ref->valuestring)))
-			return kbp_error_set(KBP_ENOMEM, "out of memory");
-	}
-	return 0;
+	return ref_fill(d, out);
 }
 
 int kbp__esewa_status_parse(int http_status, const char *body, size_t len, const char *uuid,

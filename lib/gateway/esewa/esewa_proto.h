@@ -20,8 +20,10 @@
 
 /*
  * A rupee string as eSewa writes it ("110", "133.0", "1,000.0", "100.5")
- * to paisa, exactly. -1 for a sign, an exponent, spaces, misplaced
- * separators, more than two decimals or anything else.
+ * to paisa, exactly. Thousands may be grouped with ",": a first group of 1
+ * to 3 digits, then groups of exactly 3 ("12,345", "1,000,000.50"). -1 for
+ * a sign, an exponent, spaces, a separator anywhere else ("1,5", "1,00.0",
+ * "1000,0", "1,00,000"), more than two decimals or anything else.
  */
 int kbp__esewa_amount_parse(const char *text, size_t len, int64_t *out_paisa);
 /* Paisa to the rupee string we send: "110" for 11000, "100.50" for 10050. */
@@ -48,8 +50,10 @@ int kbp__esewa_callback_parse(const char *raw, size_t len, const kbp_hmac *keyed
 
 /*
  * Reads the status API's answer for transaction_uuid. KBP_EGATEWAY for an
- * HTTP error, an answer without a status (eSewa's outage reply) or about
- * another transaction; KBP_EPARSE for a body that is not a JSON object.
+ * HTTP error, an answer without a status (eSewa's outage reply) or one that
+ * does not name uuid and product_code; KBP_EPARSE for a body that is not a
+ * JSON object. out->external_txn_id is the answer's ref_id, NULL when it
+ * has none.
  */
 int kbp__esewa_status_parse(int http_status, const char *body, size_t len, const char *uuid,
                             const char *product_code, kbp_lookup_result *out);

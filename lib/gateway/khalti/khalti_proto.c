@@ -176,7 +176,10 @@ static int lookup_fill(const kbp__json_doc *d, int http_status, const char *pidx
 	if (http_status == 400 && out->status != KBP_GATEWAY_EXPIRED &&
 	    out->status != KBP_GATEWAY_CANCELED)
 		return kbp_error_set(KBP_EGATEWAY, "Khalti lookup answered HTTP 400");
-	if (their_pidx && strcmp(their_pidx, pidx) != 0)
+	/* The answer must name the payment we asked about: without a pidx it proves nothing. */
+	if (!their_pidx)
+		return kbp_error_set(KBP_EGATEWAY, "Khalti lookup answered without a pidx");
+	if (strcmp(their_pidx, pidx) != 0)
 		return kbp_error_set(KBP_EGATEWAY, "Khalti lookup answered about another pidx");
 	out->amount_minor = -1;
 	if (kbp__json_raw_get(d->text, d->len, "total_amount", &amount) &&
@@ -185,6 +188,7 @@ static int lookup_fill(const kbp__json_doc *d, int http_status, const char *pidx
 	if (out->status == KBP_GATEWAY_COMPLETED && out->amount_minor < 0)
 		return kbp_error_set(KBP_EPARSE, "Khalti lookup Completed carries no total_amount");
 	memcpy(out->currency, "NPR", 4);
+	/* Khalti's transaction id is the lookup's, never the unsigned return's claim. */
 	if (txn && !cJSON_IsNull(txn)) {
 		if (!cJSON_IsString(txn) || kbp__check_id(txn->valuestring, "transaction_id"))
 			return kbp_error_set(KBP_EPARSE, "Khalti lookup transaction_id is malformed");

@@ -43,7 +43,8 @@ int kbp__khalti_return_parse(const char *raw, size_t len, kbp_callback_claim *ou
  * Expired and User canceled that arrive with HTTP 400, and an unknown pidx
  * (HTTP 404) as KBP_GATEWAY_NOT_FOUND. Errors: KBP_EINVAL when Khalti
  * rejects our key (401/403), KBP_EGATEWAY for 5xx and other statuses or an
- * answer about another pidx, KBP_EPARSE for a malformed body.
+ * answer that does not name pidx, KBP_EPARSE for a malformed body.
+ * out->external_txn_id is the answer's transaction_id, NULL when it has none.
  */
 int kbp__khalti_lookup_parse(int http_status, const char *body, size_t len, const char *pidx,
                              kbp_lookup_result *out);
