@@ -44,6 +44,8 @@ void gw_open(gw *g)
 	g->fake = fake_start(KHALTI_SECRET);
 	ck_assert_ptr_nonnull(g->fake);
 
+	/* memory: unless tests/pg/with-pg.sh names a PostgreSQL database. */
+	o.storage = getenv("KBP_TEST_STORAGE");
 	o.log = on_log;
 	o.log_ctx = g;
 	o.log_level = KBP_LOG_DEBUG;
