@@ -37,7 +37,7 @@ async function main() {
   await worker.resume();
   const stopMaintenance = maintenance.start(p, settings.maintenanceMs, log);
 
-  server.on('request', createShop({ p, config: settings, log, worker, url }).handler);
+  server.on('request', createShop({ p, config: settings, log, worker, url }));
 
   // The storage URI may hold a password: only the backend's name is printed.
   log(`storage: ${p.storageName}${settings.storage === 'memory:' ? ' (nothing is kept after exit)' : ''}`);

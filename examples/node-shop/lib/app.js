@@ -27,7 +27,11 @@ function sendError(res, err, json, admin) {
     err.headers);
 }
 
-/** app: { p, config, log, shoppers, admins, worker, sandboxRefs } */
+/**
+ * app: { p, config, log, shoppers, admins, worker, sandboxRefs }. A route's
+ * handler gets { req, res, url, params, readForm }: readForm() reads the
+ * posted form within the body deadline.
+ */
 function createHandler(app) {
   const router = new Router();
   for (const r of ROUTES) r.routes(router, app);
@@ -44,8 +48,9 @@ function createHandler(app) {
       pathname = url.pathname;
       const route = router.match(req.method, pathname);
       json = route.json;
-      const form = () => readForm(req, app.config.bodyTimeoutMs);
-      await route.handler({ req, res, url, params: route.params, form });
+      await route.handler({
+        req, res, url, params: route.params, readForm: () => readForm(req, app.config.bodyTimeoutMs),
+      });
     } catch (err) {
       if (!(err instanceof HttpError)) {
         app.log(`error on ${req.method} ${pathname}: ${err.code ?? err.name}: ${err.message}`);
@@ -58,10 +63,7 @@ function createHandler(app) {
   };
 }
 
-/**
- * The shop over an open pipeline, as served at `url`: the app (its
- * shoppers, admins and the sandbox's references) and its request handler.
- */
+/** The request handler of the shop over an open pipeline, as served at `url`. */
 function createShop({ p, config, log, worker, url }) {
   const secure = url.startsWith('https:');
   const clientOf = clientAddresses(config.trustedProxies);
@@ -73,7 +75,7 @@ function createShop({ p, config, log, worker, url }) {
       token: config.adminToken, secure, loginPage: adminViews.login, backoff: config.loginBackoff, clientOf, log,
     }),
   };
-  return { app, handler: createHandler(app) };
+  return createHandler(app);
 }
 
 module.exports = { createShop };

@@ -66,8 +66,8 @@ function backOf(form) {
 
 /** Runs an admin POST: fn(form, session) returns the flash text; library refusals become flash errors. */
 function adminAction(app, fn) {
-  return async ({ req, res, form: read }) => {
-    const form = await read();
+  return async ({ req, res, readForm }) => {
+    const form = await readForm();
     const session = app.admins.posted(req, form);
     try {
       session.flash = { kind: 'ok', text: await fn(form, session) };
@@ -87,8 +87,8 @@ function routes(router, app) {
     sendHtml(res, 200, views.login('Sign in with the admin token.'));
   });
 
-  router.post('/admin/login', async ({ req, res, form }) => {
-    if (!app.admins.login(req, res, await form())) {
+  router.post('/admin/login', async ({ req, res, readForm }) => {
+    if (!app.admins.login(req, res, await readForm())) {
       sendHtml(res, 401, views.login('That token is not right.'));
       return;
     }
@@ -96,8 +96,8 @@ function routes(router, app) {
     redirect(res, '/admin/jobs');
   });
 
-  router.post('/admin/logout', async ({ req, res, form }) => {
-    app.admins.logout(req, res, await form());
+  router.post('/admin/logout', async ({ req, res, readForm }) => {
+    app.admins.logout(req, res, await readForm());
     redirect(res, '/admin/login');
   });
 

@@ -25,8 +25,8 @@ function routes(router, app) {
   });
 
   // A real gateway's page knows nothing of the shop's sessions: the form's token is enough.
-  router.post('/sandbox/pay', async ({ req, res, form: read }) => {
-    const form = await read();
+  router.post('/sandbox/pay', async ({ req, res, readForm }) => {
+    const form = await readForm();
     app.shoppers.postedByVisitor(req, form);
     const intentId = intentOf(app, validate.id(form, 'ref'));
     const callback = app.p.sandboxPay(intentId, validate.oneOf(form, 'answer', ANSWERS));

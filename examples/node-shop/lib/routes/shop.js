@@ -78,8 +78,8 @@ function routes(router, app) {
   });
 
   // Adding to the cart is what opens a shopper's session, once the input is known good.
-  router.post('/cart/add', async ({ req, res, form: read }) => {
-    const form = await read();
+  router.post('/cart/add', async ({ req, res, readForm }) => {
+    const form = await readForm();
     const known = app.shoppers.postedByVisitor(req, form);
     const wanted = sku(form);
     const adding = validate.int(form, 'qty', 1, views.MAX_QTY);
@@ -89,15 +89,15 @@ function routes(router, app) {
     redirect(res, '/cart');
   });
 
-  router.post('/cart/update', async ({ req, res, form: read }) => {
-    const form = await read();
+  router.post('/cart/update', async ({ req, res, readForm }) => {
+    const form = await readForm();
     const session = app.shoppers.posted(req, form);
     setQty(app, session, sku(form), validate.int(form, 'qty', 0, views.MAX_QTY));
     redirect(res, '/cart');
   });
 
-  router.post('/checkout', async ({ req, res, form: read }) => {
-    const form = await read();
+  router.post('/checkout', async ({ req, res, readForm }) => {
+    const form = await readForm();
     const session = app.shoppers.posted(req, form);
     const key = validate.id(form, 'key', /^[A-Za-z0-9_-]{16,64}$/);
     const intent = createIntent(app, session, key);
