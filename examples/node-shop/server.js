@@ -6,17 +6,13 @@
 //     NODE_PATH=<the staged kbpipeline package> node server.js
 'use strict';
 
-const http = require('node:http');
 const config = require('./lib/config');
 const pipeline = require('./lib/pipeline');
 const receipts = require('./lib/receipts');
 const maintenance = require('./lib/maintenance');
 const { WorkerControl } = require('./lib/worker-control');
-const { SandboxRefs } = require('./lib/sandbox-refs');
-const { Shoppers } = require('./lib/shoppers');
-const { Admins } = require('./lib/admins');
-const { createHandler } = require('./lib/app');
-const adminViews = require('./lib/views/admin');
+const { createShop } = require('./lib/app');
+const { createServer } = require('./lib/web/server');
 
 function log(message) {
   console.log(`${new Date().toISOString()} ${message}`);
@@ -31,7 +27,7 @@ function listen(server, port) {
 
 async function main() {
   const settings = config.load();
-  const server = http.createServer();
+  const server = createServer(settings);
   await listen(server, settings.port);
   const url = settings.publicUrl ?? `http://127.0.0.1:${server.address().port}`;
 
@@ -41,13 +37,7 @@ async function main() {
   await worker.resume();
   const stopMaintenance = maintenance.start(p, settings.maintenanceMs, log);
 
-  const secure = url.startsWith('https:');
-  server.on('request', createHandler({
-    p, config: settings, log, worker,
-    sandboxRefs: new SandboxRefs(),
-    shoppers: new Shoppers({ secure }),
-    admins: new Admins({ token: settings.adminToken, secure, loginPage: adminViews.login }),
-  }));
+  server.on('request', createShop({ p, config: settings, log, worker, url }));
 
   // The storage URI may hold a password: only the backend's name is printed.
   log(`storage: ${p.storageName}${settings.storage === 'memory:' ? ' (nothing is kept after exit)' : ''}`);

@@ -4,7 +4,12 @@
 'use strict';
 
 const { Router } = require('./web/router');
-const { HttpError, sendHtml, sendJson } = require('./web/http');
+const { clientAddresses } = require('./web/client');
+const { SandboxRefs } = require('./sandbox-refs');
+const { Shoppers } = require('./shoppers');
+const { Admins } = require('./admins');
+const adminViews = require('./views/admin');
+const { HttpError, sendHtml, sendJson, readForm } = require('./web/http');
 const { errorPage } = require('./views/layout');
 
 const ROUTES = ['shop', 'sandbox', 'payment', 'admin', 'ops', 'static'].map((name) => require(`./routes/${name}`));
@@ -14,11 +19,19 @@ function sendError(res, err, json, admin) {
     res.destroy();
     return;
   }
-  if (json) sendJson(res, err.status, { error: err.title, detail: err.message });
-  else sendHtml(res, err.status, err.page ?? errorPage(err.status, err.title, err.message, admin ? 'admin' : 'shop'));
+  if (json) {
+    sendJson(res, err.status, { error: err.title, detail: err.message }, err.headers);
+    return;
+  }
+  sendHtml(res, err.status, err.page ?? errorPage(err.status, err.title, err.message, admin ? 'admin' : 'shop'),
+    err.headers);
 }
 
-/** app: { p, config, log, shoppers, admins, worker, sandboxRefs } */
+/**
+ * app: { p, config, log, shoppers, admins, worker, sandboxRefs }. A route's
+ * handler gets { req, res, url, params, readForm }: readForm() reads the
+ * posted form within the body deadline.
+ */
 function createHandler(app) {
   const router = new Router();
   for (const r of ROUTES) r.routes(router, app);
@@ -35,7 +48,9 @@ function createHandler(app) {
       pathname = url.pathname;
       const route = router.match(req.method, pathname);
       json = route.json;
-      await route.handler({ req, res, url, params: route.params });
+      await route.handler({
+        req, res, url, params: route.params, readForm: () => readForm(req, app.config.bodyTimeoutMs),
+      });
     } catch (err) {
       if (!(err instanceof HttpError)) {
         app.log(`error on ${req.method} ${pathname}: ${err.code ?? err.name}: ${err.message}`);
@@ -48,4 +63,19 @@ function createHandler(app) {
   };
 }
 
-module.exports = { createHandler };
+/** The request handler of the shop over an open pipeline, as served at `url`. */
+function createShop({ p, config, log, worker, url }) {
+  const secure = url.startsWith('https:');
+  const clientOf = clientAddresses(config.trustedProxies);
+  const app = {
+    p, config, log, worker,
+    sandboxRefs: new SandboxRefs(),
+    shoppers: new Shoppers({ secure, max: config.sessionsMax, perClient: config.sessionsPerClient, clientOf }),
+    admins: new Admins({
+      token: config.adminToken, secure, loginPage: adminViews.login, backoff: config.loginBackoff, clientOf, log,
+    }),
+  };
+  return createHandler(app);
+}
+
+module.exports = { createShop };

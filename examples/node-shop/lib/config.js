@@ -63,6 +63,32 @@ function load(env = process.env) {
     maintenanceMs: integer(env, 'KBP_SHOP_MAINTENANCE_MS', 30000, 100, 86400000),
     receiptUrl: receiptUrl && receiptUrl.href,
     receiptAttempts: integer(env, 'KBP_SHOP_RECEIPT_ATTEMPTS', 5, 1, 1000),
+    ...limits(env),
+  };
+}
+
+// What one client may hold or try: sessions, sign-in failures, connections, time.
+function limits(env) {
+  const headersTimeoutMs = integer(env, 'KBP_SHOP_HEADERS_TIMEOUT_MS', 10000, 100, 600000);
+  const requestTimeoutMs = integer(env, 'KBP_SHOP_REQUEST_TIMEOUT_MS', 30000, 100, 3600000);
+  // Node refuses to start a server whose headers may take longer than the whole request.
+  if (requestTimeoutMs < headersTimeoutMs) {
+    throw new ConfigError('KBP_SHOP_REQUEST_TIMEOUT_MS must be at least KBP_SHOP_HEADERS_TIMEOUT_MS');
+  }
+  return {
+    sessionsMax: integer(env, 'KBP_SHOP_SESSIONS_MAX', 10000, 1, 10000000),
+    sessionsPerClient: integer(env, 'KBP_SHOP_SESSIONS_PER_CLIENT', 50, 1, 10000000),
+    trustedProxies: integer(env, 'KBP_SHOP_TRUSTED_PROXIES', 0, 0, 10),
+    loginBackoff: {
+      free: integer(env, 'KBP_SHOP_LOGIN_FREE_FAILURES', 5, 0, 1000),
+      baseMs: integer(env, 'KBP_SHOP_LOGIN_BACKOFF_MS', 1000, 1, 3600000),
+      maxMs: integer(env, 'KBP_SHOP_LOGIN_BACKOFF_MAX_MS', 900000, 1, 86400000),
+    },
+    headersTimeoutMs,
+    requestTimeoutMs,
+    bodyTimeoutMs: integer(env, 'KBP_SHOP_BODY_TIMEOUT_MS', 10000, 100, 3600000),
+    maxConnections: integer(env, 'KBP_SHOP_MAX_CONNECTIONS', 1000, 1, 1000000),
+    maxConnectionsPerClient: integer(env, 'KBP_SHOP_MAX_CONNECTIONS_PER_CLIENT', 50, 1, 1000000),
   };
 }
 

@@ -9,7 +9,6 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
 
 const CHROMIUM = process.env.KBP_CHROMIUM || '/usr/bin/chromium';
 const SERVER = path.join(__dirname, '..', 'server.js');
@@ -62,6 +61,8 @@ async function launchBrowser() {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`no chromium at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium)`);
   }
+  // Required here: the tests that need no browser run without playwright-core.
+  const { chromium } = require('playwright-core');
   return chromium.launch({ executablePath: CHROMIUM, headless: true });
 }
 

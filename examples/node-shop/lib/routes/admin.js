@@ -6,20 +6,56 @@
 
 const health = require('../health');
 const views = require('../views/admin');
-const { badRequest, sendHtml, sendJson, redirect, readForm } = require('../web/http');
+const { badRequest, sendHtml, sendJson, redirect } = require('../web/http');
 const validate = require('../web/validate');
 
 const BACK = /^\/admin\/jobs(\?[A-Za-z0-9_.:@%=&-]*)?$/;
+
+// The library's job kind alphabet: a page names what is wrong, not the library.
+const KIND = /^[a-z0-9_.-]{1,64}$/;
+// What a datetime-local field sends (or a date alone), read as UTC like every time on the page.
+const SINCE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2}):([0-9]{2}))?$/;
+
+function kindOf(params) {
+  const kind = validate.field(params, 'kind');
+  if (!kind) return null;
+  if (!KIND.test(kind)) throw badRequest('kind must be 1 to 64 lower-case letters, digits, _ . or -.');
+  return kind;
+}
+
+/** The `since` field and the time it names (ms), or nulls. */
+function sinceOf(params) {
+  const text = validate.field(params, 'since');
+  if (!text) return { since: null, sinceMs: 0 };
+  const m = SINCE.exec(text);
+  const ms = m && Date.UTC(m[1], m[2] - 1, m[3], m[4] ?? 0, m[5] ?? 0);
+  // Date.UTC rolls 02-30 over to March: a real date reads back the same.
+  if (!m || ms < 0 || new Date(ms).toISOString().slice(0, text.length) !== text) {
+    throw badRequest('since must be a date and time in UTC from 1970 on, like 2026-01-31T09:30.');
+  }
+  return { since: text, sinceMs: ms };
+}
 
 function filterOf(params) {
   const state = validate.field(params, 'state');
   if (state && !views.JOB_STATES.includes(state)) throw badRequest(`state must be one of ${views.JOB_STATES.join(', ')}.`);
   return {
     state: state || null,
-    kind: validate.optionalId(params, 'kind'),
+    kind: kindOf(params),
+    ...sinceOf(params),
     limit: validate.int(params, 'limit', 1, 100, 20),
     after: validate.optionalId(params, 'after'),
   };
+}
+
+// A cursor that is well formed but names no job (any more) is the visitor's mistake too.
+function jobsOf(app, filter) {
+  try {
+    return app.p.jobsList({ ...filter, since: filter.sinceMs });
+  } catch (err) {
+    if (err.code === 'KBP_EINVAL' || err.code === 'KBP_ETOOBIG') throw badRequest(`The job filter was refused: ${err.message}.`);
+    throw err;
+  }
 }
 
 // Where an action returns to: the job page it was posted from, nothing else.
@@ -30,8 +66,8 @@ function backOf(form) {
 
 /** Runs an admin POST: fn(form, session) returns the flash text; library refusals become flash errors. */
 function adminAction(app, fn) {
-  return async ({ req, res }) => {
-    const form = await readForm(req);
+  return async ({ req, res, readForm }) => {
+    const form = await readForm();
     const session = app.admins.posted(req, form);
     try {
       session.flash = { kind: 'ok', text: await fn(form, session) };
@@ -51,10 +87,8 @@ function routes(router, app) {
     sendHtml(res, 200, views.login('Sign in with the admin token.'));
   });
 
-  router.post('/admin/login', async ({ req, res }) => {
-    const form = await readForm(req);
-    if (!app.admins.login(req, res, form)) {
-      app.log('admin sign-in refused');
+  router.post('/admin/login', async ({ req, res, readForm }) => {
+    if (!app.admins.login(req, res, await readForm())) {
       sendHtml(res, 401, views.login('That token is not right.'));
       return;
     }
@@ -62,15 +96,15 @@ function routes(router, app) {
     redirect(res, '/admin/jobs');
   });
 
-  router.post('/admin/logout', async ({ req, res }) => {
-    app.admins.logout(req, res, await readForm(req));
+  router.post('/admin/logout', async ({ req, res, readForm }) => {
+    app.admins.logout(req, res, await readForm());
     redirect(res, '/admin/login');
   });
 
   router.get('/admin/jobs', ({ req, res, url }) => {
     const session = app.admins.session(req);
     const filter = filterOf(url.searchParams);
-    const list = app.p.jobsList(filter);
+    const list = jobsOf(app, filter);
     const flash = session.flash;
     session.flash = null;
     const back = `${url.pathname}${url.search}`;

@@ -7,7 +7,7 @@
 'use strict';
 
 const views = require('../views/sandbox');
-const { HttpError, sendHtml, redirect, readForm } = require('../web/http');
+const { HttpError, sendHtml, redirect } = require('../web/http');
 const validate = require('../web/validate');
 
 const ANSWERS = ['completed', 'failed', 'pending'];
@@ -21,13 +21,13 @@ function intentOf(app, ref) {
 function routes(router, app) {
   router.get('/sandbox/pay', ({ req, res, url }) => {
     const intentId = intentOf(app, validate.id(url.searchParams, 'ref'));
-    const session = app.shoppers.ensure(req, res);
-    sendHtml(res, 200, views.payPage(app.p.intentGet(intentId), session.csrf));
+    sendHtml(res, 200, views.payPage(app.p.intentGet(intentId), app.shoppers.formToken(req, res)));
   });
 
-  router.post('/sandbox/pay', async ({ req, res }) => {
-    const form = await readForm(req);
-    app.shoppers.posted(req, form);
+  // A real gateway's page knows nothing of the shop's sessions: the form's token is enough.
+  router.post('/sandbox/pay', async ({ req, res, readForm }) => {
+    const form = await readForm();
+    app.shoppers.postedByVisitor(req, form);
     const intentId = intentOf(app, validate.id(form, 'ref'));
     const callback = app.p.sandboxPay(intentId, validate.oneOf(form, 'answer', ANSWERS));
     redirect(res, `/payment/callback/${intentId}?${callback}`);

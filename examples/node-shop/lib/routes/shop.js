@@ -6,7 +6,7 @@
 const crypto = require('node:crypto');
 const catalog = require('../catalog');
 const views = require('../views/shop');
-const { HttpError, badRequest, sendHtml, redirect, readForm } = require('../web/http');
+const { HttpError, badRequest, sendHtml, redirect } = require('../web/http');
 const validate = require('../web/validate');
 
 function sku(form) {
@@ -66,35 +66,38 @@ function createIntent(app, session, key) {
 
 function routes(router, app) {
   router.get('/', ({ req, res }) => {
-    const session = app.shoppers.ensure(req, res);
-    sendHtml(res, 200, views.catalog(catalog.list(app.p), session.csrf));
+    sendHtml(res, 200, views.catalog(catalog.list(app.p), app.shoppers.formToken(req, res)));
   });
 
+  // A visitor who has added nothing has an empty cart, and no session.
   router.get('/cart', ({ req, res }) => {
-    const session = app.shoppers.ensure(req, res);
+    const session = app.shoppers.current(req);
+    const lines = session ? linesOf(app, cartOf(app, session)) : [];
     const key = crypto.randomBytes(18).toString('base64url');
-    sendHtml(res, 200, views.cart(linesOf(app, cartOf(app, session)), session.csrf, key));
+    sendHtml(res, 200, views.cart(lines, session?.csrf, key));
   });
 
-  router.post('/cart/add', async ({ req, res }) => {
-    const form = await readForm(req);
-    const session = app.shoppers.posted(req, form);
+  // Adding to the cart is what opens a shopper's session, once the input is known good.
+  router.post('/cart/add', async ({ req, res, readForm }) => {
+    const form = await readForm();
+    const known = app.shoppers.postedByVisitor(req, form);
     const wanted = sku(form);
-    const qty = qtyInCart(app, session, wanted) + validate.int(form, 'qty', 1, views.MAX_QTY);
+    const adding = validate.int(form, 'qty', 1, views.MAX_QTY);
+    const qty = (known ? qtyInCart(app, known, wanted) : 0) + adding;
     if (qty > views.MAX_QTY) throw badRequest(`At most ${views.MAX_QTY} of a product fit in one cart.`);
-    setQty(app, session, wanted, qty);
+    setQty(app, known ?? app.shoppers.open(req, res), wanted, qty);
     redirect(res, '/cart');
   });
 
-  router.post('/cart/update', async ({ req, res }) => {
-    const form = await readForm(req);
+  router.post('/cart/update', async ({ req, res, readForm }) => {
+    const form = await readForm();
     const session = app.shoppers.posted(req, form);
     setQty(app, session, sku(form), validate.int(form, 'qty', 0, views.MAX_QTY));
     redirect(res, '/cart');
   });
 
-  router.post('/checkout', async ({ req, res }) => {
-    const form = await readForm(req);
+  router.post('/checkout', async ({ req, res, readForm }) => {
+    const form = await readForm();
     const session = app.shoppers.posted(req, form);
     const key = validate.id(form, 'key', /^[A-Za-z0-9_-]{16,64}$/);
     const intent = createIntent(app, session, key);

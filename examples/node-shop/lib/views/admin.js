@@ -67,6 +67,7 @@ function filterForm(filter) {
   return html`<form method="get" action="/admin/jobs" class="filter">
 <label>State <select name="state">${option('', filter.state ?? '', 'any')}${JOB_STATES.map((s) => option(s, filter.state))}</select></label>
 <label>Kind <select name="kind">${option('', filter.kind ?? '', 'any')}${kinds.map((k) => option(k, filter.kind))}</select></label>
+<label>Created since (UTC) <input type="datetime-local" name="since" value="${filter.since ?? ''}"></label>
 <label>Per page <input type="number" name="limit" value="${filter.limit}" min="1" max="100"></label>
 <button type="submit">Filter</button>
 </form>`;
@@ -88,6 +89,7 @@ function pageLinks(filter, nextAfter) {
     const q = new URLSearchParams();
     if (filter.state) q.set('state', filter.state);
     if (filter.kind) q.set('kind', filter.kind);
+    if (filter.since) q.set('since', filter.since);
     q.set('limit', String(filter.limit));
     if (after) q.set('after', after);
     return `/admin/jobs?${q}`;

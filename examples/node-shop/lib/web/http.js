@@ -1,22 +1,27 @@
 // SPDX-License-Identifier: MIT
 // Responses and request bodies: the headers every page gets, and forms
-// read with a size limit so a client cannot make the shop buffer megabytes.
+// read with a size limit and a deadline, so a client can neither make the
+// shop buffer megabytes nor hold a connection by sending them slowly.
 'use strict';
 
 const FORM_MAX_BYTES = 8192;
 
 /**
  * A refusal with a page to show: status, a title and a sentence for the
- * visitor, or a whole page of its own.
+ * visitor, or a whole page of its own; headers go with the response.
  */
 class HttpError extends Error {
-  constructor(status, title, detail, page = null) {
+  constructor(status, title, detail, page = null, headers = {}) {
     super(detail ?? title);
     this.status = status;
     this.title = title;
     this.page = page;
+    this.headers = headers;
   }
 }
+
+// The rest of such a body is not read: the connection ends with the answer.
+const CLOSE = { connection: 'close' };
 
 const badRequest = (detail) => new HttpError(400, 'Bad request', detail);
 
@@ -39,8 +44,8 @@ function sendHtml(res, status, markup, headers) {
   send(res, status, 'text/html; charset=utf-8', String(markup), headers);
 }
 
-function sendJson(res, status, value) {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+function sendJson(res, status, value, headers) {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), headers);
 }
 
 /** 303: the browser follows with a GET, so a reload never repeats a POST. */
@@ -49,20 +54,35 @@ function redirect(res, location) {
   res.end();
 }
 
-/** The urlencoded body of a POST, as a URLSearchParams. */
-async function readForm(req) {
+/** The urlencoded body of a POST, as a URLSearchParams, if it arrives within timeoutMs. */
+function readForm(req, timeoutMs) {
   const type = (req.headers['content-type'] || '').split(';')[0].trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') {
-    throw new HttpError(415, 'Unsupported form', 'Send the form as application/x-www-form-urlencoded.');
+    return Promise.reject(new HttpError(415, 'Unsupported form', 'Send the form as application/x-www-form-urlencoded.',
+      null, CLOSE));
   }
-  const chunks = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > FORM_MAX_BYTES) throw new HttpError(413, 'Form too large', 'The form is larger than this shop accepts.');
-    chunks.push(chunk);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    const done = (err) => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('error', done);
+      if (err) reject(err);
+      else resolve(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+    };
+    const onData = (chunk) => {
+      size += chunk.length;
+      if (size > FORM_MAX_BYTES) {
+        done(new HttpError(413, 'Form too large', 'The form is larger than this shop accepts.', null, CLOSE));
+      } else {
+        chunks.push(chunk);
+      }
+    };
+    const onEnd = () => done(null);
+    const timer = setTimeout(() => done(new HttpError(408, 'Too slow',
+      'The form did not arrive in time. Try again.', null, CLOSE)), timeoutMs);
+    req.on('data', onData).on('end', onEnd).on('error', done);
+  });
 }
 
 module.exports = { HttpError, badRequest, send, sendHtml, sendJson, redirect, readForm };
