@@ -11,14 +11,15 @@ const { Visitor, errorOf } = require('./client');
 
 const PG_URI = process.env.KBP_TEST_PG_URI || '';
 
-const KIND = 'kind must be 1 to 64 lower-case letters, digits, _ . or -.';
+const KIND = 'The job filter was refused: job kind may contain only a-z, 0-9 and _.-.';
+const LONG_KIND = 'The job filter was refused: job kind is longer than 64 bytes.';
 const SINCE = 'since must be a date and time in UTC from 1970 on, like 2026-01-31T09:30.';
 const LIMIT = 'limit must be a whole number from 1 to 100.';
 
 const REFUSED = [
   ['kind=Abc:@.-', KIND],
   ['kind=%3Cb%3E', KIND],
-  [`kind=${'k'.repeat(65)}`, KIND],
+  [`kind=${'k'.repeat(65)}`, LONG_KIND],
   ['kind=a&kind=b', 'Send kind once.'],
   ['state=sleeping', 'state must be one of available, running, completed, failed, cancelled.'],
   ['limit=0', LIMIT],
