@@ -129,10 +129,19 @@ int kbp__check_json_object(const char *json, size_t max, const char *what)
 
 int kbp__check_version(unsigned int version, unsigned int expected, const char *what)
 {
-	if (version != expected)
+	return kbp__check_versions(version, expected, expected, what);
+}
+
+int kbp__check_versions(unsigned int version, unsigned int oldest, unsigned int newest,
+                        const char *what)
+{
+	if (version >= oldest && version <= newest)
+		return 0;
+	if (oldest == newest)
 		return kbp_error_set(KBP_EVERSION, "%s version %u is not supported (expected %u)",
-		                     what, version, expected);
-	return 0;
+		                     what, version, newest);
+	return kbp_error_set(KBP_EVERSION, "%s version %u is not supported (expected %u to %u)",
+	                     what, version, oldest, newest);
 }
 
 int kbp__check_range(int64_t v, int64_t lo, int64_t hi, const char *what)

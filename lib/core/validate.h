@@ -19,6 +19,9 @@ int kbp__check_job_kind(const char *kind);
 /* payload NULL is accepted (it means "{}"). */
 int kbp__check_json_object(const char *json, size_t max, const char *what);
 int kbp__check_version(unsigned int version, unsigned int expected, const char *what);
+/* For a struct whose older versions are prefixes of the newest one. */
+int kbp__check_versions(unsigned int version, unsigned int oldest, unsigned int newest,
+                        const char *what);
 int kbp__check_range(int64_t v, int64_t lo, int64_t hi, const char *what);
 
 #endif
