@@ -73,6 +73,9 @@ typedef struct kbp_metrics {
 	int64_t finalize_p50_ms;            /* payment accepted -> order created, recent orders */
 	int64_t finalize_p95_ms;
 	int64_t finalize_p99_ms;
+	/* Of paid_intents_without_order: those paid more than KBP_DOCTOR_PAID_GRACE_MS ago. */
+	int64_t paid_intents_without_order_late;
+	int64_t paid_without_order_oldest_ms; /* since the oldest of them was paid, 0 if none */
 } kbp_metrics;
 
 KBP_EXTERN int kbp_metrics_get(kbp_metrics *out, kbp_pipeline *p);
@@ -113,16 +116,23 @@ typedef enum kbp_health_level {
 	KBP_HEALTH_CRITICAL = 3
 } kbp_health_level;
 
-#define KBP_HEALTH_THRESHOLDS_VERSION 1
+/* Version 1 (without the fields marked version 2) is still accepted. */
+#define KBP_HEALTH_THRESHOLDS_VERSION 2
 
 typedef struct kbp_health_thresholds {
 	unsigned int version;
 	int64_t stuck_critical;             /* more stuck jobs than this: critical, default 5 */
 	int64_t failed_hour_warning;        /* more failed in an hour: warning, default 10 */
 	int64_t finalize_p95_warning_ms;    /* slower order creation: warning, default 10,000 */
+	/*
+	 * Version 2. A paid intent without an order is a warning once paid more
+	 * than KBP_DOCTOR_PAID_GRACE_MS ago, and critical once paid more than
+	 * this long ago (at least KBP_DOCTOR_PAID_GRACE_MS), default 600,000.
+	 */
+	int64_t paid_without_order_critical_ms;
 } kbp_health_thresholds;
 
-#define KBP_HEALTH_THRESHOLDS_INIT { KBP_HEALTH_THRESHOLDS_VERSION, 5, 10, 10000 }
+#define KBP_HEALTH_THRESHOLDS_INIT { KBP_HEALTH_THRESHOLDS_VERSION, 5, 10, 10000, 600000 }
 
 typedef struct kbp_health_finding {
 	kbp_health_level level;

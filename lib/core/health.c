@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,18 @@ static void evaluate(findings *fs, const kbp_metrics *m, const kbp_health_thresh
 		add(fs, KBP_HEALTH_WARNING, "finalize_latency",
 		    "order creation p95 is %lld ms (limit %lld ms)",
 		    (long long)m->finalize_p95_ms, (long long)t->finalize_p95_warning_ms);
+	if (m->paid_intents_without_order_late > 0)
+		add(fs,
+		    m->paid_without_order_oldest_ms > t->paid_without_order_critical_ms
+		            ? KBP_HEALTH_CRITICAL
+		            : KBP_HEALTH_WARNING,
+		    "paid_intents_without_order",
+		    "%lld paid intents have had no order for over %lld s; the oldest was paid %lld s "
+		    "ago (critical after %lld s)",
+		    (long long)m->paid_intents_without_order_late,
+		    (long long)(KBP_DOCTOR_PAID_GRACE_MS / 1000),
+		    (long long)(m->paid_without_order_oldest_ms / 1000),
+		    (long long)(t->paid_without_order_critical_ms / 1000));
 	if (m->needs_refund > 0)
 		add(fs, KBP_HEALTH_WARNING, "needs_refund", "%lld paid intents need a refund",
 		    (long long)m->needs_refund);
@@ -70,6 +83,32 @@ static void evaluate(findings *fs, const kbp_metrics *m, const kbp_health_thresh
 		add(fs, KBP_HEALTH_INFO, "jobs_rescued",
 		    "%lld jobs were rescued from lapsed leases in the last hour",
 		    (long long)m->jobs_rescued_last_hour);
+}
+
+/*
+ * The caller's thresholds over the defaults. A version 1 struct ends before
+ * the version 2 fields, so only its own fields are read.
+ */
+static int read_thresholds(kbp_health_thresholds *t, const kbp_health_thresholds *in)
+{
+	int rc;
+
+	if ((rc = kbp__check_versions(in->version, 1, KBP_HEALTH_THRESHOLDS_VERSION,
+	                              "kbp_health_thresholds")))
+		return rc;
+	if (in->version == 1)
+		memcpy(t, in, offsetof(kbp_health_thresholds, paid_without_order_critical_ms));
+	else
+		*t = *in;
+	t->version = KBP_HEALTH_THRESHOLDS_VERSION;
+	if ((rc = kbp__check_range(t->stuck_critical, 0, INT64_MAX, "stuck_critical")) ||
+	    (rc = kbp__check_range(t->failed_hour_warning, 0, INT64_MAX, "failed_hour_warning")) ||
+	    (rc = kbp__check_range(t->finalize_p95_warning_ms, 0, INT64_MAX,
+	                           "finalize_p95_warning_ms")) ||
+	    (rc = kbp__check_range(t->paid_without_order_critical_ms, KBP_DOCTOR_PAID_GRACE_MS,
+	                           INT64_MAX, "paid_without_order_critical_ms")))
+		return rc;
+	return 0;
 }
 
 int kbp_health_check(kbp_health **out, kbp_pipeline *p, const kbp_health_thresholds *thresholds)
@@ -81,17 +120,8 @@ int kbp_health_check(kbp_health **out, kbp_pipeline *p, const kbp_health_thresho
 	KBP_CHECK_OUT(out);
 	*out = NULL;
 	KBP_CHECK_PIPELINE(p);
-	if (thresholds) {
-		if ((rc = kbp__check_version(thresholds->version, KBP_HEALTH_THRESHOLDS_VERSION,
-		                             "kbp_health_thresholds")) ||
-		    (rc = kbp__check_range(thresholds->stuck_critical, 0, INT64_MAX, "stuck_critical")) ||
-		    (rc = kbp__check_range(thresholds->failed_hour_warning, 0, INT64_MAX,
-		                           "failed_hour_warning")) ||
-		    (rc = kbp__check_range(thresholds->finalize_p95_warning_ms, 0, INT64_MAX,
-		                           "finalize_p95_warning_ms")))
-			return rc;
-		t = *thresholds;
-	}
+	if (thresholds && (rc = read_thresholds(&t, thresholds)))
+		return rc;
 	fs.h = calloc(1, sizeof(*fs.h));
 	if (!fs.h)
 		return kbp__oom();

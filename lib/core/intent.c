@@ -8,6 +8,9 @@
 #include "core/validate.h"
 #include "util/ids.h"
 
+/* The status_reason of an intent whose payment the gateway could not prepare. */
+#define PREPARE_FAILED "gateway_prepare_failed"
+
 static int check_request(const kbp_intent_request *req)
 {
 	int rc;
@@ -51,8 +54,7 @@ static int prepare_payment(kbp_pipeline *p, kbp_gateway *g, kbp_intent *in,
 		strncpy(message, saved.message, sizeof(message) - 1);
 		message[sizeof(message) - 1] = '\0';
 		kbp__prepared_clear(&prepared);
-		p->storage->intent_cancel(p->storage, in->id, "gateway_prepare_failed",
-		                          kbp_pipeline_now(p));
+		p->storage->intent_cancel(p->storage, in->id, PREPARE_FAILED, kbp_pipeline_now(p));
 		return kbp_error_set(saved.code, "%s", message);
 	}
 	in->gateway_ref = prepared.gateway_ref;
@@ -80,6 +82,23 @@ static int ensure_prepared(kbp_pipeline *p, kbp_gateway *g, kbp_intent **in,
 	kbp_intent_free(*in);
 	*in = NULL;
 	return p->storage->intent_get(p->storage, id, in);
+}
+
+/*
+ * A retry answers as the first call did. That call failed when the gateway
+ * could not prepare the payment and left the intent canceled, its stock
+ * released: handing that intent back as a success would send the shopper to
+ * pay for nothing. Its key is spent; the caller starts over with a new one.
+ */
+static int check_payable(const kbp_intent *in)
+{
+	if (in->status == KBP_INTENT_CANCELED && in->status_reason &&
+	    strcmp(in->status_reason, PREPARE_FAILED) == 0)
+		return kbp_error_set(KBP_ESTATE,
+		                     "intent %s of idempotency key '%s' was canceled (%s): its payment "
+		                     "could not be prepared; create it with a new idempotency key",
+		                     in->id, in->idempotency_key, PREPARE_FAILED);
+	return 0;
 }
 
 int kbp_intent_create(kbp_intent **out, kbp_pipeline *p, const kbp_intent_request *req)
@@ -113,6 +132,8 @@ int kbp_intent_create(kbp_intent **out, kbp_pipeline *p, const kbp_intent_reques
 	}
 	if (rc == 0)
 		rc = ensure_prepared(p, g, &in, req);
+	if (rc == 0)
+		rc = check_payable(in);
 	if (rc != 0) {
 		kbp_intent_free(in);
 		return rc;

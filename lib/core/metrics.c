@@ -53,6 +53,12 @@ static void write_exposition(FILE *f, const kbp_metrics *m)
 	gauge(f, "orders_without_items", "Orders with no items (must be 0).", m->orders_without_items);
 	gauge(f, "paid_intents_without_order", "Succeeded intents with no order yet.",
 	      m->paid_intents_without_order);
+	gauge(f, "paid_intents_without_order_late",
+	      "Succeeded intents paid over a minute ago with no order yet.",
+	      m->paid_intents_without_order_late);
+	gauge(f, "paid_without_order_oldest_ms",
+	      "Since the oldest succeeded intent with no order yet was paid.",
+	      m->paid_without_order_oldest_ms);
 	gauge(f, "needs_refund", "Intents whose payment must be refunded.", m->needs_refund);
 	gauge(f, "verifications_rejected", "Callbacks rejected.", m->verifications_rejected);
 	fprintf(f, "# HELP kbp_finalize_latency_ms Payment accepted to order created, recent orders.\n"

@@ -2,6 +2,8 @@
 #include "core/validate.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kbpipeline.h"
@@ -104,11 +106,78 @@ int kbp__check_job_kind(const char *kind)
 	return 0;
 }
 
+/* Whether valid JSON text has a \u0000 escape, which decodes to NUL, in one of its strings. */
+static int has_nul_escape(const char *json, size_t len)
+{
+	int in_string = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (json[i] == '"') {
+			in_string = !in_string;
+		} else if (in_string && json[i] == '\\') {
+			if (len - i > 5 && memcmp(json + i + 1, "u0000", 5) == 0)
+				return 1;
+			i++;    /* the escaped character, which may be a quote */
+		}
+	}
+	return 0;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* An object's keys, sorted, meet their duplicates. */
+static int check_object_keys(const cJSON *object, const char *what)
+{
+	const cJSON *c;
+	const char **keys;
+	size_t n = 0;
+	int rc = 0;
+
+	cJSON_ArrayForEach(c, object)
+		n++;
+	if (n < 2)
+		return 0;
+	if (!(keys = malloc(n * sizeof(*keys))))
+		return kbp_error_set(KBP_ENOMEM, "out of memory");
+	n = 0;
+	cJSON_ArrayForEach(c, object)
+		keys[n++] = c->string;
+	qsort(keys, n, sizeof(*keys), compare_keys);
+	for (size_t i = 1; i < n && !rc; i++)
+		if (strcmp(keys[i - 1], keys[i]) == 0)
+			rc = kbp_error_set(KBP_EINVAL, "%s has the key \"%.64s\" twice in one object",
+			                   what, keys[i]);
+	free(keys);
+	return rc;
+}
+
+/*
+ * What a JSON text may hold but a stored JSON value cannot keep: keys given
+ * twice (one of them would be lost) and numbers beyond a double's range.
+ */
+static int check_values(const cJSON *item, const char *what)
+{
+	const cJSON *c;
+	int rc;
+
+	if (cJSON_IsNumber(item) && !isfinite(item->valuedouble))
+		return kbp_error_set(KBP_EINVAL, "%s has a number too large to store", what);
+	if (cJSON_IsObject(item) && (rc = check_object_keys(item, what)))
+		return rc;
+	cJSON_ArrayForEach(c, item)
+		if ((rc = check_values(c, what)))
+			return rc;
+	return 0;
+}
+
 int kbp__check_json_object(const char *json, size_t max, const char *what)
 {
 	size_t len;
 	cJSON *doc;
-	int is_object;
+	int rc;
 
 	if (!json)
 		return 0;
@@ -120,19 +189,31 @@ int kbp__check_json_object(const char *json, size_t max, const char *what)
 	doc = cJSON_ParseWithLengthOpts(json, len + 1, NULL, 1);
 	if (!doc)
 		return kbp_error_set(KBP_EPARSE, "%s is not valid JSON", what);
-	is_object = cJSON_IsObject(doc);
+	if (!cJSON_IsObject(doc))
+		rc = kbp_error_set(KBP_EPARSE, "%s must be a JSON object", what);
+	else if (has_nul_escape(json, len))
+		rc = kbp_error_set(KBP_EINVAL, "%s has a NUL character (\\u0000) in a string", what);
+	else
+		rc = check_values(doc, what);
 	cJSON_Delete(doc);
-	if (!is_object)
-		return kbp_error_set(KBP_EPARSE, "%s must be a JSON object", what);
-	return 0;
+	return rc;
 }
 
 int kbp__check_version(unsigned int version, unsigned int expected, const char *what)
 {
-	if (version != expected)
+	return kbp__check_versions(version, expected, expected, what);
+}
+
+int kbp__check_versions(unsigned int version, unsigned int oldest, unsigned int newest,
+                        const char *what)
+{
+	if (version >= oldest && version <= newest)
+		return 0;
+	if (oldest == newest)
 		return kbp_error_set(KBP_EVERSION, "%s version %u is not supported (expected %u)",
-		                     what, version, expected);
-	return 0;
+		                     what, version, newest);
+	return kbp_error_set(KBP_EVERSION, "%s version %u is not supported (expected %u to %u)",
+	                     what, version, oldest, newest);
 }
 
 int kbp__check_range(int64_t v, int64_t lo, int64_t hi, const char *what)

@@ -456,6 +456,91 @@ START_TEST(doctor_reports_paid_without_order_and_refunds)
 }
 END_TEST
 
+/* The paid_intents_without_order finding: its level, and that its message names the count. */
+static void expect_unfinalized(fx *f, const kbp_health_thresholds *t, kbp_health_level level,
+                               const char *count)
+{
+	kbp_health *h = health(f, t);
+	const kbp_health_finding *fd = finding(h, "paid_intents_without_order");
+
+	ck_assert_msg(h->level == level, "health is %s, expected %s (first finding: %s)",
+	              kbp_health_level_name(h->level), kbp_health_level_name(level),
+	              h->n_findings ? h->findings[0].message : "none");
+	if (level == KBP_HEALTH_OK) {
+		ck_assert_ptr_null(fd);
+	} else {
+		ck_assert_ptr_nonnull(fd);
+		ck_assert_int_eq(fd->level, level);
+		ck_assert_msg(strncmp(fd->message, count, strlen(count)) == 0,
+		              "\"%s\" does not begin with the count \"%s\"", fd->message, count);
+	}
+	kbp_health_free(h);
+}
+
+START_TEST(health_flags_paid_intents_without_order)
+{
+	fx f;
+	const char *sku;
+	kbp_intent *first, *second;
+	kbp_health_thresholds t = KBP_HEALTH_THRESHOLDS_INIT;
+	kbp_health *h = (kbp_health *)&h;
+	kbp_metrics m;
+
+	fx_open(&f);
+	sku = fx_product(&f, "a", 100, 5);
+	first = fx_paid_intent(&f, sku, 1);        /* its finalize_order job never runs */
+	expect_unfinalized(&f, NULL, KBP_HEALTH_OK, "");
+	fx_advance(&f, KBP_DOCTOR_PAID_GRACE_MS);
+	expect_unfinalized(&f, NULL, KBP_HEALTH_OK, "");
+	fx_metrics(&f, &m);
+	ck_assert_int_eq(m.paid_intents_without_order, 1);
+	ck_assert_int_eq(m.paid_intents_without_order_late, 0);
+	ck_assert_int_eq(m.paid_without_order_oldest_ms, KBP_DOCTOR_PAID_GRACE_MS);
+
+	fx_advance(&f, 1);
+	expect_unfinalized(&f, NULL, KBP_HEALTH_WARNING, "1 paid intents");
+	fx_metrics(&f, &m);
+	ck_assert_int_eq(m.paid_intents_without_order_late, 1);
+
+	second = fx_paid_intent(&f, sku, 1);
+	fx_advance(&f, 600000 - KBP_DOCTOR_PAID_GRACE_MS - 1);   /* the first was paid 600 s ago */
+	expect_unfinalized(&f, NULL, KBP_HEALTH_WARNING, "2 paid intents");
+	fx_advance(&f, 1);
+	expect_unfinalized(&f, NULL, KBP_HEALTH_CRITICAL, "2 paid intents");
+	fx_metrics(&f, &m);
+	ck_assert_int_eq(m.paid_intents_without_order, 2);
+	ck_assert_int_eq(m.paid_intents_without_order_late, 2);
+	ck_assert_int_eq(m.paid_without_order_oldest_ms, 600001);
+
+	/* The critical age is a threshold; a version 1 struct keeps its default. */
+	t.paid_without_order_critical_ms = 600001;
+	expect_unfinalized(&f, &t, KBP_HEALTH_WARNING, "2 paid intents");
+	t.version = 1;
+	expect_unfinalized(&f, &t, KBP_HEALTH_CRITICAL, "2 paid intents");
+	t.version = KBP_HEALTH_THRESHOLDS_VERSION;
+	t.paid_without_order_critical_ms = KBP_DOCTOR_PAID_GRACE_MS - 1;
+	CK_RC(kbp_health_check(&h, f.p, &t), KBP_EINVAL);
+	ck_assert_ptr_null(h);
+	ck_assert_ptr_nonnull(strstr(fx_last_message(), "paid_without_order_critical_ms"));
+	t.version = KBP_HEALTH_THRESHOLDS_VERSION + 1;
+	h = (kbp_health *)&h;
+	CK_RC(kbp_health_check(&h, f.p, &t), KBP_EVERSION);
+	ck_assert_ptr_null(h);
+
+	ck_assert_int_eq(fx_drain(&f), 2);
+	t = (kbp_health_thresholds)KBP_HEALTH_THRESHOLDS_INIT;
+	t.finalize_p95_warning_ms = INT64_MAX / 2;     /* these orders took 10 minutes */
+	expect_unfinalized(&f, &t, KBP_HEALTH_OK, "");
+	fx_metrics(&f, &m);
+	ck_assert_int_eq(m.paid_intents_without_order, 0);
+	ck_assert_int_eq(m.paid_intents_without_order_late, 0);
+	ck_assert_int_eq(m.paid_without_order_oldest_ms, 0);
+	kbp_intent_free(first);
+	kbp_intent_free(second);
+	fx_close(&f);
+}
+END_TEST
+
 void add_admin_tests(Suite *s)
 {
 	TCase *tc = fx_tcase("admin");
@@ -468,5 +553,6 @@ void add_admin_tests(Suite *s)
 	tcase_add_test(tc, health_and_metrics_bad_input);
 	tcase_add_test(tc, prometheus_text_is_well_formed);
 	tcase_add_test(tc, doctor_reports_paid_without_order_and_refunds);
+	tcase_add_test(tc, health_flags_paid_intents_without_order);
 	suite_add_tcase(s, tc);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Payment intents: reservation, snapshot, idempotency, all-or-nothing, bad input. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <kbpipeline/sys/gateway.h>
 #include "fixture.h"
 
 static int64_t pending_intents(fx *f)
@@ -401,6 +403,91 @@ START_TEST(get_and_cancel)
 }
 END_TEST
 
+/* A gateway whose first prepare fails, as an outage or a refused initiate would. */
+typedef struct flaky_gateway {
+	kbp_gateway base;
+	int prepares;
+} flaky_gateway;
+
+static int flaky_prepare(kbp_gateway *g, const kbp_payment_request *req, kbp_prepared *out)
+{
+	char ref[KBP_ID_MAX + 8];
+
+	if (((flaky_gateway *)g)->prepares++ == 0)
+		return kbp_error_set(KBP_EGATEWAY, "the gateway is down");
+	snprintf(ref, sizeof ref, "ref-%s", req->intent_id);
+	out->gateway_ref = strdup(ref);
+	out->redirect = strdup("{\"method\":\"GET\",\"url\":\"https://pay.example/\"}");
+	return out->gateway_ref && out->redirect ? 0 : KBP_ENOMEM;
+}
+
+static int flaky_parse(kbp_gateway *g, const char *raw, size_t len, kbp_callback_claim *out)
+{
+	return kbp_error_set(KBP_ESIGNATURE, "no callbacks");
+}
+
+static int flaky_lookup(kbp_gateway *g, const kbp_callback_claim *claim, kbp_lookup_result *out)
+{
+	return kbp_error_set(KBP_EGATEWAY, "no lookups");
+}
+
+static void flaky_free(kbp_gateway *g)
+{
+	free(g);
+}
+
+START_TEST(retry_after_failed_prepare_is_an_error)
+{
+	fx f;
+	flaky_gateway *g = calloc(1, sizeof(*g));
+	kbp_intent_request req = KBP_INTENT_REQUEST_INIT;
+	const char *sku;
+	kbp_intent *in = (kbp_intent *)&in, *again = NULL;
+	kbp_metrics m0, m1;
+
+	fx_open(&f);
+	ck_assert_ptr_nonnull(g);
+	g->base = (kbp_gateway){ KBP_GATEWAY_VERSION, "flaky", flaky_prepare, flaky_parse,
+		                 flaky_lookup, flaky_free };
+	CK_OK(kbp_pipeline_add_gateway(f.p, &g->base));
+	sku = fx_product(&f, "a", 1500, 3);
+	req.cart_id = fx_cart(&f, sku, 1);
+	req.gateway = "flaky";
+	req.idempotency_key = fx_id(&f, "key");
+	fx_metrics(&f, &m0);
+
+	CK_RC(kbp_intent_create(&in, f.p, &req), KBP_EGATEWAY);
+	ck_assert_ptr_null(in);
+	ck_assert_int_eq(fx_reserved(&f, sku), 0);
+
+	/* The retry cannot pay the intent the first call canceled: it fails as that call did. */
+	in = (kbp_intent *)&in;
+	CK_RC(kbp_intent_create(&in, f.p, &req), KBP_ESTATE);
+	ck_assert_ptr_null(in);
+	ck_assert_ptr_nonnull(strstr(fx_last_message(), "gateway_prepare_failed"));
+	ck_assert_ptr_nonnull(strstr(fx_last_message(), "new idempotency key"));
+	ck_assert_int_eq(fx_reserved(&f, sku), 0);
+	fx_metrics(&f, &m1);
+	ck_assert_int_eq(m1.intents[KBP_INTENT_CANCELED] - m0.intents[KBP_INTENT_CANCELED], 1);
+	ck_assert_int_eq(m1.intents[KBP_INTENT_PENDING], m0.intents[KBP_INTENT_PENDING]);
+
+	/* A new key makes a payable intent, and retrying that key returns it. */
+	req.idempotency_key = fx_id(&f, "key2");
+	CK_OK(kbp_intent_create(&in, f.p, &req));
+	ck_assert_int_eq(in->status, KBP_INTENT_PENDING);
+	ck_assert_ptr_nonnull(in->gateway_ref);
+	ck_assert_int_eq(fx_reserved(&f, sku), 1);
+	CK_OK(kbp_intent_create(&again, f.p, &req));
+	ck_assert_str_eq(again->id, in->id);
+	ck_assert_str_eq(again->gateway_ref, in->gateway_ref);
+	ck_assert_int_eq(fx_reserved(&f, sku), 1);
+	ck_assert_int_eq(g->prepares, 2);
+	kbp_intent_free(in);
+	kbp_intent_free(again);
+	fx_close(&f);
+}
+END_TEST
+
 void add_intent_tests(Suite *s)
 {
 	TCase *tc = fx_tcase("intent");
@@ -412,5 +499,6 @@ void add_intent_tests(Suite *s)
 	tcase_add_test(tc, cart_problems_refused_without_writes);
 	tcase_add_test(tc, request_bad_input_writes_nothing);
 	tcase_add_test(tc, get_and_cancel);
+	tcase_add_test(tc, retry_after_failed_prepare_is_an_error);
 	suite_add_tcase(s, tc);
 }

@@ -864,6 +864,60 @@ START_TEST(worker_bad_input)
 }
 END_TEST
 
+/*
+ * A payload is a JSON object, not a byte string: every backend refuses what
+ * one of them could not store as given (NUL in a string, a key twice, a
+ * number beyond a double), and hands back an equal object.
+ */
+START_TEST(payload_is_a_json_object_on_every_backend)
+{
+	static const char *const refused[][2] = {
+		{ "{\"a\":\"x\\u0000y\"}", "NUL" },
+		{ "{\"k\\u0000\":1}", "NUL" },
+		{ "{\"a\":[1,{\"b\":\"\\u0000\"}]}", "NUL" },
+		{ "{\"a\":1,\"a\":2}", "\"a\" twice" },
+		{ "{\"a\":1,\"b\":2,\"a\":1}", "\"a\" twice" },
+		{ "{\"o\":[{\"x\":{\"b\":true,\"c\":null,\"b\":false}}]}", "\"b\" twice" },
+		{ "{\"n\":1e400}", "too large" },
+		{ "{\"n\":[-1e400]}", "too large" },
+	};
+	static const char *const kept[] = {
+		"{\"a\":\"\\\\u0000\"}",            /* a backslash, then the text u0000 */
+		"{\"a\":{\"a\":1},\"b\":[{\"a\":2},{\"a\":3}]}",
+		"{\"z\":1,\"y\":{\"x\":\"\\u00e9\\\"\"},\"n\":1e300}",
+	};
+	fx f;
+	const char *kind;
+	char *id = (char *)&id;
+
+	fx_open(&f);
+	kind = fx_kind(&f, "payload");
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		CK_RC(kbp_job_enqueue(&id, f.p, kind, refused[i][0], NULL), KBP_EINVAL);
+		ck_assert_ptr_null(id);
+		ck_assert_msg(strstr(fx_last_message(), refused[i][1]) != NULL,
+		              "%s: \"%s\" does not say \"%s\"", refused[i][0], fx_last_message(),
+		              refused[i][1]);
+	}
+	ck_assert_uint_eq(count_kind(&f, kind), 0);
+	for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+		kbp_job *j;
+		cJSON *want = cJSON_Parse(kept[i]), *got;
+
+		id = enqueue(&f, kind, kept[i], NULL);
+		j = fx_job_get(&f, id);
+		got = cJSON_Parse(j->payload);
+		ck_assert_msg(cJSON_Compare(want, got, 1), "%s came back as %s", kept[i], j->payload);
+		cJSON_Delete(want);
+		cJSON_Delete(got);
+		kbp_job_free(j);
+		free(id);
+	}
+	ck_assert_uint_eq(count_kind(&f, kind), sizeof kept / sizeof kept[0]);
+	fx_close(&f);
+}
+END_TEST
+
 void add_jobs_tests(Suite *s)
 {
 	TCase *tc = fx_tcase("jobs");
@@ -885,5 +939,6 @@ void add_jobs_tests(Suite *s)
 	tcase_add_test(tc, jobs_list_filters_and_pages);
 	tcase_add_test(tc, jobs_list_and_get_bad_input);
 	tcase_add_test(tc, worker_bad_input);
+	tcase_add_test(tc, payload_is_a_json_object_on_every_backend);
 	suite_add_tcase(s, tc);
 }

@@ -960,6 +960,14 @@ static void *rs_produce(void *arg)
 			dl = mono_ms() + RETRY_MS;
 			while (retry(s, rc = kbp_intent_create(&in, s->p, &req), dl)) {
 			}
+			if (rc == KBP_ESTATE) {
+				/* The first call's gateway step failed and canceled the intent: the key is spent. */
+				CHECK(attempt < 5, "intent_create keeps failing to prepare payments");
+				if (atomic_fetch_add(&s->unprepared, 1) == 0)
+					snprintf(s->unprepared_id, sizeof s->unprepared_id, "%s",
+					         kbp_error_last()->message);
+				continue;
+			}
 			OK(rc);
 			if (in->status == KBP_INTENT_PENDING && in->gateway_ref)
 				break;

@@ -44,6 +44,10 @@ static cJSON *metrics_json(const kbp_metrics *m)
 	cJSON_AddNumberToObject(o, "orders", (double)m->orders);
 	cJSON_AddNumberToObject(o, "orders_without_items", (double)m->orders_without_items);
 	cJSON_AddNumberToObject(o, "paid_intents_without_order", (double)m->paid_intents_without_order);
+	cJSON_AddNumberToObject(o, "paid_intents_without_order_late",
+	                        (double)m->paid_intents_without_order_late);
+	cJSON_AddNumberToObject(o, "paid_without_order_oldest_ms",
+	                        (double)m->paid_without_order_oldest_ms);
 	cJSON_AddNumberToObject(o, "needs_refund", (double)m->needs_refund);
 	cJSON_AddNumberToObject(o, "verifications_rejected", (double)m->verifications_rejected);
 	fin = cJSON_AddObjectToObject(o, "finalize_ms");
@@ -74,6 +78,10 @@ static void metrics_text(const kbp_metrics *m)
 	printf("%-28s %lld\n", "orders", (long long)m->orders);
 	printf("%-28s %lld\n", "orders_without_items", (long long)m->orders_without_items);
 	printf("%-28s %lld\n", "paid_intents_without_order", (long long)m->paid_intents_without_order);
+	printf("%-28s %lld\n", "paid_intents_without_order_late",
+	       (long long)m->paid_intents_without_order_late);
+	printf("%-28s %lld\n", "paid_without_order_oldest_ms",
+	       (long long)m->paid_without_order_oldest_ms);
 	printf("%-28s %lld\n", "needs_refund", (long long)m->needs_refund);
 	printf("%-28s %lld\n", "verifications_rejected", (long long)m->verifications_rejected);
 	printf("%-28s %lld\n", "finalize_p50_ms", (long long)m->finalize_p50_ms);
@@ -130,7 +138,8 @@ int kbpipe_stats(const kbpipe_ctx *ctx, int argc, char **argv)
 void kbpipe_health_usage(FILE *f)
 {
 	fputs("usage: kbpipe [GLOBAL OPTIONS] health [--stuck-critical N] [--failed-hour-warning N]\n"
-	      "                                       [--finalize-p95-warning-ms N] [--json]\n"
+	      "                                       [--finalize-p95-warning-ms N]\n"
+	      "                                       [--paid-without-order-critical-ms N] [--json]\n"
 	      "\n"
 	      "Checks the metrics against thresholds and prints the level and the findings.\n"
 	      "\n"
@@ -139,6 +148,10 @@ void kbpipe_health_usage(FILE *f)
 	      "                                (default 10)\n"
 	      "  --finalize-p95-warning-ms N   warning when the p95 time from payment to order\n"
 	      "                                exceeds N ms (default 10000)\n"
+	      "  --paid-without-order-critical-ms N\n"
+	      "                                critical when an intent paid more than N ms ago\n"
+	      "                                (at least 60000) has no order (default 600000);\n"
+	      "                                after 60000 ms it is a warning\n"
 	      "  --json                        one JSON object: level, findings, metrics\n"
 	      "\n"
 	      "Exit status: 0 ok or info, 1 warning, 2 critical, 3 the health could not be\n"
@@ -171,6 +184,8 @@ int kbpipe_health(const kbpipe_ctx *ctx, int argc, char **argv)
 			{ "--stuck-critical", offsetof(kbp_health_thresholds, stuck_critical) },
 			{ "--failed-hour-warning", offsetof(kbp_health_thresholds, failed_hour_warning) },
 			{ "--finalize-p95-warning-ms", offsetof(kbp_health_thresholds, finalize_p95_warning_ms) },
+			{ "--paid-without-order-critical-ms",
+			  offsetof(kbp_health_thresholds, paid_without_order_critical_ms) },
 		};
 		int matched = 0;
 
@@ -226,6 +241,8 @@ int kbpipe_health(const kbpipe_ctx *ctx, int argc, char **argv)
 			cJSON_AddNumberToObject(t, "failed_hour_warning", (double)th.failed_hour_warning);
 			cJSON_AddNumberToObject(t, "finalize_p95_warning_ms",
 			                        (double)th.finalize_p95_warning_ms);
+			cJSON_AddNumberToObject(t, "paid_without_order_critical_ms",
+			                        (double)th.paid_without_order_critical_ms);
 		}
 		cJSON_AddItemToObject(o, "metrics", metrics_json(&h->metrics));
 		kbp_health_free(h);

@@ -26,7 +26,18 @@ static void job_metrics(mem_store *m, int64_t now, kbp_metrics *out)
 			out->jobs_rescued_last_hour++;
 }
 
-static void intent_metrics(mem_store *m, kbp_metrics *out)
+static void paid_without_order(const mem_intent *in, int64_t now, kbp_metrics *out)
+{
+	int64_t age = now - in->paid_at;
+
+	out->paid_intents_without_order++;
+	if (age > KBP_DOCTOR_PAID_GRACE_MS)
+		out->paid_intents_without_order_late++;
+	if (age > out->paid_without_order_oldest_ms)
+		out->paid_without_order_oldest_ms = age;
+}
+
+static void intent_metrics(mem_store *m, int64_t now, kbp_metrics *out)
 {
 	void *value;
 
@@ -40,7 +51,7 @@ static void intent_metrics(mem_store *m, kbp_metrics *out)
 			if (in->order->n_items == 0)
 				out->orders_without_items++;
 		} else if (in->pub.status == KBP_INTENT_SUCCEEDED) {
-			out->paid_intents_without_order++;
+			paid_without_order(in, now, out);
 		}
 	}
 }
@@ -78,7 +89,7 @@ int mem_metrics(kbp_storage *s, int64_t now, kbp_metrics *out)
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&m->lock);
 	job_metrics(m, now, out);
-	intent_metrics(m, out);
+	intent_metrics(m, now, out);
 	out->verifications_rejected = m->rejected_rows;
 	latency_metrics(m, out);
 	pthread_mutex_unlock(&m->lock);

@@ -354,4 +354,6 @@ void js_metrics(kbp_metrics *m, const cJSON *o)
 	m->finalize_p50_ms = js_i64(o, "finalize_p50_ms");
 	m->finalize_p95_ms = js_i64(o, "finalize_p95_ms");
 	m->finalize_p99_ms = js_i64(o, "finalize_p99_ms");
+	m->paid_intents_without_order_late = js_i64(o, "paid_intents_without_order_late");
+	m->paid_without_order_oldest_ms = js_i64(o, "paid_without_order_oldest_ms");
 }
