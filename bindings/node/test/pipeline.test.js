@@ -187,12 +187,16 @@ function backendSuite(name, open) {
       const refusals = [];
       let worker;
       let closedLater;
+      let allowClose;
+      const closeAllowed = new Promise((resolve) => {
+        allowClose = resolve;
+      });
       q.jobRegister('closer', async (job) => {
         await q.close().catch((err) => refusals.push(err));
         await worker.stop().catch((err) => refusals.push(err));
         if (job.payload.closeLater) {
-          // After the handler has returned, its timers may close the pipeline.
-          closedLater = new Promise((resolve) => setTimeout(() => resolve(q.close()), 20));
+          // What the handler leaves to run after it has returned may close the pipeline.
+          closedLater = closeAllowed.then(() => q.close());
         }
       });
       worker = q.workerStart({ threads: 1, pollMs: 10 });
@@ -211,6 +215,7 @@ function backendSuite(name, open) {
         assert.match(err.message,
           /^(close|Worker\.stop)\(\) cannot run inside a job handler of its pipeline: it would wait/);
       }
+      allowClose();
       await closedLater;
       assert.equal(q.closed, true);
     });

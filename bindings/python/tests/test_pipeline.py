@@ -380,17 +380,21 @@ class PipelineCase:
 
         def wait():
             try:
-                p.order_wait(intent.id, 1500)
+                p.order_wait(intent.id, 3000)
             except kbpipeline.Timeout as e:
-                waited.append((time.monotonic(), e.status.stage))
+                waited.append(e.status.stage)
 
         def close():
             p.close()
             closed_at.append(time.monotonic())
 
         waiter = threading.Thread(target=wait)
+        started = time.monotonic()
         waiter.start()
-        time.sleep(0.3)
+        deadline = time.monotonic() + 2
+        while p._busy == 0:  # the wait has begun: close() must not refuse it
+            self.assertLess(time.monotonic(), deadline, "order_wait never began")
+            time.sleep(0.001)
         closer = threading.Thread(target=close)
         closer.start()
         time.sleep(0.2)
@@ -402,9 +406,9 @@ class PipelineCase:
         waiter.join(20)
         closer.join(20)
         self.assertFalse(waiter.is_alive() or closer.is_alive())
-        self.assertEqual(len(waited), 1)
-        self.assertEqual(waited[0][1], "verifying")
-        self.assertGreaterEqual(closed_at[0], waited[0][0])
+        self.assertEqual(waited, ["verifying"])
+        # close() returned only once the 3 s wait had ended.
+        self.assertGreater(closed_at[0] - started, 2.5)
         self.assertTrue(p.closed)
 
     def test_close_lets_running_handlers_finish(self):
