@@ -19,11 +19,14 @@
  *
  * Calls that can block for long return Promises and run off the event loop:
  * orderWait, runOnce, Worker#stop and Pipeline#close. Job handlers are
- * JavaScript functions (sync or async) run on the main thread.
+ * JavaScript functions (sync or async) run on the main thread; close() and
+ * Worker#stop reject inside a handler of their pipeline, which they would
+ * wait for.
  */
 'use strict';
 
 const path = require('node:path');
+const { AsyncLocalStorage } = require('node:async_hooks');
 
 // The addon npm install built beside this file; KBP_NODE_ADDON names another
 // (the test suite runs this source against a build directory's addon).
@@ -61,6 +64,34 @@ function parseField(record, key) {
   return record;
 }
 
+// The job handler that the running code belongs to, if any: { pipelineId, running }.
+const handlerFrame = new AsyncLocalStorage();
+
+// A thrown value as text; anything may be thrown, and describing it must not throw.
+function describeThrown(value) {
+  if (typeof value === 'string') return value;
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  let text;
+  if (typeof value === 'object' && value !== null) {
+    try {
+      text = JSON.stringify(value);
+    } catch {
+      // a cycle, a BigInt or a throwing toJSON: the tag below will do
+    }
+  }
+  return `non-Error value thrown: ${text ?? (typeof value === 'object' && value !== null
+    ? Object.prototype.toString.call(value) : String(value))}`;
+}
+
+// A failed attempt's [code, message]: the library waits for done(), so this never throws.
+function failure(err) {
+  try {
+    return [err instanceof PipelineError ? err.errno : c.KBP_ESTATE, describeThrown(err)];
+  } catch {
+    return [c.KBP_ESTATE, 'the job handler threw a value that cannot be described'];
+  }
+}
+
 // Called by the addon on the main thread for each job a library thread runs.
 function dispatch(pipelineId, job, done) {
   const p = pipelines.get(pipelineId)?.deref();
@@ -69,10 +100,27 @@ function dispatch(pipelineId, job, done) {
     done(c.KBP_ENOHANDLER, `no JavaScript handler for job kind '${job.kind}'`);
     return;
   }
-  (async () => handler(parseField(job, 'payload')))().then(
-    () => done(0),
-    (err) => done(err instanceof PipelineError ? err.errno : c.KBP_ESTATE,
-      err instanceof Error ? `${err.name}: ${err.message}` : String(err)));
+  // Timers and promises the handler leaves behind keep the frame, not its running flag.
+  const frame = { pipelineId, running: true };
+  const finish = (code, message) => {
+    frame.running = false;
+    done(code, message);
+  };
+  handlerFrame.run(frame, async () => handler(parseField(job, 'payload'))).then(
+    () => finish(0),
+    (err) => finish(...failure(err)));
+}
+
+function inHandlerOf(pipelineId) {
+  const frame = handlerFrame.getStore();
+  return frame !== undefined && frame.running && frame.pipelineId === pipelineId;
+}
+
+function refuseInHandler(pipelineId, what) {
+  if (inHandlerOf(pipelineId)) {
+    throw libraryError('KBP_ESTATE', `${what} cannot run inside a job handler of its pipeline: ` +
+      'it would wait for that handler to return');
+  }
 }
 
 c.kbpw_node_setup((errno, message) => new PipelineError(errno, message), dispatch);
@@ -155,8 +203,12 @@ class Pipeline {
     return this.#h === null;
   }
 
-  /** Stops this pipeline's workers, waits for its calls in flight, then closes it. */
+  /**
+   * Stops this pipeline's workers, waits for its calls in flight, then closes it.
+   * Rejects with KBP_ESTATE inside a job handler of this pipeline, which it would wait for.
+   */
   async close() {
+    refuseInHandler(this.#id, 'close()');
     if (this.#h === null) return;
     await Promise.all([...this.#workers].map((w) => w.stop()));
     while (this.#busy > 0) await new Promise((resolve) => this.#idle.push(resolve));
@@ -187,6 +239,10 @@ class Pipeline {
 
   _forgetWorker(w) {
     this.#workers.delete(w);
+  }
+
+  _refuseInHandler(what) {
+    refuseInHandler(this.#id, what);
   }
 
   now() {
@@ -328,7 +384,9 @@ class Pipeline {
   /**
    * Runs handler(job) for jobs of `kind`, on the main thread. Returning (or
    * resolving) completes the job; throwing (or rejecting) fails the attempt
-   * with the error's message, retried with backoff until maxAttempts.
+   * with the error's message, retried with backoff until maxAttempts. A thrown
+   * string is the message; another non-Error value is recorded as
+   * 'non-Error value thrown: ' and its JSON (or its String()).
    */
   jobRegister(kind, handler) {
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
@@ -468,8 +526,16 @@ class Worker {
     return this.#w !== null;
   }
 
-  /** Lets the threads finish the jobs they hold and joins them, off the main thread. */
+  /**
+   * Lets the threads finish the jobs they hold and joins them, off the main thread.
+   * Rejects with KBP_ESTATE inside a job handler of its pipeline, which it would wait for.
+   */
   stop() {
+    try {
+      this.#pipeline._refuseInHandler('Worker.stop()');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.#stopping) return this.#stopping;
     const w = this.#w;
     this.#stopping = new Promise((resolve, reject) => {

@@ -2,7 +2,7 @@
 // The Node binding, on the memory backend and on PostgreSQL.
 //
 // The PostgreSQL cases run against KBP_TEST_PG_URI (./dev.sh test starts a
-// throwaway server and sets it), each in a schema of its own. Without the
+// throwaway server and sets it), each pipeline in a schema of its own. Without the
 // variable they are skipped, or fail when KBP_REQUIRE_PG=1 (CI).
 // Run with --expose-gc: the memory cases collect garbage before measuring.
 'use strict';
@@ -27,6 +27,14 @@ function shop(open, onHand = 10) {
 
 function rejects(code) {
   return (err) => err instanceof PipelineError && err instanceof Error && err.code === code;
+}
+
+// Resolves once check() is true; rejects after `ms`.
+async function until(check, ms = 15000) {
+  for (const end = Date.now() + ms; !check();) {
+    if (Date.now() > end) throw new Error(`not true after ${ms} ms: ${check}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 function backendSuite(name, open) {
@@ -139,6 +147,79 @@ function backendSuite(name, open) {
         typeof err.jobId === 'string');
     });
 
+    test('a handler that throws a non-Error fails its job with a message', { timeout: 30000 }, async () => {
+      const q = shop(open);
+      const unprintable = {
+        toJSON() { throw new Error('no JSON'); },
+        toString() { throw new Error('no text'); },
+      };
+      const brokenError = Object.defineProperty(new Error('x'), 'message', {
+        get() { throw new Error('no message'); },
+      });
+      const thrown = [
+        [Object.create(null), 'non-Error value thrown: {}'],
+        [undefined, 'non-Error value thrown: undefined'],
+        [null, 'non-Error value thrown: null'],
+        ['the mail server said no', 'the mail server said no'],
+        [42, 'non-Error value thrown: 42'],
+        [Symbol('gone'), 'non-Error value thrown: Symbol(gone)'],
+        [{ code: 'E_MAIL' }, 'non-Error value thrown: {"code":"E_MAIL"}'],
+        [unprintable, 'non-Error value thrown: [object Object]'],
+        [brokenError, 'the job handler threw a value that cannot be described'],
+      ];
+      const ids = thrown.map(([value], i) => {
+        q.jobRegister(`throws-${i}`, i % 2 ? () => { throw value; } : async () => Promise.reject(value));
+        return q.jobEnqueue(`throws-${i}`, {}, { maxAttempts: 1 });
+      });
+      assert.equal(await q.runOnce('node-test', 16), thrown.length);
+      thrown.forEach(([, message], i) => {
+        const job = q.jobGet(ids[i]);
+        assert.equal(job.state, 'failed', `job ${i}`);
+        assert.equal(job.last_error, message, `job ${i}`);
+      });
+      await q.close();
+    });
+
+    test('close() and Worker.stop() from a handler are refused, not deadlocked', {
+      timeout: 30000,
+    }, async () => {
+      const q = shop(open);
+      const refusals = [];
+      let worker;
+      let closedLater;
+      let allowClose;
+      const closeAllowed = new Promise((resolve) => {
+        allowClose = resolve;
+      });
+      q.jobRegister('closer', async (job) => {
+        await q.close().catch((err) => refusals.push(err));
+        await worker.stop().catch((err) => refusals.push(err));
+        if (job.payload.closeLater) {
+          // What the handler leaves to run after it has returned may close the pipeline.
+          closedLater = closeAllowed.then(() => q.close());
+        }
+      });
+      worker = q.workerStart({ threads: 1, pollMs: 10 });
+      const first = q.jobEnqueue('closer', {}, { maxAttempts: 1 });
+      await until(() => q.jobGet(first).state === 'completed');
+      assert.equal(refusals.length, 2);
+      assert.equal(worker.running, true);
+      assert.equal(q.closed, false);
+      await worker.stop();
+      const second = q.jobEnqueue('closer', { closeLater: true }, { maxAttempts: 1 });
+      assert.equal(await q.runOnce('node-test', 1), 1);
+      assert.equal(q.jobGet(second).state, 'completed');
+      assert.equal(refusals.length, 4);
+      for (const err of refusals) {
+        assert.ok(rejects('KBP_ESTATE')(err), String(err));
+        assert.match(err.message,
+          /^(close|Worker\.stop)\(\) cannot run inside a job handler of its pipeline: it would wait/);
+      }
+      allowClose();
+      await closedLater;
+      assert.equal(q.closed, true);
+    });
+
     test('concurrent shoppers sell exactly the stock, through a running worker', async () => {
       p.productPut({ id: 'slot', vendorId: 'ilam-tea', name: 'Tasting, 10:00', priceMinor: 1500, onHand: 5 });
       const w = p.workerStart({ threads: 2 });
@@ -184,9 +265,12 @@ describe('pipeline on PostgreSQL', { skip: !PG_URI && !REQUIRE_PG && 'KBP_TEST_P
     assert.ok(PG_URI, 'KBP_REQUIRE_PG=1 requires KBP_TEST_PG_URI');
   });
   if (!PG_URI) return;
-  const schema = `kbp_node_${process.pid}_${++schemas}`;
-  assert.ok(migrate(PG_URI, schema) >= 1);
-  backendSuite('PostgreSQL', () => new Pipeline({ storage: PG_URI, storageSchema: schema }));
+  // Each pipeline in a schema of its own, so that no test runs another's jobs.
+  backendSuite('PostgreSQL', () => {
+    const schema = `kbp_node_${process.pid}_${++schemas}`;
+    assert.ok(migrate(PG_URI, schema) >= 1);
+    return new Pipeline({ storage: PG_URI, storageSchema: schema });
+  });
 });
 
 describe('bad input never crashes', () => {

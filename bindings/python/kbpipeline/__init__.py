@@ -21,6 +21,9 @@ the KBP_E… ``code`` and the library's ``message``. Results are Records: object
 whose fields are also items (``r.id``, ``r["id"]``, ``r.as_dict()``). Money is int minor units (paisa), times are
 int milliseconds since the epoch, as in C. Calls release the GIL, so Python
 threads can share one Pipeline; job handlers can be Python callables.
+close() stops the workers and waits for the calls in flight; a closed
+pipeline raises Closed. A job handler must not close its own pipeline or stop
+its workers (InvalidState): that would wait for the handler itself.
 """
 
 import atexit
@@ -37,9 +40,9 @@ else:  # uninstalled: the extension is in the build directory, on PYTHONPATH
 __all__ = [
     "Pipeline", "Worker", "Record", "migrate", "strerror",
     "Error", "InvalidArgument", "OutOfMemory", "NotFound", "Conflict", "OutOfStock",
-    "Inactive", "EmptyCart", "InvalidState", "SignatureError", "AmountMismatch", "TooBig",
-    "ParseError", "Overflow", "Timeout", "StorageError", "GatewayError", "VersionError",
-    "AlreadyExists", "PaymentPending", "PaymentDeclined", "NoHandler",
+    "Inactive", "EmptyCart", "InvalidState", "Closed", "SignatureError", "AmountMismatch",
+    "TooBig", "ParseError", "Overflow", "Timeout", "StorageError", "GatewayError",
+    "VersionError", "AlreadyExists", "PaymentPending", "PaymentDeclined", "NoHandler",
 ]
 
 
@@ -143,6 +146,10 @@ class EmptyCart(Error):
 
 class InvalidState(Error):
     """KBP_ESTATE: the object's state does not allow the operation."""
+
+
+class Closed(InvalidState, ValueError):
+    """KBP_ESTATE: the pipeline is closed, or closing (see Pipeline.close)."""
 
 
 class SignatureError(Error):
@@ -268,6 +275,19 @@ def _intent(record):
 
 _live = weakref.WeakSet()
 _live_lock = threading.Lock()
+# Running workers, held strongly: their threads use the pipeline, so neither
+# may be collected (and the pipeline closed under them) until stop().
+_running = set()
+# Per thread, the tokens of the pipelines whose job handler runs on it.
+_in_handlers = threading.local()
+
+
+def _handler_stack():
+    try:
+        return _in_handlers.stack
+    except AttributeError:
+        _in_handlers.stack = []
+        return _in_handlers.stack
 
 
 class Pipeline:
@@ -284,7 +304,12 @@ class Pipeline:
         self._p = None
         self._handlers = []
         self._workers = set()
+        self._busy = 0  # calls in flight
+        self._closing = False
+        # Stands for this pipeline in _handler_stack (a handler must not hold it).
+        self._token = object()
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._p = _c.kbpw_pipeline_open(
             storage, intent_ttl_ms, job_lease_ms, max_attempts, backoff_unit_ms,
             backoff_max_ms, backoff_jitter_pct, job_retention_ms, storage_schema,
@@ -295,19 +320,30 @@ class Pipeline:
     # -- lifetime
 
     def close(self):
-        """Stops this pipeline's workers and closes it. Safe to call twice.
+        """Stops this pipeline's workers, waits for its calls in flight, closes it.
 
-        Other threads must have finished their calls on it.
+        Safe to call twice and from any thread. Once it has begun, new calls
+        raise Closed, except those of the job handlers that are finishing.
+        A call in flight is waited for, an order_wait up to its timeout. From
+        inside a job handler of this pipeline it raises InvalidState: it would
+        wait for that handler.
         """
-        with self._lock:
-            workers, self._workers = list(self._workers), set()
-        for w in workers:
-            w.stop()
-        with self._lock:
-            p, self._p = self._p, None
-        if p is not None:
-            _c.kbp_pipeline_close(p)
-        self._handlers = []
+        self._refuse_in_handler("close()")
+        with self._changed:
+            self._closing = True
+        while True:
+            with self._changed:
+                while self._busy and not self._workers:
+                    self._changed.wait()
+                workers = list(self._workers)
+                if not workers:
+                    p, self._p = self._p, None
+                    if p is not None:
+                        _c.kbp_pipeline_close(p)
+                    self._handlers = []
+                    return
+            for w in workers:
+                w.stop()
 
     @property
     def closed(self):
@@ -328,91 +364,115 @@ class Pipeline:
     def __repr__(self):
         if self._p is None:
             return "<kbpipeline.Pipeline closed>"
+        if self._closing:
+            return "<kbpipeline.Pipeline closing>"
         return "<kbpipeline.Pipeline storage=%s>" % self.storage_name
+
+    def _in_handler(self):
+        return any(t is self._token for t in _handler_stack())
+
+    def _refuse_in_handler(self, what):
+        if self._in_handler():
+            raise InvalidState(_c.KBP_ESTATE, "%s cannot run inside a job handler of its "
+                               "pipeline: it would wait for that handler to return" % what)
+
+    def _call(self, fn, *args):
+        """fn(handle, *args), with the handle kept open until it returns."""
+        with self._lock:
+            p = self._p
+            if p is None or (self._closing and not self._in_handler()):
+                raise Closed(_c.KBP_ESTATE, "the pipeline is %s"
+                             % ("closed" if p is None else "closing"))
+            self._busy += 1
+        try:
+            return fn(p, *args)
+        finally:
+            with self._lock:
+                self._busy -= 1
+                if not self._busy and self._closing:
+                    self._changed.notify_all()
 
     # -- pipeline
 
     def now(self):
         """The pipeline's clock, in milliseconds since the epoch."""
-        return _c.kbp_pipeline_now(self._p)
+        return self._call(_c.kbp_pipeline_now)
 
     @property
     def storage_name(self):
         """"memory" or "postgres"."""
-        return _c.kbp_pipeline_storage_name(self._p)
+        return self._call(_c.kbp_pipeline_storage_name)
 
     # -- gateways
 
     def add_sandbox_gateway(self, name=None, *, base_url=None, secret=None, lookup_delay_ms=0):
         """Registers the sandbox gateway (no network; HMAC-signed callbacks)."""
-        _c.kbpw_gateway_add_sandbox(self._p, name, base_url, lookup_delay_ms, secret)
+        self._call(_c.kbpw_gateway_add_sandbox, name, base_url, lookup_delay_ms, secret)
 
     def add_esewa_gateway(self, name=None, *, product_code=None, secret_env=None,
                           secret_file=None, production=False, form_url=None, status_url=None,
                           success_url=None, failure_url=None, timeout_ms=0):
         """Registers eSewa ePay v2; the secret comes from secret_env or secret_file."""
-        _c.kbpw_gateway_add_esewa(self._p, name, product_code, secret_env, secret_file,
-                                  production, form_url, status_url, success_url, failure_url,
-                                  timeout_ms)
+        self._call(_c.kbpw_gateway_add_esewa, name, product_code, secret_env, secret_file,
+                   production, form_url, status_url, success_url, failure_url, timeout_ms)
 
     def add_khalti_gateway(self, name=None, *, secret_env=None, secret_file=None,
                            production=False, base_url=None, return_url=None, website_url=None,
                            purchase_order_name=None, timeout_ms=0):
         """Registers Khalti ePayment; the secret comes from secret_env or secret_file."""
-        _c.kbpw_gateway_add_khalti(self._p, name, secret_env, secret_file, production,
-                                   base_url, return_url, website_url, purchase_order_name,
-                                   timeout_ms)
+        self._call(_c.kbpw_gateway_add_khalti, name, secret_env, secret_file, production,
+                   base_url, return_url, website_url, purchase_order_name, timeout_ms)
 
     def gateways_load(self, path):
         """Registers the gateways a JSON file describes (kbp_gateways_load)."""
-        _c.kbp_gateways_load(self._p, path)
+        self._call(_c.kbp_gateways_load, path)
 
     # -- catalog
 
     def vendor_put(self, vendor_id, name):
-        _c.kbp_vendor_put(self._p, vendor_id, name)
+        self._call(_c.kbp_vendor_put, vendor_id, name)
 
     def vendor_get(self, vendor_id):
-        return _c.kbp_vendor_get(self._p, vendor_id)
+        return self._call(_c.kbp_vendor_get, vendor_id)
 
     def product_put(self, product_id, vendor_id, name, price_minor, on_hand, *, currency=None,
                     active=True):
         """Creates or replaces a product (its reserved count is kept)."""
-        _c.kbpw_product_put(self._p, product_id, vendor_id, name, price_minor, currency,
-                            on_hand, active)
+        self._call(_c.kbpw_product_put, product_id, vendor_id, name, price_minor, currency,
+                   on_hand, active)
 
     def product_get(self, product_id):
-        return _c.kbp_product_get(self._p, product_id)
+        return self._call(_c.kbp_product_get, product_id)
 
     def product_set_active(self, product_id, active):
-        _c.kbp_product_set_active(self._p, product_id, active)
+        self._call(_c.kbp_product_set_active, product_id, active)
 
     # -- cart
 
     def cart_set_item(self, cart_id, customer_id, sku, qty):
         """Sets a line's quantity, creating the cart on first use; returns the cart version."""
-        return _c.kbp_cart_set_item(self._p, cart_id, customer_id, sku, qty)
+        return self._call(_c.kbp_cart_set_item, cart_id, customer_id, sku, qty)
 
     def cart_remove_item(self, cart_id, customer_id, sku):
         """Removes a line; returns the cart version."""
-        return _c.kbp_cart_remove_item(self._p, cart_id, customer_id, sku)
+        return self._call(_c.kbp_cart_remove_item, cart_id, customer_id, sku)
 
     def cart_get(self, cart_id):
-        return _c.kbp_cart_get(self._p, cart_id)
+        return self._call(_c.kbp_cart_get, cart_id)
 
     # -- intents and payments
 
     def intent_create(self, cart_id, gateway="sandbox", *, idempotency_key=None,
                       success_url=None, failure_url=None):
         """Reserves the cart's stock and prepares the payment; ``redirect`` is a dict."""
-        return _intent(_c.kbpw_intent_create(self._p, cart_id, gateway, idempotency_key,
-                                             success_url, failure_url))
+        return _intent(self._call(_c.kbpw_intent_create, cart_id, gateway, idempotency_key,
+                                  success_url, failure_url))
 
     def intent_get(self, intent_id):
-        return _intent(_c.kbp_intent_get(self._p, intent_id))
+        return _intent(self._call(_c.kbp_intent_get, intent_id))
 
     def intent_cancel(self, intent_id):
-        _c.kbp_intent_cancel(self._p, intent_id)
+        self._call(_c.kbp_intent_cancel, intent_id)
 
     def sandbox_pay(self, intent_id, answer="completed", *, amount_minor=-1, gateway="sandbox"):
         """Plays the shopper at the sandbox; returns the signed callback (str).
@@ -420,16 +480,16 @@ class Pipeline:
         answer: "completed", "pending" or "failed"; amount_minor < 0 pays the
         intent's amount.
         """
-        return _c.kbp_sandbox_pay(self._p, gateway, intent_id,
-                                  _choice(_SANDBOX_ANSWERS, answer, "answer"), amount_minor)
+        return self._call(_c.kbp_sandbox_pay, gateway, intent_id,
+                          _choice(_SANDBOX_ANSWERS, answer, "answer"), amount_minor)
 
     def payment_verify(self, gateway, callback):
         """Verifies a gateway callback (str or bytes); returns the verification."""
-        return _c.kbp_payment_verify(self._p, gateway, callback)
+        return self._call(_c.kbp_payment_verify, gateway, callback)
 
     def verifications(self, intent_id):
         """The audit rows of an intent, oldest first (None: rows that matched no intent)."""
-        return _c.kbpw_verification_list_get(self._p, intent_id)
+        return self._call(_c.kbpw_verification_list_get, intent_id)
 
     # -- jobs and workers
 
@@ -444,8 +504,8 @@ class Pipeline:
             payload = "{}"
         elif not isinstance(payload, str):
             payload = json.dumps(payload)
-        job_id, exists = _c.kbpw_job_enqueue(self._p, kind, payload, unique_key, priority,
-                                             run_at, max_attempts)
+        job_id, exists = self._call(_c.kbpw_job_enqueue, kind, payload, unique_key, priority,
+                                    run_at, max_attempts)
         if exists:
             e = AlreadyExists(_c.KBP_EEXISTS,
                               "job %s already holds the unique key %r" % (job_id, unique_key))
@@ -465,58 +525,82 @@ class Pipeline:
         if not callable(handler):
             raise TypeError("handler must be callable")
 
-        def run(job):
-            handler(_job(job))
+        token = self._token
 
-        with self._lock:
-            _c.kbpw_job_register(self._p, kind, run)
-            self._handlers.append(run)
+        def run(job):
+            stack = _handler_stack()
+            stack.append(token)
+            try:
+                handler(_job(job))
+            finally:
+                stack.pop()
+
+        def register(p):
+            _c.kbpw_job_register(p, kind, run)
+            self._handlers.append(run)  # the library borrows it until close()
+
+        self._call(register)
         return handler
 
     def worker_run_once(self, worker_id="python", max_jobs=16):
         """Runs up to max_jobs due jobs on this thread; returns how many ran."""
-        return _c.kbp_worker_run_once(self._p, worker_id, max_jobs)
+        return self._call(_c.kbp_worker_run_once, worker_id, max_jobs)
 
     def worker_start(self, threads=1, *, name=None, batch=0, poll_ms=0):
-        """Starts background worker threads; stop them with Worker.stop() (or ``with``)."""
-        w = Worker(self, _c.kbpw_worker_start(self._p, threads, name, batch, poll_ms))
-        with self._lock:
-            self._workers.add(w)
-        return w
+        """Starts background worker threads; stop them with Worker.stop() (or ``with``).
+
+        Refused once close() has begun, even from a job handler.
+        """
+        def start(p):
+            with self._changed:
+                if self._closing:
+                    raise Closed(_c.KBP_ESTATE, "the pipeline is closing")
+            w = Worker(self, _c.kbpw_worker_start(p, threads, name, batch, poll_ms))
+            with self._changed:
+                self._workers.add(w)
+                self._changed.notify_all()
+            return w
+
+        return self._call(start)
+
+    def _forget_worker(self, w):
+        with self._changed:
+            self._workers.discard(w)
+            self._changed.notify_all()
 
     def jobs_list(self, state=None, kind=None, *, since=0, limit=0, after=None):
         """A page of jobs, newest first: Record(jobs=[…], next_after=cursor or None)."""
         st = -1 if state is None else _choice(_JOB_STATES, state, "state")
-        page = _c.kbpw_jobs_list(self._p, st, kind, since, limit, after)
+        page = self._call(_c.kbpw_jobs_list, st, kind, since, limit, after)
         for j in page["jobs"]:
             _job(j)
         return page
 
     def job_get(self, job_id):
-        return _job(_c.kbp_job_get(self._p, job_id))
+        return _job(self._call(_c.kbp_job_get, job_id))
 
     def job_retry(self, job_id):
-        _c.kbp_job_retry(self._p, job_id)
+        self._call(_c.kbp_job_retry, job_id)
 
     def job_cancel(self, job_id):
-        _c.kbp_job_cancel(self._p, job_id)
+        self._call(_c.kbp_job_cancel, job_id)
 
     def jobs_requeue_stale(self):
         """Running jobs whose lease passed -> available; returns how many."""
-        return _c.kbp_jobs_requeue_stale(self._p)
+        return self._call(_c.kbp_jobs_requeue_stale)
 
     # -- orders
 
     def order_status(self, intent_id):
         """The stage of an intent's order: verifying, processing, confirmed or failed."""
-        return _c.kbp_order_status_get(self._p, intent_id)
+        return self._call(_c.kbp_order_status_get, intent_id)
 
     def order_wait(self, intent_id, timeout_ms=10000):
         """Waits for the order to be confirmed or failed; returns its status.
 
         Raises Timeout (with ``status``, the latest) when timeout_ms passes first.
         """
-        status = _c.kbpw_order_wait(self._p, intent_id, timeout_ms)
+        status = self._call(_c.kbpw_order_wait, intent_id, timeout_ms)
         if status["stage"] not in _FINAL_STAGES:
             e = Timeout(_c.KBP_ETIMEOUT, "order of intent %s still %s after %d ms"
                         % (intent_id, status["stage"], timeout_ms))
@@ -525,26 +609,26 @@ class Pipeline:
         return status
 
     def order_get(self, order_number):
-        return _c.kbp_order_get(self._p, order_number)
+        return self._call(_c.kbp_order_get, order_number)
 
     def order_get_by_intent(self, intent_id):
-        return _c.kbp_order_get_by_intent(self._p, intent_id)
+        return self._call(_c.kbp_order_get_by_intent, intent_id)
 
     # -- operations
 
     def maintenance_run(self):
         """One maintenance pass; returns its counts (``ran`` False: another process ran it)."""
-        return _c.kbp_maintenance_run(self._p)
+        return self._call(_c.kbp_maintenance_run)
 
     def metrics(self):
-        return _c.kbp_metrics_get(self._p)
+        return self._call(_c.kbp_metrics_get)
 
     def metrics_prometheus(self):
-        return _c.kbp_metrics_prometheus(self._p)
+        return self._call(_c.kbp_metrics_prometheus)
 
     def doctor(self):
         """Integrity checks, with the offending ids."""
-        return _c.kbp_doctor_run(self._p)
+        return self._call(_c.kbp_doctor_run)
 
     def health(self, *, stuck_critical=None, failed_hour_warning=None,
                finalize_p95_warning_ms=None):
@@ -558,25 +642,36 @@ class Pipeline:
             if v is not None and v < 0:
                 raise ValueError("%s must be >= 0" % name)
             t.append(-1 if v is None else v)
-        return _c.kbpw_health_check(self._p, *t)
+        return self._call(_c.kbpw_health_check, *t)
 
 
 class Worker:
-    """Background worker threads of a Pipeline (kbp_worker_start)."""
+    """Background worker threads of a Pipeline (kbp_worker_start).
+
+    A running worker keeps its pipeline from being collected until stop().
+    """
 
     def __init__(self, pipeline, handle):
         self._pipeline = pipeline
         self._w = handle
         self._lock = threading.Lock()
+        with _live_lock:
+            _running.add(self)
 
     def stop(self):
-        """Lets the threads finish the jobs they hold, joins them. Safe to call twice."""
-        with self._lock:
+        """Lets the threads finish the jobs they hold, joins them. Safe to call twice.
+
+        From inside a job handler of its pipeline it raises InvalidState: it
+        would wait for that handler.
+        """
+        self._pipeline._refuse_in_handler("Worker.stop()")
+        with self._lock:  # a second caller returns once the threads are joined
             w, self._w = self._w, None
-        if w is not None:
-            _c.kbp_worker_stop(w)
-            with self._pipeline._lock:
-                self._pipeline._workers.discard(self)
+            if w is not None:
+                _c.kbp_worker_stop(w)
+        self._pipeline._forget_worker(self)
+        with _live_lock:
+            _running.discard(self)
 
     @property
     def running(self):

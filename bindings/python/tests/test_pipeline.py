@@ -15,6 +15,7 @@ import threading
 import time
 import unittest
 import uuid
+import weakref
 
 import kbpipeline
 from kbpipeline import _c
@@ -315,6 +316,153 @@ class PipelineCase:
         self.p.now()
         waiter.join()
 
+    # -------------------------------------------------------- closing
+
+    def wait_for_job(self, job_id, state, seconds=20):
+        deadline = time.monotonic() + seconds
+        while self.p.job_get(job_id).state != state:
+            self.assertLess(time.monotonic(), deadline, "job %s never became %s" % (job_id, state))
+            time.sleep(0.01)
+
+    def test_close_inside_a_handler_is_refused(self):
+        p, refused = self.p, []
+
+        def closer(job):
+            try:
+                p.close()
+            except kbpipeline.InvalidState as e:
+                refused.append(e.code)
+                raise
+
+        p.job_register("closer", closer)
+        inline = p.job_enqueue("closer", {"on": "run_once"}, max_attempts=1)
+        self.assertEqual(p.worker_run_once(), 1)
+        background = p.job_enqueue("closer", {"on": "worker"}, max_attempts=1)
+        with p.worker_start(poll_ms=10):
+            self.wait_for_job(background, "failed")
+        self.assertEqual(refused, [_c.KBP_ESTATE, _c.KBP_ESTATE])
+        for job_id in (inline, background):
+            job = p.job_get(job_id)
+            self.assertEqual(job.state, "failed")
+            self.assertEqual(job.last_error, "InvalidState: close() cannot run inside a job "
+                             "handler of its pipeline: it would wait for that handler to return")
+        self.assertFalse(p.closed)
+        self.assertEqual(p.vendor_get(self.vendor).name, "Ilam Tea House")
+
+    def test_worker_stop_inside_a_handler_is_refused(self):
+        p, workers, refused = self.p, [], []
+
+        def stopper(job):
+            try:
+                workers[0].stop()
+            except kbpipeline.InvalidState as e:
+                refused.append(str(e))
+
+        p.job_register("stopper", stopper)
+        workers.append(p.worker_start(poll_ms=10))
+        self.wait_for_job(p.job_enqueue("stopper"), "completed")
+        self.assertEqual(refused, ["Worker.stop() cannot run inside a job handler of its "
+                                   "pipeline: it would wait for that handler to return"])
+        self.assertTrue(workers[0].running)
+        # Another worker's handler is refused too: the rule is the pipeline's.
+        other = p.worker_start(poll_ms=10)
+        workers[0], refused[:] = other, []
+        self.wait_for_job(p.job_enqueue("stopper"), "completed")
+        self.assertEqual(len(refused), 1)
+        other.stop()
+        p.close()
+        self.assertFalse(other.running)
+        self.assertTrue(p.closed)
+
+    def test_close_waits_for_a_call_in_flight(self):
+        p, waited, closed_at = self.p, [], []
+        intent = p.intent_create(self.cart(self.product("tea"), 1))
+
+        def wait():
+            try:
+                p.order_wait(intent.id, 3000)
+            except kbpipeline.Timeout as e:
+                waited.append(e.status.stage)
+
+        def close():
+            p.close()
+            closed_at.append(time.monotonic())
+
+        waiter = threading.Thread(target=wait)
+        started = time.monotonic()
+        waiter.start()
+        deadline = time.monotonic() + 2
+        while p._busy == 0:  # the wait has begun: close() must not refuse it
+            self.assertLess(time.monotonic(), deadline, "order_wait never began")
+            time.sleep(0.001)
+        closer = threading.Thread(target=close)
+        closer.start()
+        time.sleep(0.2)
+        self.assertTrue(closer.is_alive(), "close() did not wait for order_wait")
+        # While it waits, new calls are refused rather than queued behind it.
+        with self.assertRaises(kbpipeline.Closed) as cm:
+            p.now()
+        self.assertEqual(str(cm.exception), "the pipeline is closing")
+        waiter.join(20)
+        closer.join(20)
+        self.assertFalse(waiter.is_alive() or closer.is_alive())
+        self.assertEqual(waited, ["verifying"])
+        # close() returned only once the 3 s wait had ended.
+        self.assertGreater(closed_at[0] - started, 2.5)
+        self.assertTrue(p.closed)
+
+    def test_close_lets_running_handlers_finish(self):
+        p, started, enqueued = self.p, threading.Event(), []
+
+        def slow(job):
+            started.set()
+            time.sleep(0.3)
+            enqueued.append(p.job_enqueue("after", {"from": job.id}))
+
+        p.job_register("slow", slow)
+        w = p.worker_start(poll_ms=10)
+        p.job_enqueue("slow")
+        self.assertTrue(started.wait(20))
+        p.close()
+        self.assertFalse(w.running)
+        self.assertEqual(len(enqueued), 1)
+        with self.assertRaises(kbpipeline.Closed):
+            p.worker_start()
+
+    def test_a_closed_pipeline_refuses_every_call(self):
+        p = self.p
+        p.close()
+        calls = {
+            "now": (), "add_sandbox_gateway": (), "add_esewa_gateway": (),
+            "add_khalti_gateway": (), "gateways_load": ("/nonexistent.json",),
+            "vendor_put": ("v", "V"), "vendor_get": ("v",),
+            "product_put": ("s", "v", "S", 1, 1), "product_get": ("s",),
+            "product_set_active": ("s", False), "cart_set_item": ("c", "u", "s", 1),
+            "cart_remove_item": ("c", "u", "s"), "cart_get": ("c",), "intent_create": ("c",),
+            "intent_get": ("pi_x",), "intent_cancel": ("pi_x",), "sandbox_pay": ("pi_x",),
+            "payment_verify": ("sandbox", "data=x"), "verifications": ("pi_x",),
+            "job_enqueue": ("k",), "job_register": ("k", lambda job: None),
+            "worker_run_once": (), "worker_start": (), "jobs_list": (), "job_get": ("j",),
+            "job_retry": ("j",), "job_cancel": ("j",), "jobs_requeue_stale": (),
+            "order_status": ("pi_x",), "order_wait": ("pi_x", 10), "order_get": ("ORD-x",),
+            "order_get_by_intent": ("pi_x",), "maintenance_run": (), "metrics": (),
+            "metrics_prometheus": (), "doctor": (), "health": (),
+        }
+        public = {n for n in dir(kbpipeline.Pipeline) if not n.startswith("_")
+                  and callable(getattr(kbpipeline.Pipeline, n))}
+        self.assertEqual(set(calls), public - {"close"}, "every method is tried here")
+        for name, args in calls.items():
+            with self.subTest(method=name):
+                with self.assertRaises(kbpipeline.Closed) as cm:
+                    getattr(p, name)(*args)
+                self.assertEqual(cm.exception.code, _c.KBP_ESTATE)
+                self.assertEqual(str(cm.exception), "the pipeline is closed")
+                self.assertIsInstance(cm.exception, ValueError)
+        with self.assertRaises(kbpipeline.Closed):
+            p.storage_name
+        self.assertEqual(repr(p), "<kbpipeline.Pipeline closed>")
+        p.close()
+
 
 class MemoryTests(PipelineCase, unittest.TestCase):
     def open_pipeline(self, **options):
@@ -334,6 +482,23 @@ class MemoryTests(PipelineCase, unittest.TestCase):
         q.add_sandbox_gateway()
         del q
         gc.collect()
+
+    def test_a_dropped_pipeline_with_a_running_worker_is_kept(self):
+        ran = threading.Event()
+
+        def start():
+            q = kbpipeline.Pipeline()
+            q.job_register("tick", lambda job: ran.set())
+            q.worker_start(poll_ms=10)
+            return weakref.ref(q)
+
+        ref = start()
+        gc.collect()
+        q = ref()
+        self.assertIsNotNone(q, "the pipeline of a running worker was collected")
+        q.job_enqueue("tick")
+        self.assertTrue(ran.wait(20))
+        q.close()
 
     def test_bad_input_raises_python_errors(self):
         p, sku = self.p, self.product("tea")
