@@ -568,6 +568,8 @@ static kbpb_val kbpb_from_metrics(const kbp_metrics *m)
 		     KBPB_I(o, "orders", m->orders) ||
 		     KBPB_I(o, "orders_without_items", m->orders_without_items) ||
 		     KBPB_I(o, "paid_intents_without_order", m->paid_intents_without_order) ||
+		     KBPB_I(o, "paid_intents_without_order_late", m->paid_intents_without_order_late) ||
+		     KBPB_I(o, "paid_without_order_oldest_ms", m->paid_without_order_oldest_ms) ||
 		     KBPB_I(o, "needs_refund", m->needs_refund) ||
 		     KBPB_I(o, "verifications_rejected", m->verifications_rejected) ||
 		     KBPB_I(o, "finalize_p50_ms", m->finalize_p50_ms) ||
@@ -947,7 +949,8 @@ static int kbpw_jobs_list(kbp_job_list **out, kbp_pipeline *p, int state,
 
 /* A negative threshold keeps that threshold's default. */
 static int kbpw_health_check(kbp_health **out, kbp_pipeline *p, int64_t stuck_critical,
-                             int64_t failed_hour_warning, int64_t finalize_p95_warning_ms)
+                             int64_t failed_hour_warning, int64_t finalize_p95_warning_ms,
+                             int64_t paid_without_order_critical_ms)
 {
 	kbp_health_thresholds t = KBP_HEALTH_THRESHOLDS_INIT;
 
@@ -957,6 +960,8 @@ static int kbpw_health_check(kbp_health **out, kbp_pipeline *p, int64_t stuck_cr
 		t.failed_hour_warning = failed_hour_warning;
 	if (finalize_p95_warning_ms >= 0)
 		t.finalize_p95_warning_ms = finalize_p95_warning_ms;
+	if (paid_without_order_critical_ms >= 0)
+		t.paid_without_order_critical_ms = paid_without_order_critical_ms;
 	return kbp_health_check(out, p, &t);
 }
 %}

@@ -501,7 +501,8 @@ class Pipeline {
     };
     return c.kbpw_health_check(OUT, this.#open(), t(o.stuckCritical, 'stuckCritical'),
       t(o.failedHourWarning, 'failedHourWarning'),
-      t(o.finalizeP95WarningMs, 'finalizeP95WarningMs'));
+      t(o.finalizeP95WarningMs, 'finalizeP95WarningMs'),
+      t(o.paidWithoutOrderCriticalMs, 'paidWithoutOrderCriticalMs'));
   }
 }
 

@@ -251,7 +251,10 @@ function backendSuite(name, open) {
       const m = p.metrics();
       assert.ok(m.orders >= 7, `orders: ${m.orders}`);
       assert.match(p.metricsPrometheus(), /^# (HELP|TYPE) kbp_/m);
+      assert.equal(m.paid_intents_without_order_late, 0);
+      assert.equal(m.paid_without_order_oldest_ms, 0);
       assert.ok(['ok', 'info', 'warning', 'critical'].includes(p.health().level));
+      assert.throws(() => p.health({ paidWithoutOrderCriticalMs: 1000 }), { code: 'KBP_EINVAL' });
       assert.equal(typeof p.doctor().problems, 'number');
       assert.equal(typeof p.maintenanceRun().ran, 'boolean');
     });

@@ -631,12 +631,13 @@ class Pipeline:
         return self._call(_c.kbp_doctor_run)
 
     def health(self, *, stuck_critical=None, failed_hour_warning=None,
-               finalize_p95_warning_ms=None):
+               finalize_p95_warning_ms=None, paid_without_order_critical_ms=None):
         """Metrics judged against thresholds (None: the library's defaults)."""
         t = []
         for name, v in (("stuck_critical", stuck_critical),
                         ("failed_hour_warning", failed_hour_warning),
-                        ("finalize_p95_warning_ms", finalize_p95_warning_ms)):
+                        ("finalize_p95_warning_ms", finalize_p95_warning_ms),
+                        ("paid_without_order_critical_ms", paid_without_order_critical_ms)):
             if v is not None and not isinstance(v, int):
                 raise TypeError("%s must be int or None" % name)
             if v is not None and v < 0:

@@ -114,7 +114,12 @@ class PipelineCase:
         self.assertGreaterEqual(m.orders, 1)
         self.assertEqual(m.orders_without_items, 0)
         self.assertGreaterEqual(m.jobs["completed"], 1)
+        self.assertEqual(m.paid_intents_without_order_late, 0)
+        self.assertEqual(m.paid_without_order_oldest_ms, 0)
         self.assertIn(p.health().level, ("ok", "info"))
+        self.assertIn(p.health(paid_without_order_critical_ms=60001).level, ("ok", "info"))
+        with self.assertRaises(kbpipeline.InvalidArgument):
+            p.health(paid_without_order_critical_ms=1000)
         self.assertIn("kbp_", p.metrics_prometheus())
         self.assertEqual(p.doctor().problems, 0)
         self.assertIsInstance(p.maintenance_run().ran, bool)
