@@ -113,7 +113,7 @@ static void accept_paid(mem_store *m, const kbp_payment_draft *d, mem_intent *in
 
 /*
  * The gateway took another amount than the intent's: that money must go back,
- * and a pending intent will not be fulfilled by it (DESIGN §3).
+ * and a pending intent will not be fulfilled by it (kbp_payment_verify(3)).
  */
 static void refuse_amount(mem_store *m, const kbp_payment_draft *d, mem_intent *in, verdict *v,
                           int64_t now)
