@@ -31,7 +31,11 @@ static void init_draft(kbp_payment_draft *d, draft_ids *ids, kbp_pipeline *p, co
 	d->finalize_job.max_attempts = p->max_attempts;
 }
 
-/* A callback refused before the gateway was asked: only its audit row is written. */
+/*
+ * A callback refused before the gateway was asked: only its audit row is
+ * written, and the backend files it under no intent, since the reference it
+ * names is unauthenticated.
+ */
 static int reject(kbp_pipeline *p, kbp_gateway *g, const char *ref, int code, const char *reason,
                   const char *raw, size_t len, kbp_verification **row)
 {
@@ -57,7 +61,11 @@ int kbp__payment_settle(kbp_pipeline *p, kbp_gateway *g, const kbp_callback_clai
 	d.status = truth->status;
 	d.amount_minor = truth->amount_minor;
 	d.currency = truth->currency[0] ? truth->currency : NULL;
-	d.external_txn_id = truth->external_txn_id ? truth->external_txn_id : claim->external_txn_id;
+	/*
+	 * The callback's own transaction id is a claim anyone can make (Khalti's
+	 * return is unsigned): only the gateway's answer names the transaction.
+	 */
+	d.external_txn_id = truth->external_txn_id;
 	return p->storage->payment_apply(p->storage, &d, kbp_pipeline_now(p), row);
 }
 

@@ -167,6 +167,38 @@ START_TEST(schema_holds_no_credential)
 }
 END_TEST
 
+/*
+ * A rejected callback's audit row keeps the SHA-256 of the callback and its
+ * first 256 bytes, not the whole body: a flood of forged callbacks cannot fill
+ * the disk. The row belongs to no intent.
+ */
+START_TEST(rejected_callback_audit_is_bounded)
+{
+	enum { LEN = 60000 };
+	char schema[24], sql[200], hex[crypto_hash_sha256_BYTES * 2 + 1];
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	kbp_pipeline *p = NULL;
+	kbp_verification *v = NULL;
+	char *cb = malloc(LEN);
+
+	ck_assert_ptr_nonnull(cb);
+	memset(cb, 'A', LEN);
+	memcpy(cb, "data=", 5);
+	fresh_schema(schema);
+	ck_assert_int_eq(kbp_migrate(NULL, uri(), schema), 0);
+	ck_assert_int_eq(open_schema(&p, schema), 0);
+	ck_assert_int_eq(kbp_gateway_add_sandbox(p, NULL), 0);
+	ck_assert_int_eq(kbp_payment_verify(&v, p, "sandbox", cb, LEN), KBP_EPARSE);
+	crypto_hash_sha256(digest, (const unsigned char *)cb, LEN);
+	sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+	snprintf(sql, sizeof(sql), "SELECT octet_length(raw) FROM %s.verifications "
+	         "WHERE raw_sha256 = $1 AND outcome = 1 AND intent_id IS NULL", schema);
+	ck_assert_int_eq(scalar(sql, hex), 256);
+	kbp_pipeline_close(p);
+	free(cb);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("postgres-schema");
@@ -183,6 +215,7 @@ int main(void)
 	tcase_add_test(tc, concurrent_migrations_apply_once);
 	tcase_add_test(tc, missing_database_is_a_clear_error);
 	tcase_add_test(tc, schema_holds_no_credential);
+	tcase_add_test(tc, rejected_callback_audit_is_bounded);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

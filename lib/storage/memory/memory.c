@@ -56,6 +56,7 @@ static int mem_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
 	out->intents_expired = mem_intents_expire(m, params->now);
 	out->jobs_rescued = mem_jobs_rescue_locked(m, params->now);
 	out->jobs_pruned = mem_jobs_prune(m, params->prune_before);
+	mem_verifications_prune(m, params->prune_before);
 	pthread_mutex_unlock(&m->lock);
 	pthread_mutex_unlock(&m->maintenance_lock);
 	return 0;

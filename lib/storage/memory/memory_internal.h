@@ -17,6 +17,8 @@
 #include "util/topics.h"
 
 #define MEM_RING 1024
+/* Rejected audit rows without an intent kept between maintenance passes (payments.c). */
+#define MEM_ORPHAN_ROWS_MAX 10000
 
 typedef struct mem_cart {
 	kbp_cart pub;
@@ -81,6 +83,7 @@ typedef struct mem_store {
 	kbp_verification **rows;    /* the audit, oldest first */
 	size_t n_rows, cap_rows;
 	int64_t rejected_rows;
+	int64_t orphan_rows;        /* rejected rows that no intent owns */
 
 	mem_heap ready;
 	mem_heap scheduled;
@@ -143,6 +146,8 @@ void mem_intent_free(mem_intent *in);
 int mem_payment_apply(kbp_storage *s, const kbp_payment_draft *d, int64_t now,
                       kbp_verification **out);
 int mem_verifications_list(kbp_storage *s, const char *intent_id, kbp_verification_list **out);
+/* With the lock held: drops rejected rows no intent owns, written before `before`. */
+int64_t mem_verifications_prune(mem_store *m, int64_t before);
 
 int mem_order_finalize(kbp_storage *s, const char *intent_id, const char *order_id,
                        const char *order_number, int64_t now, kbp_order **out);

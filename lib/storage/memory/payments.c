@@ -111,19 +111,47 @@ static void accept_paid(mem_store *m, const kbp_payment_draft *d, mem_intent *in
 	        st == KBP_INTENT_SUCCEEDED ? "success" : kbp_intent_status_name(st));
 }
 
+/*
+ * The gateway took another amount than the intent's: that money must go back,
+ * and a pending intent will not be fulfilled by it (kbp_payment_verify(3)).
+ */
+static void refuse_amount(mem_store *m, const kbp_payment_draft *d, mem_intent *in, verdict *v,
+                          int64_t now)
+{
+	VERDICT(v, KBP_EAMOUNT, KBP_VERIFICATION_REJECTED,
+	        "amount mismatch: gateway reports %lld %s, intent is %lld %s",
+	        (long long)d->amount_minor, d->currency ? d->currency : in->pub.currency,
+	        (long long)in->pub.amount_minor, in->pub.currency);
+	in->pub.needs_refund = 1;
+	if (in->pub.status == KBP_INTENT_PENDING) {
+		mem_intent_release(m, in);
+		mem_intent_finish(m, in, KBP_INTENT_FAILED, "amount_mismatch", now);
+		return;
+	}
+	in->pub.updated_at = now;
+	mem_bump_order(m, in->pub.id);
+}
+
+static void judge_completed(mem_store *m, const kbp_payment_draft *d, mem_intent *in,
+                            verdict *v, int64_t now)
+{
+	/* Without the gateway's transaction id a later replay could not be told from a payment. */
+	if (!d->external_txn_id)
+		VERDICT(v, KBP_EGATEWAY, KBP_VERIFICATION_REJECTED,
+		        "gateway reports the payment completed without a transaction id");
+	else if (d->amount_minor != in->pub.amount_minor ||
+	         (d->currency && strcmp(d->currency, in->pub.currency) != 0))
+		refuse_amount(m, d, in, v, now);
+	else
+		accept_paid(m, d, in, v, now);
+}
+
 static void judge(mem_store *m, const kbp_payment_draft *d, mem_intent *in, verdict *v,
                   int64_t now)
 {
 	switch (d->status) {
 	case KBP_GATEWAY_COMPLETED:
-		if (d->amount_minor != in->pub.amount_minor ||
-		    (d->currency && strcmp(d->currency, in->pub.currency) != 0))
-			VERDICT(v, KBP_EAMOUNT, KBP_VERIFICATION_REJECTED,
-			        "amount mismatch: gateway reports %lld %s, intent is %lld %s",
-			        (long long)d->amount_minor, d->currency ? d->currency : in->pub.currency,
-			        (long long)in->pub.amount_minor, in->pub.currency);
-		else
-			accept_paid(m, d, in, v, now);
+		judge_completed(m, d, in, v, now);
 		return;
 	case KBP_GATEWAY_PENDING:
 	case KBP_GATEWAY_AMBIGUOUS:
@@ -174,11 +202,54 @@ static int duplicate_of(const kbp_verification *first, const mem_intent *in,
 	if (!(*out = kbp__verification_dup(first)))
 		return kbp_error_set(KBP_ENOMEM, "out of memory");
 	(*out)->duplicate = 1;
-	if (in) {
-		(*out)->intent_status = in->pub.status;
-		(*out)->needs_refund = in->pub.needs_refund;
-	}
+	(*out)->intent_status = in->pub.status;
+	(*out)->needs_refund = in->pub.needs_refund;
 	return 0;
+}
+
+static int is_orphan_rejection(const kbp_verification *row)
+{
+	return row->outcome == KBP_VERIFICATION_REJECTED && !row->intent_id;
+}
+
+/*
+ * Drops at most max of the oldest rejected rows that no intent owns and that
+ * were written before `before`: what forged callbacks leave behind.
+ */
+static int64_t drop_orphans(mem_store *m, int64_t before, int64_t max)
+{
+	size_t kept = 0;
+	int64_t dropped = 0;
+
+	for (size_t i = 0; i < m->n_rows; i++) {
+		kbp_verification *row = m->rows[i];
+		if (dropped < max && is_orphan_rejection(row) && row->at < before) {
+			kbp_verification_free(row);
+			dropped++;
+			continue;
+		}
+		m->rows[kept++] = row;
+	}
+	m->n_rows = kept;
+	m->rejected_rows -= dropped;
+	m->orphan_rows -= dropped;
+	return dropped;
+}
+
+int64_t mem_verifications_prune(mem_store *m, int64_t before)
+{
+	return drop_orphans(m, before, INT64_MAX);
+}
+
+/*
+ * Between maintenance passes a flood of forged callbacks could still grow the
+ * audit without bound: past the cap the oldest orphans go, a batch at a time
+ * so that the compaction's cost is shared by many rows.
+ */
+static void cap_orphans(mem_store *m)
+{
+	if (m->orphan_rows > MEM_ORPHAN_ROWS_MAX + MEM_ORPHAN_ROWS_MAX / 4)
+		drop_orphans(m, INT64_MAX, m->orphan_rows - MEM_ORPHAN_ROWS_MAX);
 }
 
 static int record(mem_store *m, const kbp_payment_draft *d, mem_intent *in, const verdict *v,
@@ -197,12 +268,15 @@ static int record(mem_store *m, const kbp_payment_draft *d, mem_intent *in, cons
 	}
 	if (v->outcome == KBP_VERIFICATION_REJECTED)
 		m->rejected_rows++;
+	if (is_orphan_rejection(row))
+		m->orphan_rows++;
 	/* The accepted index is what makes a duplicate callback a no-op. */
 	if (v->code == 0 && d->external_txn_id && (key = mem_pair_key(d->gateway, d->external_txn_id)))
 		if (kbp_hmap_put(&m->accepted, key, row) != 0)
 			free(key);
 	if (!(*out = kbp__verification_dup(row)))
 		return kbp_error_set(KBP_ENOMEM, "out of memory");
+	cap_orphans(m);
 	if (v->code != 0)
 		return kbp_error_set(v->code, "%s", v->reason);
 	return 0;
@@ -219,13 +293,18 @@ int mem_payment_apply(kbp_storage *s, const kbp_payment_draft *d, int64_t now,
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
-	if (ref_key)
+	/* An unauthenticated reference must not file its audit row under someone's intent. */
+	if (ref_key && !d->reject_reason)
 		in = kbp_hmap_get(&m->intents_by_ref, ref_key);
-	if ((first = find_accepted(m, d))) {
+	first = find_accepted(m, d);
+	if (first && in && kbp_str_eq(first->intent_id, in->pub.id)) {
 		rc = duplicate_of(first, in, out);
 	} else {
 		if (d->reject_reason)
 			VERDICT(&v, d->reject_code, KBP_VERIFICATION_REJECTED, "%s", d->reject_reason);
+		else if (first)
+			VERDICT(&v, KBP_ECONFLICT, KBP_VERIFICATION_REJECTED,
+			        "gateway transaction is already accepted for another intent");
 		else if (!in)
 			VERDICT(&v, KBP_ENOTFOUND, KBP_VERIFICATION_REJECTED,
 			        "no intent matches this gateway reference");

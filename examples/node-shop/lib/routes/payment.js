@@ -12,9 +12,10 @@ const validate = require('../web/validate');
 
 // What a forged, garbled or foreign callback is refused with.
 const BAD_CALLBACK = new Set(['KBP_EINVAL', 'KBP_EPARSE', 'KBP_ESIGNATURE', 'KBP_ETOOBIG', 'KBP_ENOTFOUND',
-  'KBP_EAMOUNT']);
-// Genuine callbacks of payments that did not complete: the intent's status says how it ended.
-const NOT_PAID = new Set(['KBP_EDECLINED', 'KBP_EPENDING']);
+  'KBP_ECONFLICT']);
+// Genuine callbacks of payments that did not complete, or took the wrong amount (the
+// intent failed and needs a refund): the intent's status says how it ended.
+const NOT_PAID = new Set(['KBP_EDECLINED', 'KBP_EPENDING', 'KBP_EAMOUNT']);
 const FINAL = new Set(['confirmed', 'failed']);
 
 /** The verification, or null for a payment the gateway declined or has not completed. */
