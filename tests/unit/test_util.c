@@ -112,6 +112,28 @@ START_TEST(utf8_validation)
 }
 END_TEST
 
+START_TEST(utf8_prefix_and_boundary)
+{
+	const char *euro = "a\xe2\x82\xac";                             /* "a€" */
+
+	ck_assert_uint_eq(kbp_utf8_valid_prefix("plain", 5), 5);
+	ck_assert_uint_eq(kbp_utf8_valid_prefix("ok\xff rest", 8), 2);
+	ck_assert_uint_eq(kbp_utf8_valid_prefix(euro, 3), 1);
+	ck_assert_uint_eq(kbp_utf8_valid_prefix(euro, 4), 4);
+	ck_assert_uint_eq(kbp_utf8_valid_prefix("\xed\xa0\x80", 3), 0);
+	/* A cut inside a character moves back to its start; elsewhere it stays. */
+	for (size_t len = 2; len < 4; len++)
+		ck_assert_uint_eq(kbp_utf8_boundary(euro, len), 1);
+	ck_assert_uint_eq(kbp_utf8_boundary(euro, 4), 4);
+	ck_assert_uint_eq(kbp_utf8_boundary(euro, 1), 1);
+	ck_assert_uint_eq(kbp_utf8_boundary("x\xf0\x9f\x98", 4), 1);
+	ck_assert_uint_eq(kbp_utf8_boundary("x\xf0\x9f\x98\x80", 5), 5);
+	ck_assert_uint_eq(kbp_utf8_boundary("", 0), 0);
+	/* Bytes that are not UTF-8 at all are not this function's to judge. */
+	ck_assert_uint_eq(kbp_utf8_boundary("\x80\x80\x80\x80\x80", 5), 5);
+}
+END_TEST
+
 START_TEST(hmap_put_get_delete_and_grow)
 {
 	enum { N = 5000 };
@@ -227,6 +249,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, ct_equal_compares_length_and_bytes);
 	tcase_add_test(tc, ids_have_prefix_and_alphabet);
 	tcase_add_test(tc, utf8_validation);
+	tcase_add_test(tc, utf8_prefix_and_boundary);
 	tcase_add_test(tc, hmap_put_get_delete_and_grow);
 	tcase_add_test(tc, backoff_grows_with_jitter_and_cap);
 	tcase_add_test(tc, validation_codes);
