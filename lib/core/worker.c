@@ -55,14 +55,14 @@ static int lease_lost(int rc)
  * lease is measured on the pipeline's clock and, since a test clock may stand
  * still, on the monotonic clock as well.
  */
-static int write_outcome(kbp_pipeline *p, const holding *h, int (*write)(kbp_pipeline *, void *),
+static int write_outcome(kbp_pipeline *p, const holding *h, int (*write_fn)(kbp_pipeline *, void *),
                          void *ctx)
 {
 	int64_t pause = WRITE_PAUSE_FIRST_MS;
 	int64_t end = kbp_clock_monotonic_ms() + (holding_until(h) - kbp_pipeline_now(p));
 	int rc;
 
-	while ((rc = write(p, ctx)) != 0 && !lease_lost(rc)) {
+	while ((rc = write_fn(p, ctx)) != 0 && !lease_lost(rc)) {
 		int64_t left = holding_until(h) - kbp_pipeline_now(p);
 		int64_t real_left = end - kbp_clock_monotonic_ms();
 		if (real_left < left)
