@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of the internal helpers: crypto, ids, UTF-8, the hash map, backoff, validation. */
+/*
+ * Unit tests of the internal helpers: crypto, ids, UTF-8, the hash map, backoff,
+ * validation; and the worker's outcome writes (test_outcomes.c).
+ */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 #include "util/ids.h"
 #include "util/strings.h"
 #include "util/topics.h"
+#include "util_tests.h"
 
 static void hmac_b64(char out[KBP_HMAC_B64_SIZE], const char *key, const char *msg)
 {
@@ -255,6 +259,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, validation_codes);
 	tcase_add_test(tc, keyed_waits_wake_for_their_key_only);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, outcomes_tcase());
 	return s;
 }
 
