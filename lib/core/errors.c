@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "core/pipeline_internal.h"
+#include "util/strings.h"
 
 static _Thread_local char last_message[512];
 static _Thread_local kbp_error last_error = { 0, "" };
@@ -26,11 +27,15 @@ int kbp_error_set(int code, const char *fmt, ...)
 {
 	char message[sizeof(last_message)];
 	va_list ap;
+	int n;
 
 	/* Format first: an argument may point into the previous message. */
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	n = vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
+	/* A long message is cut between characters: half of one is not UTF-8 text. */
+	if (n >= (int)sizeof(message))
+		message[kbp_utf8_boundary(message, sizeof(message) - 1)] = '\0';
 	snprintf(last_message, sizeof(last_message), "%s", message);
 	last_error.code = code;
 	last_error.message = last_message;

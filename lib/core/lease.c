@@ -21,7 +21,7 @@ struct kbp_lease_keeper {
 	int stopping;
 };
 
-void kbp__lease_extend(kbp_pipeline *p, const kbp_job_list *batch, const char *worker)
+int64_t kbp__lease_extend(kbp_pipeline *p, const kbp_job_list *batch, const char *worker)
 {
 	const char *ids[1000];
 	size_t n = 0;
@@ -30,9 +30,12 @@ void kbp__lease_extend(kbp_pipeline *p, const kbp_job_list *batch, const char *w
 	for (size_t i = 0; i < batch->n && n < sizeof(ids) / sizeof(ids[0]); i++)
 		ids[n++] = batch->jobs[i].id;
 	if (n > 0 && p->storage->jobs_extend(p->storage, ids, n, worker, now + p->job_lease_ms, now,
-	                                     &kept) != 0)
+	                                     &kept) != 0) {
 		kbp__log(p, KBP_LOG_WARN, "worker %s: leases not renewed: %s", worker,
 		         kbp_error_last()->message);
+		return -1;
+	}
+	return now + p->job_lease_ms;
 }
 
 void kbp__lease_slot_init(kbp_lease_slot *slot, const char *worker)
@@ -40,6 +43,7 @@ void kbp__lease_slot_init(kbp_lease_slot *slot, const char *worker)
 	pthread_mutex_init(&slot->lock, NULL);
 	slot->batch = NULL;
 	slot->worker = worker;
+	slot->until = 0;
 }
 
 void kbp__lease_slot_destroy(kbp_lease_slot *slot)
@@ -47,19 +51,33 @@ void kbp__lease_slot_destroy(kbp_lease_slot *slot)
 	pthread_mutex_destroy(&slot->lock);
 }
 
-void kbp__lease_slot_hold(kbp_lease_slot *slot, const kbp_job_list *batch)
+void kbp__lease_slot_hold(kbp_lease_slot *slot, const kbp_job_list *batch, int64_t until)
 {
 	pthread_mutex_lock(&slot->lock);
 	slot->batch = batch;
+	slot->until = until;
 	pthread_mutex_unlock(&slot->lock);
+}
+
+int64_t kbp__lease_slot_until(kbp_lease_slot *slot)
+{
+	int64_t until;
+
+	pthread_mutex_lock(&slot->lock);
+	until = slot->until;
+	pthread_mutex_unlock(&slot->lock);
+	return until;
 }
 
 /* The slot's lock is held through the renewal, so its batch cannot be freed meanwhile. */
 static void renew_slot(kbp_pipeline *p, kbp_lease_slot *slot)
 {
 	pthread_mutex_lock(&slot->lock);
-	if (slot->batch)
-		kbp__lease_extend(p, slot->batch, slot->worker);
+	if (slot->batch) {
+		int64_t until = kbp__lease_extend(p, slot->batch, slot->worker);
+		if (until >= 0)
+			slot->until = until;
+	}
 	pthread_mutex_unlock(&slot->lock);
 }
 

@@ -14,21 +14,28 @@ typedef struct kbp_lease_slot {
 	pthread_mutex_t lock;
 	const kbp_job_list *batch;  /* NULL between batches */
 	const char *worker;         /* the id the batch is leased to */
+	int64_t until;              /* the batch's lease end as last written (pipeline clock) */
 } kbp_lease_slot;
 
 typedef struct kbp_lease_keeper kbp_lease_keeper;
 
 /*
  * Extends the leases of every job of batch still running under worker to
- * now + the pipeline's lease; logs a failure (the next renewal may succeed,
- * and a lost lease only means the job may run again).
+ * now + the pipeline's lease and returns that end, or -1 when the storage
+ * failed; logs a failure (the next renewal may succeed, and a lost lease only
+ * means the job may run again).
  */
-void kbp__lease_extend(kbp_pipeline *p, const kbp_job_list *batch, const char *worker);
+int64_t kbp__lease_extend(kbp_pipeline *p, const kbp_job_list *batch, const char *worker);
 
 void kbp__lease_slot_init(kbp_lease_slot *slot, const char *worker);
 void kbp__lease_slot_destroy(kbp_lease_slot *slot);
-/* Publishes the batch in hand (NULL: none); the keeper renews it from then on. */
-void kbp__lease_slot_hold(kbp_lease_slot *slot, const kbp_job_list *batch);
+/*
+ * Publishes the batch in hand (NULL: none), leased until `until`; the keeper
+ * renews it from then on.
+ */
+void kbp__lease_slot_hold(kbp_lease_slot *slot, const kbp_job_list *batch, int64_t until);
+/* The end of the slot's lease as last written, by the acquisition or a renewal. */
+int64_t kbp__lease_slot_until(kbp_lease_slot *slot);
 
 /* A thread renewing the slots' batches every third of the lease. */
 int kbp__lease_keeper_start(kbp_lease_keeper **out, kbp_pipeline *p, kbp_lease_slot *slots,

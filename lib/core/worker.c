@@ -1,51 +1,161 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/backoff.h"
 #include "core/lease.h"
 #include "core/pipeline_internal.h"
 #include "core/validate.h"
+#include "util/clock.h"
 #include "util/ids.h"
+#include "util/strings.h"
 
-static void settle_failure(kbp_pipeline *p, const kbp_job *job, const char *worker, int rc)
+/*
+ * Pauses between attempts to write an outcome: doubling, and short enough
+ * that a server back from an outage is seen soon.
+ */
+#define WRITE_PAUSE_FIRST_MS 50
+#define WRITE_PAUSE_MAX_MS 1000
+
+/* The leases of the batch a worker thread holds, and whether it should give them up. */
+typedef struct holding {
+	kbp_lease_slot *slot;       /* renewed by the keeper thread, or NULL */
+	int64_t until;              /* without a slot: the lease's end as last written */
+	const atomic_int *stopping; /* NULL for kbp_worker_run_once */
+} holding;
+
+static int64_t holding_until(const holding *h)
 {
+	return h->slot ? kbp__lease_slot_until(h->slot) : h->until;
+}
+
+static void pause_ms(int64_t ms)
+{
+	struct timespec t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+	}
+}
+
+/* The job is no longer this worker's: whatever it writes now would not count. */
+static int lease_lost(int rc)
+{
+	return rc == KBP_ESTATE || rc == KBP_ENOTFOUND;
+}
+
+/*
+ * Writes a job's outcome, trying again with a growing pause while the storage
+ * fails and the worker still holds the lease: an outcome lost in an outage
+ * would leave the job running until its lease passes, and run it again. The
+ * lease is measured on the pipeline's clock and, since a test clock may stand
+ * still, on the monotonic clock as well.
+ */
+static int write_outcome(kbp_pipeline *p, const holding *h, int (*write_fn)(kbp_pipeline *, void *),
+                         void *ctx)
+{
+	int64_t pause = WRITE_PAUSE_FIRST_MS;
+	int64_t end = kbp_clock_monotonic_ms() + (holding_until(h) - kbp_pipeline_now(p));
+	int rc;
+
+	while ((rc = write_fn(p, ctx)) != 0 && !lease_lost(rc)) {
+		int64_t left = holding_until(h) - kbp_pipeline_now(p);
+		int64_t real_left = end - kbp_clock_monotonic_ms();
+		if (real_left < left)
+			left = real_left;
+		if (left <= 0 || (h->stopping && atomic_load(h->stopping)))
+			break;
+		pause_ms(pause < left ? pause : left);
+		pause = pause * 2 < WRITE_PAUSE_MAX_MS ? pause * 2 : WRITE_PAUSE_MAX_MS;
+	}
+	return rc;
+}
+
+typedef struct failure {
+	const kbp_job *job;
+	const char *worker;
+	int code;
+	int64_t retry_at;
 	char message[600];
-	int64_t now = kbp_pipeline_now(p), retry_at = -1;
+} failure;
+
+static int write_failure(kbp_pipeline *p, void *ctx)
+{
+	const failure *f = ctx;
+	char fallback[200];
+	int rc = p->storage->job_fail(p->storage, f->job->id, f->worker, f->message, f->retry_at,
+	                              kbp_pipeline_now(p));
+
+	if (rc == 0 || lease_lost(rc))
+		return rc;
+	/* The storage may refuse the message itself: the failure is recorded all the same. */
+	snprintf(fallback, sizeof(fallback), "%s (the handler's message could not be recorded)",
+	         kbp_strerror(f->code));
+	return p->storage->job_fail(p->storage, f->job->id, f->worker, fallback, f->retry_at,
+	                            kbp_pipeline_now(p));
+}
+
+static void settle_failure(kbp_pipeline *p, const kbp_job *job, const char *worker, int rc,
+                           const holding *h)
+{
+	failure f = { job, worker, rc, -1, "" };
 	const kbp_error *e = kbp_error_last();
 
-	/* The handler's own words when it gave any: operators read them in the job's history. */
-	snprintf(message, sizeof(message), "%s",
-	         e->code == rc && e->message[0] ? e->message : kbp_strerror(rc));
+	/*
+	 * The handler's own words when it gave any: operators read them in the
+	 * job's history. Only their well-formed UTF-8 start: a database refuses
+	 * anything else, and the failure would go unrecorded.
+	 */
+	snprintf(f.message, sizeof(f.message), "%s", e->code == rc ? e->message : "");
+	f.message[kbp_utf8_valid_prefix(f.message, strlen(f.message))] = '\0';
+	if (!f.message[0])
+		snprintf(f.message, sizeof(f.message), "%s", kbp_strerror(rc));
 	if (job->attempts < job->max_attempts)
-		retry_at = now + kbp__backoff_delay_ms(job->attempts, p->backoff_unit_ms,
-		                                       p->backoff_max_ms, p->backoff_jitter_pct);
+		f.retry_at = kbp_pipeline_now(p) +
+		             kbp__backoff_delay_ms(job->attempts, p->backoff_unit_ms, p->backoff_max_ms,
+		                                   p->backoff_jitter_pct);
 	kbp__log(p, KBP_LOG_WARN, "job %s (%s) attempt %d failed: %s", job->id, job->kind,
-	         job->attempts, message);
-	if (p->storage->job_fail(p->storage, job->id, worker, message, retry_at, now) != 0)
+	         job->attempts, f.message);
+	if (write_outcome(p, h, write_failure, &f) != 0)
 		kbp__log(p, KBP_LOG_WARN, "job %s: failure not recorded: %s", job->id,
 		         kbp_error_last()->message);
 }
 
 /* Runs one job's handler; 1 when it succeeded and the job awaits completion. */
-static int run_job(kbp_pipeline *p, const kbp_job *job, const char *worker)
+static int run_job(kbp_pipeline *p, const kbp_job *job, const char *worker, const holding *h)
 {
-	kbp_handler_entry h;
+	kbp_handler_entry entry;
 	int rc;
 
 	kbp_error_clear();
-	if (!kbp__handler_find(p, job->kind, &h))
+	if (!kbp__handler_find(p, job->kind, &entry))
 		rc = kbp_error_set(KBP_ENOHANDLER, "no handler registered for job kind '%s'", job->kind);
 	else
-		rc = h.fn(h.ctx, p, job);
+		rc = entry.fn(entry.ctx, p, job);
 	if (rc < 0) {
-		settle_failure(p, job, worker, rc);
+		settle_failure(p, job, worker, rc, h);
 		return 0;
 	}
 	return 1;
+}
+
+typedef struct completion {
+	const char *const *ids;
+	size_t n;
+	const char *worker;
+	int64_t done;
+} completion;
+
+static int write_completion(kbp_pipeline *p, void *ctx)
+{
+	completion *c = ctx;
+
+	return p->storage->jobs_complete(p->storage, c->ids, c->n, c->worker, kbp_pipeline_now(p),
+	                                 &c->done);
 }
 
 /*
@@ -53,18 +163,19 @@ static int run_job(kbp_pipeline *p, const kbp_job *job, const char *worker)
  * run at least once: a worker that dies before this point leaves its jobs
  * to be rescued when their lease passes, and they run again.
  */
-static void complete_batch(kbp_pipeline *p, const char *const *ids, size_t n, const char *worker)
+static void complete_batch(kbp_pipeline *p, const char *const *ids, size_t n, const char *worker,
+                           const holding *h)
 {
-	int64_t done = 0;
+	completion c = { ids, n, worker, 0 };
 
 	if (n == 0)
 		return;
-	if (p->storage->jobs_complete(p->storage, ids, n, worker, kbp_pipeline_now(p), &done) != 0)
+	if (write_outcome(p, h, write_completion, &c) != 0)
 		kbp__log(p, KBP_LOG_WARN, "%zu jobs: completion not recorded: %s", n,
 		         kbp_error_last()->message);
-	else if ((size_t)done < n)
+	else if ((size_t)c.done < n)
 		/* A lost lease means another worker owns the job now; its outcome stands. */
-		kbp__log(p, KBP_LOG_WARN, "%zu of %zu jobs were no longer held by %s", n - (size_t)done,
+		kbp__log(p, KBP_LOG_WARN, "%zu of %zu jobs were no longer held by %s", n - (size_t)c.done,
 		         n, worker);
 }
 
@@ -74,30 +185,33 @@ static void complete_batch(kbp_pipeline *p, const char *const *ids, size_t n, co
  * between jobs, once half the lease has passed.
  */
 static int run_batch(int *out_ran, kbp_pipeline *p, const char *worker_id, int max_jobs,
-                     kbp_lease_slot *slot)
+                     kbp_lease_slot *slot, const atomic_int *stopping)
 {
 	kbp_job_list *jobs = NULL;
 	const char *done[1000];
 	size_t n_done = 0;
 	int64_t renewed = kbp_pipeline_now(p);
+	holding h = { slot, renewed + p->job_lease_ms, stopping };
 	int rc;
 
 	rc = p->storage->jobs_acquire(p->storage, worker_id, max_jobs, p->job_lease_ms, renewed, &jobs);
 	if (rc != 0)
 		return rc;
 	if (slot)
-		kbp__lease_slot_hold(slot, jobs);
+		kbp__lease_slot_hold(slot, jobs, h.until);
 	for (size_t i = 0; i < jobs->n; i++) {
 		if (!slot && kbp_pipeline_now(p) - renewed >= p->job_lease_ms / 2) {
-			kbp__lease_extend(p, jobs, worker_id);
+			int64_t until = kbp__lease_extend(p, jobs, worker_id);
+			if (until >= 0)
+				h.until = until;
 			renewed = kbp_pipeline_now(p);
 		}
-		if (run_job(p, &jobs->jobs[i], worker_id))
+		if (run_job(p, &jobs->jobs[i], worker_id, &h))
 			done[n_done++] = jobs->jobs[i].id;
 	}
-	complete_batch(p, done, n_done, worker_id);
+	complete_batch(p, done, n_done, worker_id, &h);
 	if (slot)
-		kbp__lease_slot_hold(slot, NULL);
+		kbp__lease_slot_hold(slot, NULL, 0);
 	*out_ran = (int)jobs->n;
 	kbp_job_list_free(jobs);
 	return 0;
@@ -113,7 +227,7 @@ int kbp_worker_run_once(int *out_ran, kbp_pipeline *p, const char *worker_id, in
 	if ((rc = kbp__check_id(worker_id, "worker id")) ||
 	    (rc = kbp__check_range(max_jobs, 1, 1000, "max_jobs")))
 		return rc;
-	rc = run_batch(&ran, p, worker_id, max_jobs, NULL);
+	rc = run_batch(&ran, p, worker_id, max_jobs, NULL, NULL);
 	if (rc == 0 && out_ran)
 		*out_ran = ran;
 	return rc;
@@ -147,7 +261,7 @@ static void *worker_main(void *arg)
 
 	while (!atomic_load(&w->stopping)) {
 		int ran = 0;
-		if (run_batch(&ran, w->p, t->id, w->batch, t->lease) != 0) {
+		if (run_batch(&ran, w->p, t->id, w->batch, t->lease, &w->stopping) != 0) {
 			kbp__log(w->p, KBP_LOG_ERROR, "worker %s: %s", t->id, kbp_error_last()->message);
 			ran = 0;
 		}

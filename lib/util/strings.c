@@ -40,23 +40,48 @@ static size_t utf8_sequence_length(unsigned char lead)
 	return 0;
 }
 
-bool kbp_utf8_valid(const char *s, size_t len)
+/* The length of the well-formed character at p[0..len), or 0. */
+static size_t utf8_char(const unsigned char *p, size_t len)
+{
+	size_t n = utf8_sequence_length(p[0]);
+
+	if (n == 0 || n > len)
+		return 0;
+	for (size_t k = 1; k < n; k++)
+		if ((p[k] & 0xC0) != 0x80)
+			return 0;
+	/* The lead byte alone cannot rule out overlongs, surrogates and > U+10FFFF. */
+	if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] > 0x9F) ||
+	    (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] > 0x8F))
+		return 0;
+	return n;
+}
+
+size_t kbp_utf8_valid_prefix(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
+	size_t i = 0, n;
 
-	while (i < len) {
-		size_t n = utf8_sequence_length(p[i]);
-		if (n == 0 || i + n > len)
-			return false;
-		for (size_t k = 1; k < n; k++)
-			if ((p[i + k] & 0xC0) != 0x80)
-				return false;
-		/* The lead byte alone cannot rule out overlongs, surrogates and > U+10FFFF. */
-		if ((p[i] == 0xE0 && p[i + 1] < 0xA0) || (p[i] == 0xED && p[i + 1] > 0x9F) ||
-		    (p[i] == 0xF0 && p[i + 1] < 0x90) || (p[i] == 0xF4 && p[i + 1] > 0x8F))
-			return false;
+	while (i < len && (n = utf8_char(p + i, len - i)) != 0)
 		i += n;
-	}
-	return true;
+	return i;
+}
+
+bool kbp_utf8_valid(const char *s, size_t len)
+{
+	return kbp_utf8_valid_prefix(s, len) == len;
+}
+
+size_t kbp_utf8_boundary(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t lead = len;
+
+	/* A character is at most 4 bytes: at most 3 continuation bytes follow its lead. */
+	while (lead > 0 && len - lead < 3 && (p[lead - 1] & 0xC0) == 0x80)
+		lead--;
+	if (lead == 0 || (p[lead - 1] & 0xC0) != 0xC0)
+		return len;
+	lead--;
+	return lead + utf8_sequence_length(p[lead]) > len ? lead : len;
 }

@@ -527,6 +527,68 @@ START_TEST(no_handler_is_a_failed_attempt)
 }
 END_TEST
 
+/* Fails with the message in ctx: 200 euro signs (600 bytes), or bytes that are not UTF-8. */
+static int h_fail_with(void *ctx, kbp_pipeline *p, const kbp_job *job)
+{
+	(void)p;
+	(void)job;
+	return kbp_error_set(KBP_EGATEWAY, "%s", (const char *)ctx);
+}
+
+/* A job's last error and its history: the same text, made of whole characters of want. */
+static void assert_recorded(const kbp_job *j, const char *want, size_t max_len)
+{
+	size_t len, unit = strlen(want);
+
+	ck_assert_int_eq(j->state, KBP_JOB_AVAILABLE);
+	ck_assert_int_eq(j->attempts, 1);
+	ck_assert_ptr_nonnull(j->last_error);
+	len = strlen(j->last_error);
+	ck_assert_uint_gt(len, 0);
+	ck_assert_uint_le(len, max_len);
+	ck_assert_uint_eq(len % unit, 0);
+	for (size_t i = 0; i < len; i += unit)
+		ck_assert_msg(memcmp(j->last_error + i, want, unit) == 0,
+		              "byte %zu of the recorded message is not a whole '%s'", i, want);
+	ck_assert_uint_eq(j->n_errors, 1);
+	ck_assert_str_eq(j->errors[0].message, j->last_error);
+}
+
+/*
+ * A handler's message too long for an error message is cut between
+ * characters, and one that is not UTF-8 keeps its well-formed start: either
+ * way the failure is recorded (a database refuses broken UTF-8, and the job
+ * would wait for its lease instead).
+ */
+START_TEST(failure_message_is_whole_utf8)
+{
+	fx f;
+	char euros[601] = "", *cut = "cut\xff\xfe here", *id, *bad;
+	const char *kind_long, *kind_bad;
+	kbp_job *j;
+
+	for (int i = 0; i < 200; i++)
+		strcat(euros, "\xe2\x82\xac");
+	fx_open(&f);
+	kind_long = fx_kind(&f, "euros");
+	kind_bad = fx_kind(&f, "notutf8");
+	CK_OK(kbp_job_register(f.p, kind_long, h_fail_with, euros));
+	CK_OK(kbp_job_register(f.p, kind_bad, h_fail_with, cut));
+	id = enqueue(&f, kind_long, NULL, NULL);
+	bad = enqueue(&f, kind_bad, NULL, NULL);
+	ck_assert_int_eq(run_once(&f, FX_WORKER), 2);
+	j = fx_job_get(&f, id);
+	assert_recorded(j, "\xe2\x82\xac", 600);
+	kbp_job_free(j);
+	j = fx_job_get(&f, bad);
+	assert_recorded(j, "cut", 3);
+	kbp_job_free(j);
+	free(id);
+	free(bad);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(cancel_rules)
 {
 	fx f;
@@ -933,6 +995,7 @@ void add_jobs_tests(Suite *s)
 	tcase_add_test(tc, backoff_is_jittered);
 	tcase_add_test(tc, dead_job_and_manual_retry);
 	tcase_add_test(tc, no_handler_is_a_failed_attempt);
+	tcase_add_test(tc, failure_message_is_whole_utf8);
 	tcase_add_test(tc, cancel_rules);
 	tcase_add_loop_test(tc, lapsed_lease_is_rescued, 0, 2);
 	tcase_add_test(tc, lapsed_lease_with_no_attempts_left_is_dead);

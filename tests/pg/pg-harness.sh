@@ -7,7 +7,13 @@
 #                               writes it to DIR/uri
 #   pg-harness.sh stop DIR      pg_ctl stop -m fast (nothing to do if not running);
 #                               also stops servers that tests started in DIR/*/
-#   pg-harness.sh restart DIR   pg_ctl restart -m fast (same port and socket)
+#   pg-harness.sh restart DIR [MODE]
+#                               pg_ctl restart -m MODE (fast unless given: smart,
+#                               fast or immediate; same port and socket)
+#   pg-harness.sh halt DIR      pg_ctl stop -m immediate: the server dies as in a crash
+#                               (after a CHECKPOINT, as restart immediate does: with
+#                               synchronous_commit off, a crash loses recent commits)
+#   pg-harness.sh resume DIR    starts a halted server again (same port and socket)
 #   pg-harness.sh env DIR       prints `export KBP_TEST_PG_…=…` lines for eval
 #
 # Run as root (CI), the server runs as the `postgres` user (runuser) and DIR is
@@ -29,7 +35,7 @@ die() {
 }
 
 usage() {
-	echo "usage: $0 start|stop|restart|env DIR" >&2
+	echo "usage: $0 start|stop|restart|halt|resume|env DIR (restart DIR MODE)" >&2
 	exit 2
 }
 
@@ -204,14 +210,45 @@ cmd_stop() {
 	fi
 }
 
+# checkpoint DIR PORT: the server runs with synchronous_commit off, so a crash
+# would lose the last commits; a checkpoint first keeps what was committed.
+checkpoint() {
+	as_pg "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$1" -p "$2" -U "$SUPERUSER" -d postgres \
+		-c CHECKPOINT >>"$1/log" 2>&1 || fail "$1" "CHECKPOINT failed"
+}
+
 cmd_restart() {
+	local dir=$1 mode=${2:-fast} port
+	case $mode in
+	smart | fast | immediate) ;;
+	*) die "unknown restart mode '$mode' (smart, fast or immediate)" ;;
+	esac
+	port=$(dir_port "$dir")
+	[ -d "$dir/data" ] || die "no cluster in $dir/data"
+	if [ "$mode" = immediate ]; then checkpoint "$dir" "$port"; fi
+	if ! as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/log" -m "$mode" -w -t 60 restart >/dev/null 2>&1; then
+		fail "$dir" "pg_ctl restart -m $mode failed"
+	fi
+	wait_ready "$dir" "$port" || fail "$dir" "the server did not answer pg_isready after the restart"
+}
+
+cmd_halt() {
+	local dir=$1
+	[ -f "$dir/data/postmaster.pid" ] || die "no server runs in $dir/data"
+	checkpoint "$dir" "$(dir_port "$dir")"
+	if ! as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null 2>&1; then
+		fail "$dir" "pg_ctl stop -m immediate failed"
+	fi
+}
+
+cmd_resume() {
 	local dir=$1 port
 	port=$(dir_port "$dir")
 	[ -d "$dir/data" ] || die "no cluster in $dir/data"
-	if ! as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/log" -m fast -w -t 60 restart >/dev/null 2>&1; then
-		fail "$dir" "pg_ctl restart failed"
+	if ! as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start >/dev/null 2>&1; then
+		fail "$dir" "pg_ctl start failed"
 	fi
-	wait_ready "$dir" "$port" || fail "$dir" "the server did not answer pg_isready after the restart"
+	wait_ready "$dir" "$port" || fail "$dir" "the server did not answer pg_isready after its start"
 }
 
 cmd_env() {
@@ -223,11 +260,13 @@ cmd_env() {
 	printf 'export KBP_TEST_PG_HARNESS=%q\n' "$self"
 }
 
-[ $# -eq 2 ] || usage
+[ $# -eq 2 ] || { [ $# -eq 3 ] && [ "$1" = restart ]; } || usage
 case $1 in
 start) cmd_start "$2" ;;
 stop) cmd_stop "$2" ;;
-restart) cmd_restart "$2" ;;
+restart) cmd_restart "$2" "${3:-}" ;;
+halt) cmd_halt "$2" ;;
+resume) cmd_resume "$2" ;;
 env) cmd_env "$(cd "$2" 2>/dev/null && pwd -P || echo "$2")" ;;
 *) usage ;;
 esac

@@ -8,13 +8,18 @@
  *   kbp-reliability restart     a worker process finalizes a stream of paid intents
  *                               while PostgreSQL is restarted twice: every paid intent
  *                               ends with exactly one order
+ *   kbp-reliability reconnect   the first call after an immediate restart succeeds
+ *   kbp-reliability outage      job outcomes reached while the server is down are
+ *                               written when it is back, before the leases pass
+ *   kbp-reliability wait        kbp_order_wait sees a confirmation while LISTEN is down
  *
  * stock and callbacks run on the server named by KBP_TEST_STORAGE (tests/pg/with-pg.sh
  * sets it from KBP_TEST_PG_URI), each in a database of its own that it creates and
  * drops: their workers must not run the jobs of the conformance suite, which may be
- * running on the same server at the same time. restart starts a server of its own
- * with tests/pg/pg-harness.sh ($KBP_TEST_PG_HARNESS), since restarting the shared
- * one would break whatever else is running on it.
+ * running on the same server at the same time; so does wait. restart, reconnect and
+ * outage start a server of their own with tests/pg/pg-harness.sh
+ * ($KBP_TEST_PG_HARNESS), since restarting or stopping the shared one would break
+ * whatever else is running on it.
  *
  * Every process opens its own pipeline after fork(): a libpq connection must never
  * be shared between processes. A failed check prints why and exits non-zero; in
@@ -382,6 +387,30 @@ static void product_counts(kbp_pipeline *p, const char *sku, int64_t *on_hand, i
 	kbp_product_free(pr);
 }
 
+/*
+ * A product of price, a cart of qty of it and a pending sandbox intent for
+ * that cart; the gateway's signed callback paying it in full in *out_cb
+ * (kbp_free). The SKU is static.
+ */
+static kbp_intent *pending_intent(kbp_pipeline *p, const char *run, int64_t price, int64_t qty,
+                                  char **out_cb, const char **out_sku)
+{
+	static char cart[80], cust[80];
+	kbp_intent_request req = KBP_INTENT_REQUEST_INIT;
+	kbp_intent *in = NULL;
+
+	*out_sku = make_product(p, run, price, 5);
+	snprintf(cart, sizeof cart, "%s-cart", run);
+	snprintf(cust, sizeof cust, "%s-cust", run);
+	OK(kbp_cart_set_item(NULL, p, cart, cust, *out_sku, qty));
+	req.cart_id = cart;
+	req.gateway = GATEWAY;
+	OK(kbp_intent_create(&in, p, &req));
+	OK(kbp_sandbox_pay(out_cb, p, GATEWAY, in->id, KBP_SANDBOX_COMPLETED, -1));
+	CHECK(*out_cb && strncmp(*out_cb, "data=", 5) == 0);
+	return in;
+}
+
 /* ------------------------------------------------------------- (a) stock */
 
 enum { STOCK = 10, STOCK_PROCS = 8, STOCK_PER_PROC = 5, STOCK_BUYERS = STOCK_PROCS * STOCK_PER_PROC };
@@ -696,11 +725,10 @@ static size_t finalize_jobs(kbp_pipeline *p, const char *intent_id, kbp_job **jo
 
 static int test_callbacks(void)
 {
-	char run[16], cart[80], cust[80];
+	char run[16];
 	const char *uri = fresh_database(storage_uri(), "callbacks");
 	cb_shared *sh = shared_alloc(sizeof *sh);
-	kbp_intent_request req = KBP_INTENT_REQUEST_INIT;
-	kbp_intent *in = NULL;
+	kbp_intent *in;
 	kbp_pipeline *p;
 	kbp_verification_list *l = NULL;
 	kbp_verification *v = NULL;
@@ -708,24 +736,17 @@ static int test_callbacks(void)
 	kbp_order_status *st = NULL;
 	kbp_job *job = NULL;
 	kbp_metrics m;
-	char *cb = NULL, *intent_id, sku[80];
+	char *cb = NULL, *intent_id;
+	const char *sku;
 	int fresh = 0, ran = 0;
 	int64_t on_hand, reserved;
 	gate g;
 
 	random_tag(run, 5);
 	p = open_pipeline(uri, "parent", 0, 0);
-	snprintf(sku, sizeof sku, "%s", make_product(p, run, 1200, 5));
-	snprintf(cart, sizeof cart, "%s-cart", run);
-	snprintf(cust, sizeof cust, "%s-cust", run);
-	OK(kbp_cart_set_item(NULL, p, cart, cust, sku, 2));
-	req.cart_id = cart;
-	req.gateway = GATEWAY;
-	OK(kbp_intent_create(&in, p, &req));
-	intent_id = strdup(in->id);
 	/* The shopper pays at the sandbox; every process gets the same signed callback. */
-	OK(kbp_sandbox_pay(&cb, p, GATEWAY, intent_id, KBP_SANDBOX_COMPLETED, -1));
-	CHECK(cb && strncmp(cb, "data=", 5) == 0);
+	in = pending_intent(p, run, 1200, 2, &cb, &sku);
+	intent_id = strdup(in->id);
 	kbp_intent_free(in);
 	kbp_pipeline_close(p);
 
@@ -835,12 +856,14 @@ static const char *harness_path(void)
 	return h;
 }
 
-static int harness(const char *verb, const char *dir)
+/* Runs `pg-harness.sh VERB DIR [MODE]`; its exit status. */
+static int harness(const char *verb, const char *dir, const char *mode)
 {
 	char cmd[4096];
 	int status;
 
-	snprintf(cmd, sizeof cmd, "'%s' %s '%s' >/dev/null", harness_path(), verb, dir);
+	snprintf(cmd, sizeof cmd, "'%s' %s '%s' %s >/dev/null", harness_path(), verb, dir,
+	         mode ? mode : "");
 	fflush(stdout);
 	fflush(stderr);
 	status = system(cmd);
@@ -888,7 +911,7 @@ static void stop_own_server(void)
 
 	if (!own_server_dir)
 		return;
-	if (harness("stop", own_server_dir) != 0)
+	if (harness("stop", own_server_dir, NULL) != 0)
 		fprintf(stderr, "stopping the server in %s failed\n", own_server_dir);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", own_server_dir);
 	if (system(cmd) != 0)
@@ -896,6 +919,43 @@ static void stop_own_server(void)
 	free(own_server_dir);
 	own_server_dir = NULL;
 	signal_dir[0] = '\0';
+}
+
+/*
+ * Starts a server of this test's own with the harness, migrates it and puts
+ * its URI in uri. It lives under the shared server's directory when there is
+ * one, so that stopping that (dev.sh does on exit) also stops this one if the
+ * test was killed.
+ */
+static void start_own_server(char *uri, size_t cap)
+{
+	const char *base = getenv("KBP_TEST_PG_DIR");
+	char tmpl[512], path[4200];
+	int version = 0, rc;
+	FILE *f;
+
+	harness_path();
+	if (base && *base && strlen(base) < 200 && access(base, W_OK) == 0)
+		snprintf(tmpl, sizeof tmpl, "%s/rel.XXXXXX", base);
+	else
+		snprintf(tmpl, sizeof tmpl, "/tmp/kbp-rel.XXXXXX");
+	CHECK(mkdtemp(tmpl) != NULL, "mkdtemp %s: %s", tmpl, strerror(errno));
+	own_server_dir = strdup(tmpl);
+	snprintf(signal_harness, sizeof signal_harness, "%s", harness_path());
+	snprintf(signal_dir, sizeof signal_dir, "%s", own_server_dir);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGHUP, on_signal);
+	rc = harness("start", own_server_dir, NULL);
+	CHECK(rc == 0, "pg-harness.sh start %s failed (%d); its output is above", own_server_dir, rc);
+	snprintf(path, sizeof path, "%s/uri", own_server_dir);
+	f = fopen(path, "r");
+	CHECK(f != NULL, "%s: %s", path, strerror(errno));
+	CHECK(fgets(uri, (int)cap, f) != NULL);
+	fclose(f);
+	uri[strcspn(uri, "\n")] = '\0';
+	OK(kbp_migrate(&version, uri, NULL));
+	CHECK(version > 0);
 }
 
 typedef struct rs_state {
@@ -1025,7 +1085,7 @@ static void *rs_restarter(void *arg)
 			sleep_ms(5);
 		s->paid_at_restart[r] = atomic_load(&s->paid);
 		t0 = mono_ms();
-		rc = harness("restart", own_server_dir);
+		rc = harness("restart", own_server_dir, NULL);
 		CHECK(rc == 0, "pg-harness.sh restart failed (%d)", rc);
 		s->restart_ms[r] = mono_ms() - t0;
 		atomic_fetch_add(&s->restarts, 1);
@@ -1108,47 +1168,19 @@ static void rs_worker(const char *uri, int ready_fd, int stop_fd)
 
 static int test_restart(void)
 {
-	char tmpl[512];
-	const char *base = getenv("KBP_TEST_PG_DIR");
-	char uri[4096], run[16], path[4200];
+	char uri[4096], run[16];
 	rs_state *s = calloc(1, sizeof *s);
 	rs_producer prod[RS_PRODUCERS];
 	pthread_t th[RS_PRODUCERS], restarter, maint;
-	int ready[2], stop[2], version = 0, rc, status = 0;
+	int ready[2], stop[2], rc, status = 0;
 	pid_t worker;
-	FILE *f;
 	char c;
 	kbp_metrics m;
 	int64_t t0, wait_ms;
 	char **orders = calloc(RS_TOTAL, sizeof *orders);
 
 	CHECK(s && orders);
-	harness_path();
-	/*
-	 * Under the shared server's directory when there is one, so that stopping
-	 * that (dev.sh does on exit) also stops this one if the test was killed.
-	 */
-	if (base && *base && strlen(base) < 200 && access(base, W_OK) == 0)
-		snprintf(tmpl, sizeof tmpl, "%s/rel.XXXXXX", base);
-	else
-		snprintf(tmpl, sizeof tmpl, "/tmp/kbp-rel.XXXXXX");
-	CHECK(mkdtemp(tmpl) != NULL, "mkdtemp %s: %s", tmpl, strerror(errno));
-	own_server_dir = strdup(tmpl);
-	snprintf(signal_harness, sizeof signal_harness, "%s", harness_path());
-	snprintf(signal_dir, sizeof signal_dir, "%s", own_server_dir);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGHUP, on_signal);
-	rc = harness("start", own_server_dir);
-	CHECK(rc == 0, "pg-harness.sh start %s failed (%d); its output is above", own_server_dir, rc);
-	snprintf(path, sizeof path, "%s/uri", own_server_dir);
-	f = fopen(path, "r");
-	CHECK(f != NULL, "%s: %s", path, strerror(errno));
-	CHECK(fgets(uri, sizeof uri, f) != NULL);
-	fclose(f);
-	uri[strcspn(uri, "\n")] = '\0';
-	OK(kbp_migrate(&version, uri, NULL));
-	CHECK(version > 0);
+	start_own_server(uri, sizeof uri);
 	random_tag(run, 5);
 
 	/* The worker process is forked before this process has any thread or connection. */
@@ -1284,16 +1316,297 @@ static int test_restart(void)
 	return 0;
 }
 
+/* ------------------------------------------- (d) reconnect after a crash */
+
+static void restart_immediately(void)
+{
+	int rc = harness("restart", own_server_dir, "immediate");
+	CHECK(rc == 0, "pg-harness.sh restart -m immediate failed (%d)", rc);
+}
+
+/*
+ * An immediate restart kills every backend at once: the pipeline's idle
+ * pooled connection is dead, though libpq cannot know it before it uses it.
+ * The first call after each restart must succeed, without a retry by the
+ * caller: a read, and a write that never reached the server.
+ */
+static int test_reconnect(void)
+{
+	char uri[4096], run[16], cart[80], cust[80];
+	kbp_pipeline *p;
+	const char *sku;
+	kbp_product *pr = NULL;
+	kbp_cart *ct = NULL;
+	kbp_metrics m;
+
+	start_own_server(uri, sizeof uri);
+	random_tag(run, 5);
+	p = open_pipeline(uri, "reconnect", 0, 0);
+	sku = make_product(p, run, 500, 10);
+	snprintf(cart, sizeof cart, "%s-cart", run);
+	snprintf(cust, sizeof cust, "%s-cust", run);
+	OK(kbp_cart_set_item(NULL, p, cart, cust, sku, 1));
+
+	restart_immediately();
+	OK(kbp_product_get(&pr, p, sku));
+	CHECK(pr->on_hand == 10, "on_hand %lld", (long long)pr->on_hand);
+	kbp_product_free(pr);
+
+	restart_immediately();
+	OK(kbp_cart_set_item(NULL, p, cart, cust, sku, 3));
+	OK(kbp_cart_get(&ct, p, cart));
+	CHECK(ct->n_items == 1 && ct->items[0].qty == 3, "%zu lines, the first of %lld", ct->n_items,
+	      ct->n_items ? (long long)ct->items[0].qty : 0LL);
+	kbp_cart_free(ct);
+
+	restart_immediately();
+	OK(kbp_metrics_get(&m, p));
+	kbp_pipeline_close(p);
+	stop_own_server();
+	printf("reconnect: PASS (the first read and write after each immediate restart succeed)\n");
+	return 0;
+}
+
+/* ----------------------------------- (e) job outcomes written after an outage */
+
+/* Long enough that a job left running until its lease passes cannot pass the test. */
+#define OC_LEASE_MS 120000
+#define OC_OUTAGE_MS 2000
+#define OC_SETTLE_MS 15000
+
+typedef struct oc_gate {
+	atomic_int inside;
+	atomic_int go;
+} oc_gate;
+
+/* Holds its job until the server is down; jobs of the kind "…-fail" then fail. */
+static int oc_handler(void *ctx, kbp_pipeline *p, const kbp_job *job)
+{
+	oc_gate *g = ctx;
+
+	(void)p;
+	atomic_fetch_add(&g->inside, 1);
+	while (!atomic_load(&g->go))
+		sleep_ms(10);
+	if (strstr(job->kind, "-fail"))
+		return kbp_error_set(KBP_EGATEWAY, "the courier was unreachable");
+	return 0;
+}
+
+/* The job's state once it left running, retrying reads while the server comes back. */
+static kbp_job *oc_settled(kbp_pipeline *p, const char *id, int64_t deadline)
+{
+	for (;;) {
+		kbp_job *j = NULL;
+		int rc = kbp_job_get(&j, p, id);
+		CHECK(rc == KBP_OK || rc == KBP_ESTORAGE, "kbp_job_get: %d (%s): %s", rc,
+		      kbp_strerror(rc), last_message());
+		if (rc == KBP_OK && j->state != KBP_JOB_RUNNING)
+			return j;
+		CHECK(mono_ms() < deadline, "job %s is still %s %d ms after the server came back: %s",
+		      id, rc == KBP_OK ? "running" : "unreadable", OC_SETTLE_MS,
+		      rc == KBP_OK ? "its outcome was not written" : last_message());
+		kbp_job_free(j);
+		sleep_ms(50);
+	}
+}
+
+/*
+ * Two handlers finish while the server is down: one succeeds, one fails. The
+ * worker keeps trying to write both outcomes while it holds the leases, so
+ * both are recorded soon after the server is back, long before the leases pass.
+ */
+static int test_outage(void)
+{
+	char uri[4096], run[16], ok_kind[40], fail_kind[40];
+	kbp_enqueue_options once = KBP_ENQUEUE_OPTIONS_INIT;
+	kbp_worker_options wo = KBP_WORKER_OPTIONS_INIT;
+	oc_gate g = { 0, 0 };
+	kbp_worker *w = NULL;
+	char *ok_id = NULL, *fail_id = NULL;
+	kbp_job *j;
+	kbp_pipeline *p;
+	int64_t back, until;
+	int rc;
+
+	start_own_server(uri, sizeof uri);
+	random_tag(run, 5);
+	p = open_pipeline(uri, "outage", OC_LEASE_MS, 50);
+	snprintf(ok_kind, sizeof ok_kind, "rel-%s-ok", run);
+	snprintf(fail_kind, sizeof fail_kind, "rel-%s-fail", run);
+	OK(kbp_job_register(p, ok_kind, oc_handler, &g));
+	OK(kbp_job_register(p, fail_kind, oc_handler, &g));
+	once.max_attempts = 1;
+	OK(kbp_job_enqueue(&ok_id, p, ok_kind, NULL, NULL));
+	OK(kbp_job_enqueue(&fail_id, p, fail_kind, NULL, &once));
+	wo.threads = 2;
+	wo.batch = 1;
+	wo.poll_ms = 100;
+	OK(kbp_worker_start(&w, p, &wo));
+	until = mono_ms() + 10000;
+	while (atomic_load(&g.inside) < 2) {
+		CHECK(mono_ms() < until, "the worker did not start both jobs");
+		sleep_ms(10);
+	}
+
+	rc = harness("halt", own_server_dir, NULL);
+	CHECK(rc == 0, "pg-harness.sh halt failed (%d)", rc);
+	atomic_store(&g.go, 1);
+	sleep_ms(OC_OUTAGE_MS);
+	rc = harness("resume", own_server_dir, NULL);
+	CHECK(rc == 0, "pg-harness.sh resume failed (%d)", rc);
+	back = mono_ms();
+
+	j = oc_settled(p, ok_id, back + OC_SETTLE_MS);
+	CHECK(j->state == KBP_JOB_COMPLETED, "the successful job is %s", kbp_job_state_name(j->state));
+	kbp_job_free(j);
+	j = oc_settled(p, fail_id, back + OC_SETTLE_MS);
+	CHECK(j->state == KBP_JOB_FAILED && j->attempts == 1, "the failing job is %s after %d attempts",
+	      kbp_job_state_name(j->state), j->attempts);
+	CHECK(j->last_error && strcmp(j->last_error, "the courier was unreachable") == 0,
+	      "last_error '%s'", j->last_error ? j->last_error : "(none)");
+	kbp_job_free(j);
+	fprintf(stderr, "outage: both outcomes recorded %lld ms after the server came back\n",
+	        (long long)(mono_ms() - back));
+	kbp_worker_stop(w);
+	kbp_pipeline_close(p);
+	free(ok_id);
+	free(fail_id);
+	stop_own_server();
+	printf("outage: PASS (outcomes written after the outage, before the leases passed)\n");
+	return 0;
+}
+
+/* ---------------------------------------- (f) order_wait without LISTEN */
+
+#define WF_TIMEOUT_MS 20000
+#define WF_CONFIRM_AFTER_MS 1000
+#define WF_LATE_MS 1500
+
+/* A query's single number, e.g. a count. */
+static long long sql_number(const char *conninfo, const char *sql)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	PGresult *r;
+	long long n;
+
+	CHECK(PQstatus(c) == CONNECTION_OK, "connecting to the test server: %s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	CHECK(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1, "%s: %s", sql,
+	      PQerrorMessage(c));
+	n = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return n;
+}
+
+typedef struct wf_waiter {
+	kbp_pipeline *p;
+	const char *intent_id;
+	int rc;
+	kbp_order_stage stage;
+	char message[200];
+	int64_t returned;
+} wf_waiter;
+
+static void *wf_wait(void *arg)
+{
+	wf_waiter *w = arg;
+	kbp_order_status *st = NULL;
+
+	w->rc = kbp_order_wait(&st, w->p, w->intent_id, WF_TIMEOUT_MS);
+	w->returned = mono_ms();
+	snprintf(w->message, sizeof w->message, "%s", w->rc == KBP_OK ? "" : last_message());
+	w->stage = st ? st->stage : KBP_STAGE_VERIFYING;
+	kbp_order_status_free(st);
+	return NULL;
+}
+
+/*
+ * The LISTEN connections are killed and cannot come back (the database stops
+ * taking connections; the pools keep theirs). A waiter whose order is
+ * confirmed meanwhile must still see it promptly, not at its timeout.
+ */
+static int test_wait_fallback(void)
+{
+	const char *base = storage_uri();
+	char *uri = fresh_database(base, "wait");
+	char run[16], sql[256], *cb = NULL;
+	kbp_pipeline *waiting, *confirming;
+	kbp_intent *in;
+	kbp_order_status *st = NULL;
+	kbp_verification *v = NULL;
+	wf_waiter wt = { 0 };
+	pthread_t th;
+	int64_t confirmed;
+	int ran = 0;
+	const char *sku;
+
+	random_tag(run, 5);
+	waiting = open_pipeline(uri, "waiter", 0, 0);
+	confirming = open_pipeline(uri, "confirmer", 0, 0);
+	in = pending_intent(confirming, run, 700, 1, &cb, &sku);
+	OK(kbp_order_status_get(&st, waiting, in->id));
+	kbp_order_status_free(st);
+
+	snprintf(sql, sizeof sql, "ALTER DATABASE %s ALLOW_CONNECTIONS false", fresh_db_name);
+	exec_sql(base, sql);
+	snprintf(sql, sizeof sql, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+	         "WHERE datname = '%s' AND query LIKE 'LISTEN%%'", fresh_db_name);
+	CHECK(sql_number(base, sql) == 2, "the two pipelines' LISTEN connections were not found");
+	sleep_ms(500);
+	CHECK(sql_number(base, sql) == 0, "a LISTEN connection came back");
+
+	wt.p = waiting;
+	wt.intent_id = in->id;
+	CHECK(pthread_create(&th, NULL, wf_wait, &wt) == 0);
+	sleep_ms(WF_CONFIRM_AFTER_MS);
+	OK(kbp_payment_verify(&v, confirming, GATEWAY, cb, strlen(cb)));
+	CHECK(v->outcome == KBP_VERIFICATION_ACCEPTED, "verification %s",
+	      kbp_verification_outcome_name(v->outcome));
+	OK(kbp_worker_run_once(&ran, confirming, "rel-wait", 1));
+	CHECK(ran == 1, "the worker ran %d jobs", ran);
+	confirmed = mono_ms();
+	pthread_join(th, NULL);
+
+	snprintf(sql, sizeof sql, "ALTER DATABASE %s ALLOW_CONNECTIONS true", fresh_db_name);
+	exec_sql(base, sql);
+	CHECK(wt.rc == KBP_OK, "kbp_order_wait returned %d (%s): %s", wt.rc, kbp_strerror(wt.rc),
+	      wt.message);
+	CHECK(wt.stage == KBP_STAGE_CONFIRMED, "stage %s", kbp_order_stage_name(wt.stage));
+	CHECK(wt.returned - confirmed < WF_LATE_MS, "kbp_order_wait returned %lld ms after the order "
+	      "was confirmed", (long long)(wt.returned - confirmed));
+	fprintf(stderr, "wait: returned %lld ms after the confirmation\n",
+	        (long long)(wt.returned - confirmed));
+	kbp_verification_free(v);
+	kbp_free(cb);
+	kbp_intent_free(in);
+	kbp_pipeline_close(waiting);
+	kbp_pipeline_close(confirming);
+	drop_fresh_database();
+	printf("wait: PASS (a waiter without LISTEN sees its order confirmed)\n");
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(void);
+} tests[] = {
+	{ "stock", test_stock },
+	{ "callbacks", test_callbacks },
+	{ "restart", test_restart },
+	{ "reconnect", test_reconnect },
+	{ "outage", test_outage },
+	{ "wait", test_wait_fallback },
+};
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
-	if (argc == 2 && strcmp(argv[1], "stock") == 0)
-		return test_stock();
-	if (argc == 2 && strcmp(argv[1], "callbacks") == 0)
-		return test_callbacks();
-	if (argc == 2 && strcmp(argv[1], "restart") == 0)
-		return test_restart();
-	fprintf(stderr, "usage: %s stock|callbacks|restart\n", argv[0]);
+	for (size_t i = 0; argc == 2 && i < sizeof tests / sizeof tests[0]; i++)
+		if (strcmp(argv[1], tests[i].name) == 0)
+			return tests[i].run();
+	fprintf(stderr, "usage: %s stock|callbacks|restart|reconnect|outage|wait\n", argv[0]);
 	return 2;
 }

@@ -42,6 +42,22 @@ START_TEST(error_set_returns_code_and_formats)
 }
 END_TEST
 
+/* A message longer than the buffer is cut between characters, never inside one. */
+START_TEST(long_message_is_cut_between_characters)
+{
+	char euros[601] = "";
+	size_t len;
+
+	for (int i = 0; i < 200; i++)
+		strcat(euros, "\xe2\x82\xac");
+	kbp_error_set(KBP_EGATEWAY, "%s", euros);
+	len = strlen(kbp_error_last()->message);
+	ck_assert_uint_gt(len, 500);
+	ck_assert_uint_eq(len % 3, 0);
+	ck_assert(memcmp(kbp_error_last()->message, euros, len) == 0);
+}
+END_TEST
+
 struct probe {
 	int initial_code;
 	int code_after;
@@ -94,6 +110,7 @@ void add_error_tests(Suite *s)
 	TCase *tc = tcase_create("errors");
 	tcase_add_test(tc, strerror_covers_every_code);
 	tcase_add_test(tc, error_set_returns_code_and_formats);
+	tcase_add_test(tc, long_message_is_cut_between_characters);
 	tcase_add_test(tc, last_error_is_thread_local);
 	tcase_add_test(tc, failed_call_sets_last_error);
 	suite_add_tcase(s, tc);

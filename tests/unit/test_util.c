@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of the internal helpers: crypto, ids, UTF-8, the hash map, backoff, validation. */
+/*
+ * Unit tests of the internal helpers: crypto, ids, UTF-8, the hash map, backoff,
+ * validation; and the worker's outcome writes (test_outcomes.c).
+ */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 #include "util/ids.h"
 #include "util/strings.h"
 #include "util/topics.h"
+#include "util_tests.h"
 
 static void hmac_b64(char out[KBP_HMAC_B64_SIZE], const char *key, const char *msg)
 {
@@ -109,6 +113,28 @@ START_TEST(utf8_validation)
 	ck_assert(!kbp_utf8_valid("\xf4\x90\x80\x80", 4));               /* > U+10FFFF */
 	ck_assert(!kbp_utf8_valid("\xe0\xa4", 2));                       /* truncated */
 	ck_assert(!kbp_utf8_valid("\xff", 1));
+}
+END_TEST
+
+START_TEST(utf8_prefix_and_boundary)
+{
+	const char *euro = "a\xe2\x82\xac";                             /* "a€" */
+
+	ck_assert_uint_eq(kbp_utf8_valid_prefix("plain", 5), 5);
+	ck_assert_uint_eq(kbp_utf8_valid_prefix("ok\xff rest", 8), 2);
+	ck_assert_uint_eq(kbp_utf8_valid_prefix(euro, 3), 1);
+	ck_assert_uint_eq(kbp_utf8_valid_prefix(euro, 4), 4);
+	ck_assert_uint_eq(kbp_utf8_valid_prefix("\xed\xa0\x80", 3), 0);
+	/* A cut inside a character moves back to its start; elsewhere it stays. */
+	for (size_t len = 2; len < 4; len++)
+		ck_assert_uint_eq(kbp_utf8_boundary(euro, len), 1);
+	ck_assert_uint_eq(kbp_utf8_boundary(euro, 4), 4);
+	ck_assert_uint_eq(kbp_utf8_boundary(euro, 1), 1);
+	ck_assert_uint_eq(kbp_utf8_boundary("x\xf0\x9f\x98", 4), 1);
+	ck_assert_uint_eq(kbp_utf8_boundary("x\xf0\x9f\x98\x80", 5), 5);
+	ck_assert_uint_eq(kbp_utf8_boundary("", 0), 0);
+	/* Bytes that are not UTF-8 at all are not this function's to judge. */
+	ck_assert_uint_eq(kbp_utf8_boundary("\x80\x80\x80\x80\x80", 5), 5);
 }
 END_TEST
 
@@ -227,11 +253,13 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, ct_equal_compares_length_and_bytes);
 	tcase_add_test(tc, ids_have_prefix_and_alphabet);
 	tcase_add_test(tc, utf8_validation);
+	tcase_add_test(tc, utf8_prefix_and_boundary);
 	tcase_add_test(tc, hmap_put_get_delete_and_grow);
 	tcase_add_test(tc, backoff_grows_with_jitter_and_cap);
 	tcase_add_test(tc, validation_codes);
 	tcase_add_test(tc, keyed_waits_wake_for_their_key_only);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, outcomes_tcase());
 	return s;
 }
 

@@ -10,6 +10,8 @@
 
 /* How long the listener waits before reconnecting after the server went away. */
 #define RECONNECT_MS 250
+/* How often an order waiter looks for itself while no notification can arrive. */
+#define UNHEARD_POLL_MS 250
 
 /* A job wakes one worker: a pool of sleeping workers must not stampede the queue. */
 void pg_bump_jobs(pg_store *s)
@@ -25,9 +27,18 @@ void pg_bump_order(pg_store *s, const char *intent_id)
 		kbp_topics_bump(&s->topics, KBP_TOPIC_ORDERS);
 }
 
+/*
+ * While the listener is not listening (the server restarted, its connection
+ * was killed), a change of the order sends no wakeup: the waiter returns
+ * early to read the order itself.
+ */
 int pg_wait_order(kbp_storage *st, const char *intent_id, uint64_t *seen, int64_t timeout_ms)
 {
-	return kbp_topics_wait_key(&pg_of(st)->topics, KBP_TOPIC_ORDERS, intent_id, seen, timeout_ms);
+	pg_store *s = pg_of(st);
+
+	if (!atomic_load(&s->listening) && timeout_ms > UNHEARD_POLL_MS)
+		timeout_ms = UNHEARD_POLL_MS;
+	return kbp_topics_wait_key(&s->topics, KBP_TOPIC_ORDERS, intent_id, seen, timeout_ms);
 }
 
 int pg_wait(kbp_storage *st, kbp_topic topic, uint64_t *seen, int64_t timeout_ms)
@@ -116,10 +127,14 @@ static void *listener_main(void *arg)
 	for (;;) {
 		PGconn *conn = pg_connect(s->conninfo, s->schema);
 		if (conn && listen_all(s, conn) == 0) {
+			int stop;
+			atomic_store(&s->listening, 1);
 			/* Notifications may have been missed while disconnected: let waiters look. */
 			kbp_topics_bump(&s->topics, KBP_TOPIC_JOBS);
 			kbp_topics_bump(&s->topics, KBP_TOPIC_ORDERS);
-			if (listen_until_broken(s, conn)) {
+			stop = listen_until_broken(s, conn);
+			atomic_store(&s->listening, 0);
+			if (stop) {
 				PQfinish(conn);
 				return NULL;
 			}

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "kbpipeline/sys/storage.h"
@@ -79,6 +80,7 @@ typedef struct pg_store {
 
 	pthread_t listener;
 	int listener_started;
+	atomic_int listening;       /* the listener holds a LISTEN connection */
 	int stop_pipe[2];
 } pg_store;
 

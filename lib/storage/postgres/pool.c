@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,27 +156,65 @@ static void conn_drop(pg_conn *c)
 	c->prepared = 0;
 }
 
+/*
+ * How a call lost its connection: not at all, before its statement was sent
+ * (it cannot have run), or while it ran (it may have committed).
+ */
+enum { LIVE = 0, LOST_UNSENT = 1, LOST_UNKNOWN = 2 };
+
+/*
+ * libpq's own failures carry no SQLSTATE, the server's errors always do: a
+ * fatal result without one is a connection that broke, even when PQstatus
+ * has not caught up (an immediate server restart leaves it CONNECTION_OK).
+ */
+static int conn_broken(PGconn *conn, const PGresult *res)
+{
+	return PQstatus(conn) != CONNECTION_OK ||
+	       (PQresultStatus(res) == PGRES_FATAL_ERROR && !PQresultErrorField(res, PG_DIAG_SQLSTATE));
+}
+
+/*
+ * An idle connection the server dropped (a restart, say) still says
+ * CONNECTION_OK: libpq learns of the end of the stream only when it reads.
+ * Reading what is pending now finds it before anything is sent.
+ */
+static void drop_if_dead(pg_conn *c)
+{
+	while (c->conn) {
+		struct pollfd fd = { PQsocket(c->conn), POLLIN, 0 };
+		if (PQstatus(c->conn) == CONNECTION_OK && poll(&fd, 1, 0) == 0)
+			return;
+		if (PQstatus(c->conn) != CONNECTION_OK || !PQconsumeInput(c->conn))
+			conn_drop(c);
+	}
+}
+
 /* Opens the connection if needed and prepares the statement on it. */
-static int conn_ready(pg_store *s, pg_conn *c, pg_stmt st)
+static int conn_ready(pg_store *s, pg_conn *c, pg_stmt st, int *lost)
 {
 	const stmt_def *d = &stmts[st];
 	Oid types[16] = { 0 };
 	PGresult *res;
-	int ok;
+	int ok, broken;
 
-	if (!c->conn && !(c->conn = pg_connect(s->conninfo, s->schema)))
+	drop_if_dead(c);
+	if (!c->conn && !(c->conn = pg_connect(s->conninfo, s->schema))) {
+		*lost = LOST_UNSENT;
 		return kbp_error_last()->code;
+	}
 	if (c->prepared & (UINT64_C(1) << st))
 		return 0;
 	if (d->bytea_param >= 0)
 		types[d->bytea_param] = 17; /* bytea */
 	res = PQprepare(c->conn, d->name, d->sql, d->n_params, types);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	broken = !ok && conn_broken(c->conn, res);
 	PQclear(res);
-	if (!ok && PQstatus(c->conn) != CONNECTION_OK) {
-		/* A connection the server dropped (a restart, say): reopen it next time. */
+	if (broken) {
+		/* Reopened on the next attempt; the statement itself never went out. */
 		int rc = pg_conn_error(c->conn, "connection to PostgreSQL lost");
 		conn_drop(c);
+		*lost = LOST_UNSENT;
 		return rc;
 	}
 	if (!ok)
@@ -246,7 +285,7 @@ static void wake(pg_store *s, pg_stmt st, const char *const *params, const cJSON
 	pg_bump_order(s, key);
 }
 
-/* One attempt on one connection; 1 means "try again". */
+/* One attempt on one connection; *again: a lost race worth another try; *lost: LOST_…. */
 static int attempt(pg_store *s, pg_conn *c, pg_stmt st, const char *const *params,
                    const int *lengths, int n, cJSON **out_data, int *again, int *lost)
 {
@@ -254,20 +293,19 @@ static int attempt(pg_store *s, pg_conn *c, pg_stmt st, const char *const *param
 	PGresult *res;
 	int rc;
 
-	*again = *lost = 0;
-	if ((rc = conn_ready(s, c, st)) != 0) {
-		*lost = c->conn == NULL;
+	*again = 0;
+	*lost = LIVE;
+	if ((rc = conn_ready(s, c, st, lost)) != 0)
 		return rc;
-	}
 	if (stmts[st].bytea_param >= 0)
 		formats[stmts[st].bytea_param] = 1;
 	res = PQexecPrepared(c->conn, stmts[st].name, n, params, lengths, formats, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		rc = answer(res, out_data);
-	} else if (PQstatus(c->conn) != CONNECTION_OK) {
+	} else if (conn_broken(c->conn, res)) {
 		rc = pg_conn_error(c->conn, "connection to PostgreSQL lost");
 		conn_drop(c);
-		*lost = 1;
+		*lost = LOST_UNKNOWN;
 	} else {
 		*again = retryable(res);
 		rc = sql_error(res);
@@ -280,7 +318,7 @@ int pg_call_raw(pg_store *s, pg_stmt st, const char *const *params, const int *l
                 cJSON **out_data)
 {
 	pg_conn *c = pool_get(s);
-	int rc = 0, again = 0, lost = 0;
+	int rc = 0, again = 0, lost = LIVE, replayed = 0;
 
 	if (out_data)
 		*out_data = NULL;
@@ -289,12 +327,14 @@ int pg_call_raw(pg_store *s, pg_stmt st, const char *const *params, const int *l
 		if (again)
 			continue;
 		/*
-		 * A connection lost mid-call (a server restart, say) is reopened and
-		 * the call repeated once, but only when repeating cannot do twice what
-		 * may already have committed.
+		 * A connection lost (a server restart, say) is reopened and the call
+		 * repeated once: always when its statement never went out, else only
+		 * when repeating cannot do twice what may already have committed.
 		 */
-		if (lost && i == 0 && stmts[st].replay_safe)
+		if (!replayed && (lost == LOST_UNSENT || (lost == LOST_UNKNOWN && stmts[st].replay_safe))) {
+			replayed = 1;
 			continue;
+		}
 		break;
 	}
 	pool_put(s, c);
