@@ -106,16 +106,55 @@ static char unescape_at(const char *t, size_t to, size_t *i, escape esc)
 	return t[at];
 }
 
-/* 1 when t[0, n) reads "password" once unescaped, in any case: libpq's is lower case. */
-static bool is_password_key(const char *t, size_t n, escape esc)
+/*
+ * 1 when t[0, n), unescaped and in any case (libpq's are lower case), names
+ * a secret: a password, or something as good as one.
+ */
+static bool is_secret_key(const char *t, size_t n, escape esc)
 {
-	static const char want[] = "password";
-	size_t j = 0;
+	static const char *const secret[] = {
+		"password", "sslpassword", "oauth_client_secret", "scram_client_key", "scram_server_key",
+	};
+	char key[24];
+	size_t len = 0;
 
-	for (size_t i = 0; i < n; i++, j++)
-		if (j == sizeof want - 1 || tolower((unsigned char)unescape_at(t, n, &i, esc)) != want[j])
+	for (size_t i = 0; i < n; i++, len++) {
+		if (len == sizeof(key))
 			return false;
-	return j == sizeof want - 1;
+		key[len] = (char)tolower((unsigned char)unescape_at(t, n, &i, esc));
+	}
+	for (size_t k = 0; k < sizeof(secret) / sizeof(secret[0]); k++)
+		if (strlen(secret[k]) == len && memcmp(secret[k], key, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * libpq's connection keywords. A password that is not escaped as it should
+ * be runs on to the next of these: what follows it up to there may be a
+ * piece of it, which libpq would take for a keyword and quote back. A
+ * keyword of a later libpq is not known here, so a password before it hides
+ * a little more than itself.
+ */
+static const char *const keywords[] = {
+	"application_name", "channel_binding", "client_encoding", "connect_timeout", "dbname",
+	"fallback_application_name", "gssdelegation", "gssencmode", "gsslib", "host", "hostaddr",
+	"keepalives", "keepalives_count", "keepalives_idle", "keepalives_interval", "krbsrvname",
+	"load_balance_hosts", "max_protocol_version", "min_protocol_version", "oauth_client_id",
+	"oauth_client_secret", "oauth_issuer", "oauth_scope", "options", "passfile", "password",
+	"port", "replication", "require_auth", "requirepeer", "scram_client_key",
+	"scram_server_key", "service", "ssl_max_protocol_version", "ssl_min_protocol_version",
+	"sslcert", "sslcertmode", "sslcompression", "sslcrl", "sslcrldir", "sslkey",
+	"sslkeylogfile", "sslmode", "sslnegotiation", "sslpassword", "sslrootcert", "sslsni",
+	"target_session_attrs", "tcp_user_timeout", "user",
+};
+
+static bool is_keyword(const char *t, size_t n)
+{
+	for (size_t k = 0; k < sizeof(keywords) / sizeof(keywords[0]); k++)
+		if (strlen(keywords[k]) == n && memcmp(keywords[k], t, n) == 0)
+			return true;
+	return false;
 }
 
 /* The length of "scheme://" at t, 0 when t does not start with one. */
@@ -130,7 +169,7 @@ static size_t scheme_len(const char *t, size_t n)
 	return i + 3;
 }
 
-/* A query parameter runs to the next "&key=": a password may hold a bare '&'. */
+/* A query parameter runs to the next "&keyword=": a password may hold a bare '&'. */
 static size_t param_end(const char *t, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++) {
@@ -140,13 +179,13 @@ static size_t param_end(const char *t, size_t from, size_t to)
 			continue;
 		while (k < to && t[k] != '=' && t[k] != '&')
 			k++;
-		if (k < to && t[k] == '=' && k > i + 1)
+		if (k < to && t[k] == '=' && is_keyword(t + i + 1, k - i - 1))
 			return i;
 	}
 	return to;
 }
 
-/* The password= values of the query that starts after the first '?' of t[from, to). */
+/* The password= (and other secret) values of the query after the first '?' of t[from, to). */
 static void query_spans(spans *s, const char *t, size_t from, size_t to)
 {
 	const char *q = memchr(t + from, '?', to - from);
@@ -161,7 +200,7 @@ static void query_spans(spans *s, const char *t, size_t from, size_t to)
 			continue;
 		}
 		end = param_end(t, i + 1, to);
-		if (is_password_key(t + key, i - key, ESC_PERCENT))
+		if (is_secret_key(t + key, i - key, ESC_PERCENT))
 			add(s, i + 1, end, ESC_PERCENT);
 		i = end + 1;
 	}
@@ -198,18 +237,17 @@ static size_t word_end(const char *t, size_t i, size_t n, bool key)
 	return i;
 }
 
-static bool key_at(const char *t, size_t i, size_t n)
+static bool keyword_at(const char *t, size_t i, size_t n)
 {
-	size_t k = word_end(t, i, n, true);
+	size_t k = word_end(t, i, n, true), eq = skip_space(t, k, n);
 
-	k = k > i ? skip_space(t, k, n) : n;
-	return k < n && t[k] == '=';
+	return eq < n && t[eq] == '=' && is_keyword(t + i, k - i);
 }
 
-/* An unquoted password runs on to the next "key=": a space in it is a mistake, not its end. */
+/* An unquoted password runs on to the next "keyword=": a space in it is a mistake, not its end. */
 static size_t loose_end(const char *t, size_t end, size_t n)
 {
-	for (size_t i = skip_space(t, end, n); i < n && !key_at(t, i, n); i = skip_space(t, end, n))
+	for (size_t i = skip_space(t, end, n); i < n && !keyword_at(t, i, n); i = skip_space(t, end, n))
 		end = word_end(t, i, n, false);
 	return end;
 }
@@ -229,7 +267,7 @@ static size_t quoted_end(const char *t, size_t i, size_t n)
 static size_t kv_pair(spans *s, const char *t, size_t i, size_t n)
 {
 	size_t key = i, key_end = word_end(t, i, n, true), v, end;
-	bool password = is_password_key(t + key, key_end - key, ESC_NONE), quoted;
+	bool password = is_secret_key(t + key, key_end - key, ESC_NONE), quoted;
 
 	i = skip_space(t, key_end, n);
 	if (i == n || t[i] != '=') {
@@ -242,8 +280,11 @@ static size_t kv_pair(spans *s, const char *t, size_t i, size_t n)
 	quoted = v < n && t[v] == '\'';
 	end = quoted ? quoted_end(t, v + 1, n) : word_end(t, v, n, false);
 	v += quoted;
-	if (password)
-		add(s, v, quoted ? end : loose_end(t, end, n), ESC_BACKSLASH);
+	if (password) {
+		/* Up to the next keyword, what follows a closing quote may be the password's too. */
+		size_t more = loose_end(t, end + (quoted && end < n), n);
+		add(s, v, quoted && more == end + 1 ? end : more, ESC_BACKSLASH);
+	}
 	if (scheme_len(t + v, end - v))
 		uri_spans(s, t, v, end);
 	return skip_space(t, end + (quoted && end < n), n);
@@ -293,6 +334,38 @@ static size_t spelled(const char *m, const char *t, size_t from, size_t to, esca
 	return k;
 }
 
+/*
+ * libpq splits a malformed string at these bytes and may quote any part of
+ * a password it split (a host list of "user" and the part after a comma, a
+ * port up to a '/'). Parts shorter than PART_MIN are not looked for alone:
+ * they would take letters out of words.
+ */
+#define PART_DELIMITERS ",:/@?&= \t\n'\""
+#define PART_MIN 3
+
+static size_t spelled_either(const char *m, const char *t, size_t from, size_t to, escape esc)
+{
+	size_t as_written = spelled(m, t, from, to, ESC_NONE), unescaped = spelled(m, t, from, to, esc);
+
+	return as_written > unescaped ? as_written : unescaped;
+}
+
+/* The longest of t[from, to), and of its parts, spelled at m as written or unescaped by esc. */
+static size_t secret_spelled(const char *m, const char *t, size_t from, size_t to, escape esc)
+{
+	size_t best = spelled_either(m, t, from, to, esc);
+
+	for (size_t a = from, b; a < to; a = b + 1) {
+		size_t len;
+
+		for (b = a; b < to && !strchr(PART_DELIMITERS, t[b]);)
+			b++;
+		if (b - a >= PART_MIN && (len = spelled_either(m, t, a, b, esc)) > best)
+			best = len;
+	}
+	return best;
+}
+
 /* The length of the longest secret spelled at msg[i], 0 when none is. */
 static size_t secret_at(const view *v, size_t i)
 {
@@ -300,40 +373,64 @@ static size_t secret_at(const view *v, size_t i)
 	size_t best = v->password ? spelled(m, v->password, 0, strlen(v->password), ESC_NONE) : 0;
 
 	for (size_t k = 0; k < v->secrets.n; k++) {
-		size_t as_written = spelled(m, v->conninfo, v->secrets.start[k], v->secrets.end[k], ESC_NONE);
-		size_t unescaped = spelled(m, v->conninfo, v->secrets.start[k], v->secrets.end[k],
-		                           v->secrets.esc[k]);
+		size_t len = secret_spelled(m, v->conninfo, v->secrets.start[k], v->secrets.end[k],
+		                            v->secrets.esc[k]);
 
-		if (as_written > best)
-			best = as_written;
-		if (unescaped > best)
-			best = unescaped;
+		if (len > best)
+			best = len;
 	}
 	return best;
 }
 
-/* After the closing quote of a quoted piece at msg[i] taken from a secret; 0 for any other. */
+static bool overlaps(const spans *s, size_t start, size_t end)
+{
+	for (size_t k = 0; k < s->n; k++)
+		if (start < s->end[k] && s->start[k] < end)
+			return true;
+	return false;
+}
+
+/* How much of m spells t from p on, unescaped by esc; *used is where that ends in t. */
+static size_t spelled_from(const char *m, const char *t, size_t p, size_t n, escape esc,
+                           size_t *used)
+{
+	size_t len = 0;
+
+	for (*used = p; *used < n && m[len]; len++) {
+		size_t j = *used;
+
+		if (m[len] != unescape_at(t, n, &j, esc))
+			break;
+		*used = j + 1;
+	}
+	return len;
+}
+
+/*
+ * libpq quotes what it repeats, as written or unescaped, and leaves a quote
+ * inside it as it is: the piece after the quote at msg[i] is the longest
+ * text there, up to a quote, that is a piece of conninfo with some of a
+ * secret in it. Returns where the piece ends, after its closing quote; 0
+ * when no such piece follows.
+ */
 static size_t quoted_secret_end(const view *v, size_t i)
 {
-	const char *quote = strchr(v->msg + i + 1, '"');
-	size_t len = quote ? (size_t)(quote - v->msg) - i - 1 : 0;
-	size_t clen = v->conninfo ? strlen(v->conninfo) : 0;
+	const char *m = v->msg + i + 1;
+	size_t clen = v->conninfo ? strlen(v->conninfo) : 0, best = 0;
 
-	if (len == 0 || clen == 0)
-		return 0;
+	for (size_t p = 0; p < clen; p++)
+		for (escape esc = ESC_NONE; esc <= ESC_BACKSLASH; esc++) {
+			size_t used, len = spelled_from(m, v->conninfo, p, clen, esc, &used);
+
+			while (len > best && m[len] != '"')
+				len--;
+			if (len > best && overlaps(&v->secrets, p, used))
+				best = len;
+		}
 	/* A repeated URI or conninfo keeps what is not secret: its passwords are covered anyway. */
-	for (size_t k = 0; k < v->repeated.n; k++)
-		if (i + 1 < v->repeated.end[k] && v->repeated.start[k] < i + 1 + len)
-			return 0;
-	for (const char *p = memmem(v->conninfo, clen, v->msg + i + 1, len); p;
-	     p = memmem(p + 1, clen - (size_t)(p + 1 - v->conninfo), v->msg + i + 1, len)) {
-		size_t start = (size_t)(p - v->conninfo);
-
-		for (size_t k = 0; k < v->secrets.n; k++)
-			if (start < v->secrets.end[k] && v->secrets.start[k] < start + len)
-				return (size_t)(quote - v->msg) + 1;
-	}
-	return 0;
+	if (best == 0 || overlaps(&v->repeated, i + 1, i + 1 + best))
+		return 0;
+	return i + 1 + best + 1;
 }
 
 static void put(sink *k, char c)

@@ -19,10 +19,14 @@
  * one line (whitespace runs become one space), with *** in place of
  * - each password of conninfo: a URI's userinfo password, a password=
  *   query parameter, a password keyword's value (also inside a URI given
- *   as a value), as written or unescaped, wherever it appears;
+ *   as a value), and the values of libpq's other secrets (sslpassword,
+ *   oauth_client_secret, scram_client_key, scram_server_key), as written or
+ *   unescaped, wherever they appear, and so are their parts (of 3 bytes
+ *   or more) between the bytes where libpq splits a malformed string;
  * - those passwords where the message repeats conninfo, and those of any
  *   other URI in the message;
- * - a quoted piece of the message taken from one of them;
+ * - a quoted piece of the message taken from conninfo with some of one of
+ *   them in it, up to a quote (a quote inside a password is not escaped);
  * - password itself, wherever it appears.
  * Malformed strings are read as loosely as any parser might read them:
  * rather too much taken out than too little. conninfo and password may be

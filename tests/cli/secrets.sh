@@ -69,7 +69,7 @@ unreachable() {
 	# What libpq says is kept, where it names no secret.
 	t "an empty IPv6 host" 1 "$K" --storage "postgresql://shop:$PW@[]/db" stats
 	err_has 'IPv6 host address may not be empty in URI: "postgresql://shop:\*\*\*@\[\]/db"'
-	t "an unknown option" 1 "$K" --storage "postgresql://shop@127.0.0.1:1/db?password=$PW&bogus=1" stats
+	t "an unknown option" 1 "$K" --storage "postgresql://shop@127.0.0.1:1/db?bogus=1&password=$PW" stats
 	err_has 'invalid URI query parameter: "bogus"'
 	# The search can fail.
 	cur="a planted password"

@@ -251,7 +251,10 @@ START_TEST(redact_uri_passwords)
 		{ "postgresql://shop@host/db?sslmode=disable&password=" PW "&application_name=a",
 		  "postgresql://shop@host/db?sslmode=disable&password=***&application_name=a" },
 		{ "postgresql://host/db?pass%77ord=" PW, "postgresql://host/db?pass%77ord=***" },
-		{ "postgresql://host/db?PASSWORD=S3cr3t&Pw=x", "postgresql://host/db?PASSWORD=***&Pw=x" },
+		{ "postgresql://host/db?oauth_client_secret=" PW "&sslmode=require",
+		  "postgresql://host/db?oauth_client_secret=***&sslmode=require" },
+		{ "postgresql://host/db?PASSWORD=S3cr3t&sslmode=x", "postgresql://host/db?PASSWORD=***&sslmode=x" },
+		{ "postgresql://host/db?password=S3cr3t&Pw=x&port=1", "postgresql://host/db?password=***&port=1" },
 		{ "postgresql://host/db?password=S3cr3t&Pw", "postgresql://host/db?password=***" },
 		{ "mysql://shop:" PW "@host/db", "mysql://shop:***@host/db" },
 		/* Nothing secret: left as it is. */
@@ -277,8 +280,12 @@ START_TEST(redact_keyword_passwords)
 		/* A space in an unquoted password, an unterminated quote, a missing '='. */
 		{ "password=S3cr3t Pw-xyzzy host=h", "password=*** host=h" },
 		{ "host=h password='S3cr3t-Pw-xyzzy", "host=h password='***" },
+		{ "host=h password=S3cr3t Pw=xyzzy port=1", "host=h password=*** port=1" },
+		{ "password='S3cr3t' Pw-xyzzy' port=1", "password='*** port=1" },
+		{ "password='S3cr3t'Pw-xyzzy' port=1", "password='*** port=1" },
 		{ "host=h password S3cr3t-Pw-xyzzy", "host=h password ***" },
 		{ "dbname=postgresql://shop:" PW "@h/db port=1", "dbname=postgresql://shop:***@h/db port=1" },
+		{ "host=h sslpassword=" PW " sslmode=require", "host=h sslpassword=*** sslmode=require" },
 		{ "host=/tmp/pg port=5432 dbname=kbp", "host=/tmp/pg port=5432 dbname=kbp" },
 	};
 
@@ -306,6 +313,16 @@ START_TEST(redact_libpq_messages)
 	ck_assert_str_eq(redacted_msg("invalid integer value \"S3\" for connection option \"port\"\n",
 	                              "postgresql://shop:S3/cr3t@host/db", NULL),
 	                 "invalid integer value \"***\" for connection option \"port\"");
+	/* Pieces of a password split where libpq splits a URI, and quotes inside a password. */
+	ck_assert_str_eq(redacted_msg("invalid percent-encoded token: \"u,cd%zz\"\n",
+	                              "postgresql://u:ab,cd%zz/x@h/db", NULL),
+	                 "invalid percent-encoded token: \"u,***\"");
+	ck_assert_str_eq(redacted_msg("invalid percent-encoded token: \"-a\";Qz%Z1a\"\n",
+	                              "postgresql://u@h/db?password=-a\";Qz%Z1a&sslmode=disable", NULL),
+	                 "invalid percent-encoded token: \"***\"");
+	ck_assert_str_eq(redacted_msg("missing \"=\" after \"Pw-xyzzy'\" in connection info string\n",
+	                              "host=h password='S3cr3t'Pw-xyzzy' port=1", NULL),
+	                 "missing \"=\" after \"***\" in connection info string");
 	/* Quoted pieces that are not the password's stay. */
 	ck_assert_str_eq(redacted_msg("invalid sslmode value: \"bogus\"",
 	                              "postgresql://shop:" PW "@h/db?sslmode=bogus", NULL),
