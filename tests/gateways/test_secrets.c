@@ -162,6 +162,19 @@ static void saw_log(void *ctx, kbp_log_level level, const char *message)
 	gw_saw(ctx, message);
 }
 
+/* A build without PostgreSQL refuses every such URI, for that reason alone. */
+static int have_postgres(void)
+{
+	kbp_options o = KBP_OPTIONS_INIT;
+	kbp_pipeline *p = NULL;
+	int rc;
+
+	o.storage = "host=/nonexistent";
+	rc = kbp_pipeline_open(&p, &o);
+	kbp_pipeline_close(p);
+	return rc != KBP_EINVAL;
+}
+
 /* Migrates and opens through uri (both fail, or neither), remembering what is said. */
 static void migrate_and_open(gw *g, const char *uri, int fails)
 {
@@ -190,20 +203,21 @@ static void assert_no_password(const gw *g)
 
 START_TEST(storage_password_never_leaks)
 {
+	int postgres = have_postgres();
 	gw g = { 0 };
 
 	pthread_mutex_init(&g.lock, NULL);
 	for (size_t i = 0; i < sizeof(uris_with_password) / sizeof(uris_with_password[0]); i++) {
 		migrate_and_open(&g, uris_with_password[i], 1);
-		ck_assert_int_eq(kbp_error_last()->code, KBP_ESTORAGE);
+		ck_assert_int_eq(kbp_error_last()->code, postgres ? KBP_ESTORAGE : KBP_EINVAL);
 	}
 	assert_no_password(&g);
 	/* The messages still say what is wrong, and where. */
-	ck_assert(contains(g.seen, g.seen_len, "IPv6 host address may not be empty in URI: "
+	ck_assert(!postgres || contains(g.seen, g.seen_len, "IPv6 host address may not be empty in URI: "
 	                                       "\"postgresql://shop:***@[]/db\""));
-	ck_assert(contains(g.seen, g.seen_len, "invalid percent-encoded token: \"%zz\""));
-	ck_assert(contains(g.seen, g.seen_len, "invalid connection option \"bogus\""));
-	ck_assert(contains(g.seen, g.seen_len, "port 1 failed"));
+	ck_assert(!postgres || contains(g.seen, g.seen_len, "invalid percent-encoded token: \"%zz\""));
+	ck_assert(!postgres || contains(g.seen, g.seen_len, "invalid connection option \"bogus\""));
+	ck_assert(!postgres || contains(g.seen, g.seen_len, "port 1 failed"));
 	/* The search can fail: it finds a password planted on purpose. */
 	gw_saw(&g, "planted " PG_PW);
 	ck_assert(contains(g.seen, g.seen_len, PG_PW));
