@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the internal helpers: crypto, ids, UTF-8, the hash map, backoff,
- * validation; and the worker's outcome writes (test_outcomes.c).
+ * validation, redaction; and the worker's outcome writes (test_outcomes.c).
  */
 #include <check.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "util/crypto.h"
 #include "util/hmap.h"
 #include "util/ids.h"
+#include "util/redact.h"
 #include "util/strings.h"
 #include "util/topics.h"
 #include "util_tests.h"
@@ -241,6 +242,148 @@ START_TEST(validation_codes)
 }
 END_TEST
 
+#define PW "S3cr3t-Pw-xyzzy"
+
+/* The connection string fit to print. */
+static const char *redacted(const char *conninfo)
+{
+	static char out[512];
+
+	return kbp_redact_message(out, sizeof(out), conninfo, conninfo, NULL);
+}
+
+static const char *redacted_msg(const char *message, const char *conninfo, const char *password)
+{
+	static char out[512];
+
+	return kbp_redact_message(out, sizeof(out), message, conninfo, password);
+}
+
+START_TEST(redact_uri_passwords)
+{
+	static const char *const cases[][2] = {
+		{ "postgresql://shop:" PW "@host/db", "postgresql://shop:***@host/db" },
+		{ "postgres://shop:" PW "@host:5433/db?sslmode=require",
+		  "postgres://shop:***@host:5433/db?sslmode=require" },
+		{ "postgresql://shop:" PW "@[::1/db", "postgresql://shop:***@[::1/db" },
+		{ "postgresql://shop:" PW "@[]/db", "postgresql://shop:***@[]/db" },
+		{ "postgresql://shop:" PW "%zz@host/db", "postgresql://shop:***@host/db" },
+		{ "postgresql://shop:S3cr3t%2DPw@host/db", "postgresql://shop:***@host/db" },
+		/* Unencoded '/', '?', '@', '&' and ':' that make libpq misread the URI. */
+		{ "postgresql://shop:S3/cr?3t@Pw&x:y@host/db", "postgresql://shop:***@host/db" },
+		{ "postgresql://shop@host/db?sslmode=disable&password=" PW "&application_name=a",
+		  "postgresql://shop@host/db?sslmode=disable&password=***&application_name=a" },
+		{ "postgresql://host/db?pass%77ord=" PW, "postgresql://host/db?pass%77ord=***" },
+		{ "postgresql://host/db?oauth_client_secret=" PW "&sslmode=require",
+		  "postgresql://host/db?oauth_client_secret=***&sslmode=require" },
+		{ "postgresql://host/db?PASSWORD=S3cr3t&sslmode=x", "postgresql://host/db?PASSWORD=***&sslmode=x" },
+		{ "postgresql://host/db?password=S3cr3t&Pw=x&port=1", "postgresql://host/db?password=***&port=1" },
+		{ "postgresql://host/db?password=S3cr3t&Pw", "postgresql://host/db?password=***" },
+		{ "mysql://shop:" PW "@host/db", "mysql://shop:***@host/db" },
+		/* Nothing secret: left as it is. */
+		{ "postgresql:///kbp?host=/tmp/pg&port=5432&user=postgres",
+		  "postgresql:///kbp?host=/tmp/pg&port=5432&user=postgres" },
+		{ "postgresql://shop:@host/db", "postgresql://shop:@host/db" },
+		{ "postgresql://shop@host/db", "postgresql://shop@host/db" },
+		{ "memory:", "memory:" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_str_eq(redacted(cases[i][0]), cases[i][1]);
+}
+END_TEST
+
+START_TEST(redact_keyword_passwords)
+{
+	static const char *const cases[][2] = {
+		{ "host=h password=" PW " dbname=db", "host=h password=*** dbname=db" },
+		{ "host=h password = " PW, "host=h password = ***" },
+		{ "host=h password='S3cr3t \\'Pw\\' xyzzy' dbname=db", "host=h password='***' dbname=db" },
+		{ "host=h password=S3cr3t\\ Pw port=5432", "host=h password=*** port=5432" },
+		/* A space in an unquoted password, an unterminated quote, a missing '='. */
+		{ "password=S3cr3t Pw-xyzzy host=h", "password=*** host=h" },
+		{ "host=h password='S3cr3t-Pw-xyzzy", "host=h password='***" },
+		{ "host=h password=S3cr3t Pw=xyzzy port=1", "host=h password=*** port=1" },
+		{ "password='S3cr3t' Pw-xyzzy' port=1", "password='*** port=1" },
+		{ "password='S3cr3t'Pw-xyzzy' port=1", "password='*** port=1" },
+		{ "host=h password S3cr3t-Pw-xyzzy", "host=h password ***" },
+		{ "dbname=postgresql://shop:" PW "@h/db port=1", "dbname=postgresql://shop:***@h/db port=1" },
+		{ "host=h sslpassword=" PW " sslmode=require", "host=h sslpassword=*** sslmode=require" },
+		{ "host=/tmp/pg port=5432 dbname=kbp", "host=/tmp/pg port=5432 dbname=kbp" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_str_eq(redacted(cases[i][0]), cases[i][1]);
+}
+END_TEST
+
+/* What libpq says of strings it cannot parse, and what must become of it. */
+START_TEST(redact_libpq_messages)
+{
+	const char *uri = "postgresql://shop:" PW "@[::1/db";
+
+	ck_assert_str_eq(redacted_msg("end of string reached when looking for matching \"]\" in IPv6 "
+	                              "host address in URI: \"postgresql://shop:" PW "@[::1/db\"\n",
+	                              uri, NULL),
+	                 "end of string reached when looking for matching \"]\" in IPv6 host address "
+	                 "in URI: \"postgresql://shop:***@[::1/db\"");
+	ck_assert_str_eq(redacted_msg("invalid percent-encoded token: \"" PW "%zz\"\n",
+	                              "postgresql://shop:" PW "%zz@host/db", NULL),
+	                 "invalid percent-encoded token: \"***\"");
+	ck_assert_str_eq(redacted_msg("missing \"=\" after \"Pw-xyzzy\" in connection info string\n",
+	                              "host=h password=S3cr3t Pw-xyzzy", NULL),
+	                 "missing \"=\" after \"***\" in connection info string");
+	ck_assert_str_eq(redacted_msg("invalid integer value \"S3\" for connection option \"port\"\n",
+	                              "postgresql://shop:S3/cr3t@host/db", NULL),
+	                 "invalid integer value \"***\" for connection option \"port\"");
+	/* Pieces of a password split where libpq splits a URI, and quotes inside a password. */
+	ck_assert_str_eq(redacted_msg("invalid percent-encoded token: \"u,cd%zz\"\n",
+	                              "postgresql://u:ab,cd%zz/x@h/db", NULL),
+	                 "invalid percent-encoded token: \"u,***\"");
+	ck_assert_str_eq(redacted_msg("invalid percent-encoded token: \"-a\";Qz%Z1a\"\n",
+	                              "postgresql://u@h/db?password=-a\";Qz%Z1a&sslmode=disable", NULL),
+	                 "invalid percent-encoded token: \"***\"");
+	ck_assert_str_eq(redacted_msg("missing \"=\" after \"Pw-xyzzy'\" in connection info string\n",
+	                              "host=h password='S3cr3t'Pw-xyzzy' port=1", NULL),
+	                 "missing \"=\" after \"***\" in connection info string");
+	/* Quoted pieces that are not the password's stay. */
+	ck_assert_str_eq(redacted_msg("invalid sslmode value: \"bogus\"",
+	                              "postgresql://shop:" PW "@h/db?sslmode=bogus", NULL),
+	                 "invalid sslmode value: \"bogus\"");
+}
+END_TEST
+
+START_TEST(redact_literals_anywhere)
+{
+	/* As written, unescaped, or known only as the password. */
+	ck_assert_str_eq(redacted_msg("a " PW " b", "host=h password=" PW, NULL), "a *** b");
+	ck_assert_str_eq(redacted_msg("a S3cr3t-Pw b", "postgresql://u:S3cr3t%2DPw@h/db", NULL),
+	                 "a *** b");
+	ck_assert_str_eq(redacted_msg("a S3cr3t Pw b", "password='S3cr3t\\ Pw'", NULL), "a *** b");
+	ck_assert_str_eq(redacted_msg("a " PW " b", NULL, PW), "a *** b");
+	ck_assert_str_eq(redacted_msg("a b", NULL, ""), "a b");
+	/* Any URI in a message, not only the connection string. */
+	ck_assert_str_eq(redacted_msg("see mysql://u:" PW "@h/x, then", NULL, NULL),
+	                 "see mysql://u:***@h/x, then");
+}
+END_TEST
+
+START_TEST(redact_message_shape)
+{
+	char small[12], many[1024] = "host=h";
+
+	ck_assert_str_eq(redacted_msg("  one\n\ttwo   three \n", NULL, NULL), "one two three");
+	ck_assert_str_eq(redacted_msg(NULL, NULL, NULL), "");
+	kbp_redact_message(small, sizeof(small), "x postgresql://u:" PW "@h/db", NULL, NULL);
+	ck_assert_str_eq(small, "x postgresq");
+	ck_assert_ptr_eq(kbp_redact_message(NULL, 0, "x", NULL, NULL), NULL);
+	/* More passwords than can be tracked: nothing of the message is shown. */
+	for (int i = 0; i < 20; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), " password=p%dw", i);
+	ck_assert_str_eq(redacted_msg("p3w", many, NULL), "(withheld: it may hold a password)");
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -258,6 +401,13 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, backoff_grows_with_jitter_and_cap);
 	tcase_add_test(tc, validation_codes);
 	tcase_add_test(tc, keyed_waits_wake_for_their_key_only);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("redact");
+	tcase_add_test(tc, redact_uri_passwords);
+	tcase_add_test(tc, redact_keyword_passwords);
+	tcase_add_test(tc, redact_libpq_messages);
+	tcase_add_test(tc, redact_literals_anywhere);
+	tcase_add_test(tc, redact_message_shape);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, outcomes_tcase());
 	return s;

@@ -14,7 +14,8 @@ static int exec_ok(PGconn *conn, const char *sql, const char *what)
 
 	if (!ok) {
 		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-		rc = kbp_error_set(KBP_ESTORAGE, "%s: %s", what, msg ? msg : PQerrorMessage(conn));
+		/* Without the server's message, libpq's own says what went wrong, redacted. */
+		rc = msg ? kbp_error_set(KBP_ESTORAGE, "%s: %s", what, msg) : pg_conn_error(conn, what);
 	}
 	PQclear(res);
 	return rc;

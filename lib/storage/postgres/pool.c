@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "storage/postgres/pg_internal.h"
+#include "util/redact.h"
 
 /* Deadlocks and serialization failures are retried this many times before giving up. */
 #define RETRIES 5
@@ -72,20 +73,11 @@ pg_num pg_i64(int64_t v)
 
 int pg_conn_error(PGconn *conn, const char *what)
 {
-	const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
 	char line[400];
-	size_t n = 0;
 
-	/* libpq's messages span lines; an error message is one line. */
-	for (const char *p = msg; *p && n < sizeof(line) - 1; p++) {
-		int space = *p == '\n' || *p == '\t' || *p == ' ';
-		if (space && (n == 0 || line[n - 1] == ' '))
-			continue;
-		line[n++] = space ? ' ' : *p;
-	}
-	while (n > 0 && line[n - 1] == ' ')
-		n--;
-	line[n] = '\0';
+	/* libpq's messages span lines; an error message is one line, and never holds the password. */
+	kbp_redact_message(line, sizeof(line), conn ? PQerrorMessage(conn) : "out of memory", NULL,
+	                   conn ? PQpass(conn) : NULL);
 	return kbp_error_set(KBP_ESTORAGE, "%s: %s", what, line);
 }
 
@@ -103,7 +95,12 @@ PGconn *pg_connect(const char *conninfo, const char *schema)
 	PGresult *res;
 
 	if (!conn || PQstatus(conn) != CONNECTION_OK) {
-		pg_conn_error(conn, "cannot connect to PostgreSQL");
+		char line[400];
+
+		/* A string libpq cannot parse is quoted back to us, password and all. */
+		kbp_redact_message(line, sizeof(line), conn ? PQerrorMessage(conn) : "out of memory",
+		                   conninfo, conn ? PQpass(conn) : NULL);
+		kbp_error_set(KBP_ESTORAGE, "cannot connect to PostgreSQL: %s", line);
 		PQfinish(conn);
 		return NULL;
 	}
