@@ -46,6 +46,7 @@ void gw_open(gw *g)
 
 	/* memory: unless tests/pg/with-pg.sh names a PostgreSQL database. */
 	o.storage = getenv("KBP_TEST_STORAGE");
+	o.storage_schema = getenv(GW_SCHEMA_ENV);
 	o.log = on_log;
 	o.log_ctx = g;
 	o.log_level = KBP_LOG_DEBUG;

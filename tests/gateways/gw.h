@@ -17,6 +17,8 @@
 #define KHALTI_ENV "KBP_TEST_KHALTI_SECRET"
 #define PRODUCT_CODE "EPAYTEST"
 #define GW_TIMEOUT_MS 500
+/* Names the PostgreSQL schema main() migrated for this run, when there is one. */
+#define GW_SCHEMA_ENV "KBP_TEST_GW_SCHEMA"
 
 #define CK_RC(expr, code)                                                                 \
 	do {                                                                              \
