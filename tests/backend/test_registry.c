@@ -5,6 +5,7 @@
  * library refuses, and the counting backend's counters, which move only if
  * a pipeline's calls go through the backend its URI names.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,66 @@ START_TEST(scheme_registered_once)
 	/* The same function again changes nothing. */
 	CK_OK(counting_register());
 	ck_assert_str_eq(storage_name_of("memory:"), "memory");
+	ck_assert_str_eq(storage_name_of("counting:"), "counting");
+}
+END_TEST
+
+/* Registers two schemes of its own and opens a pipeline on each; NULL when all went well. */
+static void *register_and_open(void *arg)
+{
+	for (int k = 0; k < 2; k++) {
+		kbp_options o = KBP_OPTIONS_INIT;
+		kbp_pipeline *p = NULL;
+		char uri[32];
+		int ok;
+
+		snprintf(uri, sizeof(uri), "thread%ld-%d", (long)(intptr_t)arg, k);
+		if (kbp_storage_register(uri, memory_too) != 0)
+			return "register";
+		strcat(uri, ":");
+		o.storage = uri;
+		if (kbp_pipeline_open(&p, &o) != 0)
+			return "open";
+		ok = strcmp(kbp_pipeline_storage_name(p), "memory") == 0;
+		kbp_pipeline_close(p);
+		if (!ok)
+			return "storage name";
+	}
+	return NULL;
+}
+
+START_TEST(registry_is_thread_safe)
+{
+	pthread_t t[8];
+	void *failed;
+
+	for (long i = 0; i < 8; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, register_and_open, (void *)(intptr_t)i), 0);
+	for (int i = 0; i < 8; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &failed), 0);
+		ck_assert_msg(!failed, "thread %d: %s failed", i, (const char *)failed);
+	}
+	ck_assert_str_eq(storage_name_of("thread7-1:"), "memory");
+}
+END_TEST
+
+/* The registry holds 32 schemes, the built-in ones included. */
+START_TEST(registry_is_bounded)
+{
+	char scheme[16];
+	int n = 0, rc;
+
+	for (;;) {
+		snprintf(scheme, sizeof(scheme), "full%d", n);
+		if ((rc = kbp_storage_register(scheme, memory_too)) != 0)
+			break;
+		n++;
+	}
+	CK_RC(rc, KBP_ETOOBIG);
+	CK_MESSAGE_HAS("no more than 32 storage schemes");
+	/* memory, postgresql, postgres, counting and broken came first. */
+	ck_assert_int_eq(n, 32 - 5);
+	ck_assert_str_eq(storage_name_of("full0:"), "memory");
 	ck_assert_str_eq(storage_name_of("counting:"), "counting");
 }
 END_TEST
@@ -378,6 +439,8 @@ Suite *registry_suite(void)
 	tcase_add_test(tc, optional_slots_fall_back);
 	tcase_add_test(tc, job_complete_falls_back);
 	tcase_add_test(tc, allocator_pairs_with_the_free_functions);
+	tcase_add_test(tc, registry_is_thread_safe);
+	tcase_add_test(tc, registry_is_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
