@@ -161,7 +161,8 @@ static int unknown_scheme(const char *scheme)
 		used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "",
 		                         registry[i].scheme);
 	pthread_mutex_unlock(&registry_lock);
-	return kbp_error_set(KBP_EINVAL, "no storage backend is registered for the scheme \"%s\" (%s)",
+	return kbp_error_set(KBP_EINVAL,
+	                     "no storage backend is registered for the scheme \"%s\" (registered: %s)",
 	                     scheme, known);
 }
 

@@ -80,7 +80,7 @@ START_TEST(unknown_scheme_named_not_the_uri)
 
 	CK_RC(open_rc(uri), KBP_EINVAL);
 	CK_MESSAGE_HAS("\"mysql\"");
-	CK_MESSAGE_HAS("memory, postgresql, postgres, counting");
+	CK_MESSAGE_HAS("(registered: memory, postgresql, postgres, counting, broken)");
 	CK_MESSAGE_LACKS("hunter2");
 	CK_RC(kbp_migrate(NULL, uri, NULL), KBP_EINVAL);
 	CK_MESSAGE_HAS("\"mysql\"");
