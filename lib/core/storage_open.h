@@ -4,11 +4,21 @@
 
 #include "kbpipeline/sys/storage.h"
 
-enum { KBP_STORAGE_MEMORY, KBP_STORAGE_POSTGRES };
-
-/* Opens the backend the options' URI names (NULL or "" means "memory:") and checks its vtable. */
+/*
+ * Opens the backend registered for the scheme of the options' URI (NULL or
+ * "" means "memory:"), checks its vtable and fills its optional slots.
+ */
 int kbp__storage_open(kbp_storage **out, const kbp_options *opts);
-/* KBP_STORAGE_MEMORY, KBP_STORAGE_POSTGRES, or -1 for a URI no backend takes. */
-int kbp__storage_kind(const char *uri);
+/*
+ * Refuses a storage of an unknown version or without a required slot, and
+ * sets the optional slots it left NULL to the library's fallbacks.
+ */
+int kbp__storage_check(kbp_storage *s, const char *scheme);
+
+/* The built-in backends' open functions, registered before the first lookup. */
+int kbp__storage_memory_open_fn(kbp_storage **out, const char *uri,
+                                const kbp_storage_open_options *opts);
+int kbp__storage_postgres_open_fn(kbp_storage **out, const char *uri,
+                                  const kbp_storage_open_options *opts);
 
 #endif

@@ -156,6 +156,12 @@ void add_orders_tests(Suite *s);
 void add_admin_tests(Suite *s);
 void add_concurrency_tests(Suite *s);
 
+/*
+ * Every area's tests in one suite, which a test program of a backend of its
+ * own runs too; prints the storage's scheme.
+ */
+Suite *fx_conformance_suite(void);
+
 /* A TCase with the suite's timeout. */
 TCase *fx_tcase(const char *name);
 

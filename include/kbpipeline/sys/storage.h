@@ -7,10 +7,18 @@
  * pipeline (DESIGN §4), so a backend makes it atomic in its own way: a mutex
  * in memory, one transaction in PostgreSQL. Time always arrives as `now`;
  * a backend never reads a clock. Objects returned through `out` are the
- * public structs, allocated with malloc() so the kbp_…_free() functions can
- * release them. Errors are reported with kbp_error_set().
+ * public structs, built with kbp_storage_calloc() and kbp_storage_strdup() (or
+ * malloc() and strdup() of the same C library) so that the kbp_…_free()
+ * functions release them. Errors are reported with kbp_error_set().
  *
- * Slots are only ever appended; `version` says how many a backend fills.
+ * A backend registers an open function for its URI scheme with
+ * kbp_storage_register(), as the built-in memory: and postgresql: do.
+ * Slots are only ever appended; `version` says which header a backend was
+ * built with, and the library takes every version from 1 to its own. Slots
+ * marked "Optional" may be NULL: the pipeline fills them with its fallback
+ * when it opens the storage, so the struct must be writable and belong to
+ * that one handle (as it does when it is the first member of the backend's
+ * own allocation). Every other slot is required.
  */
 
 #include <stddef.h>
@@ -22,6 +30,9 @@ extern "C" {
 #endif
 
 #define KBP_STORAGE_VERSION 1
+
+/* How often waiters look again on a backend without wait() and notify(). */
+#define KBP_STORAGE_POLL_MS 50
 
 typedef struct kbp_storage kbp_storage;
 
@@ -174,7 +185,10 @@ struct kbp_storage {
 	/* Due available jobs -> running under worker's lease, priority then run_at order. */
 	int (*jobs_acquire)(kbp_storage *s, const char *worker, int max, int64_t lease_ms,
 	                    int64_t now, kbp_job_list **out);
-	/* KBP_ESTATE when the job is no longer running under this worker's lease. */
+	/*
+	 * KBP_ESTATE when the job is no longer running under this worker's lease.
+	 * Optional when jobs_complete is set (a batch of one stands in for it).
+	 */
 	int (*job_complete)(kbp_storage *s, const char *job_id, const char *worker, int64_t now);
 	/* retry_at < 0: the job is dead (failed). */
 	int (*job_fail)(kbp_storage *s, const char *job_id, const char *worker, const char *error,
@@ -192,7 +206,10 @@ struct kbp_storage {
 
 	/*
 	 * Blocks until the topic's sequence differs from *seen or timeout_ms
-	 * passes (KBP_ETIMEOUT); stores the sequence in *seen.
+	 * passes (KBP_ETIMEOUT); stores the sequence in *seen. Returning early
+	 * is allowed: callers look again. Optional, together with notify: a
+	 * backend has both or neither. Without them, waiters look again every
+	 * KBP_STORAGE_POLL_MS and notify does nothing.
 	 */
 	int (*wait)(kbp_storage *s, kbp_topic topic, uint64_t *seen, int64_t timeout_ms);
 	void (*notify)(kbp_storage *s, kbp_topic topic);
@@ -204,7 +221,8 @@ struct kbp_storage {
 	                          int64_t *out_count);
 	/*
 	 * job_complete for a batch in one step: the jobs still running under
-	 * worker's lease complete; *out_done says how many that was.
+	 * worker's lease complete; *out_done says how many that was. Optional
+	 * when job_complete is set (called for each job in turn instead).
 	 */
 	int (*jobs_complete)(kbp_storage *s, const char *const *job_ids, size_t n,
 	                     const char *worker, int64_t now, int64_t *out_done);
@@ -221,12 +239,49 @@ struct kbp_storage {
 	 * wait() on KBP_TOPIC_ORDERS for the changes of one intent's order: a
 	 * backend that knows which intent changed need not wake the waiters of
 	 * the others. Returning early is allowed (the caller looks again).
+	 * Optional: wait() on KBP_TOPIC_ORDERS stands in for it.
 	 */
 	int (*wait_order)(kbp_storage *s, const char *intent_id, uint64_t *seen, int64_t timeout_ms);
 };
 
-/* Opens the backend a URI names: "memory:" or a PostgreSQL URI / conninfo. */
-typedef int (*kbp_storage_open_fn)(kbp_storage **out, const char *uri);
+/*
+ * What the pipeline's options say about its storage besides the URI. The
+ * library fills it; fields are only ever appended, and a backend reads one
+ * only when `version` says it is there.
+ */
+typedef struct kbp_storage_open_options {
+	unsigned int version;       /* KBP_STORAGE_OPEN_OPTIONS_VERSION */
+	const char *schema;         /* kbp_options.storage_schema; NULL: the backend's default */
+	int pool_size;              /* kbp_options.storage_pool_size; 0: the backend's default */
+} kbp_storage_open_options;
+
+#define KBP_STORAGE_OPEN_OPTIONS_VERSION 1
+#define KBP_STORAGE_OPEN_OPTIONS_INIT { KBP_STORAGE_OPEN_OPTIONS_VERSION, NULL, 0 }
+
+/*
+ * Opens a new storage for a URI of the scheme it was registered for (the
+ * whole URI, scheme included). On failure *out stays NULL.
+ */
+typedef int (*kbp_storage_open_fn)(kbp_storage **out, const char *uri,
+                                   const kbp_storage_open_options *opts);
+
+/*
+ * Makes kbp_pipeline_open() open URIs "scheme:…" with open_fn. scheme is a
+ * lower-case letter followed by up to 31 lower-case letters, digits, '+',
+ * '-' or '.', without the colon. A scheme is registered once: registering
+ * it again with the same function does nothing, with another is refused
+ * (KBP_EEXISTS), so memory, postgresql and postgres keep their backends.
+ */
+KBP_EXTERN int kbp_storage_register(const char *scheme, kbp_storage_open_fn open_fn);
+
+/*
+ * Zeroed arrays and string copies from the allocator that the kbp_…_free()
+ * functions release with, for the objects a backend returns. NULL when
+ * memory runs out or n * size overflows (with KBP_ENOMEM set);
+ * kbp_storage_strdup(NULL) is NULL.
+ */
+KBP_EXTERN void *kbp_storage_calloc(size_t n, size_t size);
+KBP_EXTERN char *kbp_storage_strdup(const char *s);
 
 KBP_EXTERN int kbp_storage_memory_open(kbp_storage **out, const char *uri);
 /*

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/objects.h"
+#include "core/storage_open.h"
 #include "storage/memory/memory_internal.h"
 #include "util/mutex.h"
 
@@ -198,4 +199,12 @@ int kbp_storage_memory_open(kbp_storage **out, const char *uri)
 	m->scheduled.by_time = 1;
 	*out = &m->base;
 	return 0;
+}
+
+/* What "memory" is registered with: a store has no schema or pool to take from the options. */
+int kbp__storage_memory_open_fn(kbp_storage **out, const char *uri,
+                                const kbp_storage_open_options *opts)
+{
+	(void)opts;
+	return kbp_storage_memory_open(out, uri);
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/storage_open.h"
 #include "storage/postgres/pg_internal.h"
 #include "util/mutex.h"
 
@@ -129,6 +130,13 @@ int kbp_storage_postgres_open(kbp_storage **out, const char *conninfo, const cha
 	}
 	*out = &s->base;
 	return 0;
+}
+
+/* What "postgresql" and "postgres" are registered with. */
+int kbp__storage_postgres_open_fn(kbp_storage **out, const char *uri,
+                                  const kbp_storage_open_options *opts)
+{
+	return kbp_storage_postgres_open(out, uri, opts->schema, opts->pool_size);
 }
 
 int kbp_storage_postgres_migrate(int *out_version, const char *conninfo, const char *schema)

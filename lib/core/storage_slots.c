@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/storage_open.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "core/validate.h"
+
+/* Every slot but the optional ones, which missing_slot() and fill_fallbacks() handle. */
+#define REQUIRED_SLOTS(X)                                                                       \
+	X(vendor_put) X(vendor_get) X(product_put) X(product_get) X(product_set_active)         \
+	X(cart_set_item) X(cart_get) X(intent_create) X(intent_attach) X(intent_get)            \
+	X(intent_cancel) X(payment_apply) X(verifications_list) X(order_finalize) X(order_get)  \
+	X(order_facts) X(job_enqueue) X(jobs_acquire) X(job_fail) X(job_get) X(jobs_list)       \
+	X(job_retry) X(job_cancel) X(jobs_rescue) X(maintenance) X(metrics) X(free)             \
+	X(reconcile_schedule) X(doctor) X(jobs_extend)
+
+static const char *missing_slot(const kbp_storage *s)
+{
+#define MISSING(slot)          \
+	if (!s->slot)          \
+		return #slot;
+	REQUIRED_SLOTS(MISSING)
+#undef MISSING
+	if (!s->job_complete && !s->jobs_complete)
+		return "job_complete (or jobs_complete)";
+	if (!s->wait != !s->notify)
+		return s->wait ? "notify (it has wait)" : "wait (it has notify)";
+	return NULL;
+}
+
+/* Without wake-ups of its own, a backend's waiters look again every KBP_STORAGE_POLL_MS. */
+static int poll_wait(kbp_storage *s, kbp_topic topic, uint64_t *seen, int64_t timeout_ms)
+{
+	int64_t ms = timeout_ms < KBP_STORAGE_POLL_MS ? timeout_ms : KBP_STORAGE_POLL_MS;
+	struct timespec t;
+
+	(void)s;
+	(void)topic;
+	(void)seen;
+	if (ms <= 0)
+		return KBP_ETIMEOUT;
+	t.tv_sec = (time_t)(ms / 1000);
+	t.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+	}
+	return ms < timeout_ms ? 0 : KBP_ETIMEOUT;
+}
+
+static void no_notify(kbp_storage *s, kbp_topic topic)
+{
+	(void)s;
+	(void)topic;
+}
+
+static int wait_any_order(kbp_storage *s, const char *intent_id, uint64_t *seen,
+                          int64_t timeout_ms)
+{
+	(void)intent_id;
+	return s->wait(s, KBP_TOPIC_ORDERS, seen, timeout_ms);
+}
+
+static int complete_one(kbp_storage *s, const char *job_id, const char *worker, int64_t now)
+{
+	int64_t done = 0;
+	int rc = s->jobs_complete(s, &job_id, 1, worker, now, &done);
+
+	if (rc || done)
+		return rc;
+	return kbp_error_set(KBP_ESTATE, "job '%s' is no longer held by %s", job_id, worker);
+}
+
+/* As a batch does, a job that is no longer this worker's is skipped. */
+static int complete_each(kbp_storage *s, const char *const *job_ids, size_t n,
+                         const char *worker, int64_t now, int64_t *out_done)
+{
+	*out_done = 0;
+	for (size_t i = 0; i < n; i++) {
+		int rc = s->job_complete(s, job_ids[i], worker, now);
+		if (rc == 0)
+			(*out_done)++;
+		else if (rc != KBP_ESTATE && rc != KBP_ENOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
+static void fill_fallbacks(kbp_storage *s)
+{
+	if (!s->job_complete)
+		s->job_complete = complete_one;
+	if (!s->jobs_complete)
+		s->jobs_complete = complete_each;
+	if (!s->wait) {
+		s->wait = poll_wait;
+		s->notify = no_notify;
+	}
+	if (!s->wait_order)
+		s->wait_order = wait_any_order;
+}
+
+int kbp__storage_check(kbp_storage *s, const char *scheme)
+{
+	char what[64];
+	const char *missing;
+	int rc;
+
+	snprintf(what, sizeof(what), "the \"%s\" storage backend's interface", scheme);
+	if ((rc = kbp__check_versions(s->version, 1, KBP_STORAGE_VERSION, what)))
+		return rc;
+	if (!s->name || !*s->name)
+		return kbp_error_set(KBP_EINVAL, "the \"%s\" storage backend has no name", scheme);
+	if ((missing = missing_slot(s)))
+		return kbp_error_set(KBP_EINVAL, "the \"%s\" storage backend lacks %s", scheme, missing);
+	fill_fallbacks(s);
+	return 0;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A storage backend that lives outside the library: it wraps a memory store
+ * and counts the calls of each slot, which proves that what a pipeline opened
+ * on its scheme does goes through it. It registers as "counting" with
+ * kbp_storage_register(), like any out-of-tree backend:
+ *   counting:          every slot
+ *   counting:minimal   without the optional slots (jobs_complete, wait,
+ *                      notify, wait_order): the library's fallbacks run
+ *   counting:batch     without job_complete (jobs_complete stands in)
+ */
+#ifndef KBP_TEST_COUNTING_H
+#define KBP_TEST_COUNTING_H
+
+#include <kbpipeline/sys/storage.h>
+
+#define COUNTING_SLOTS(X)                                                                       \
+	X(vendor_put) X(vendor_get) X(product_put) X(product_get) X(product_set_active)         \
+	X(cart_set_item) X(cart_get) X(intent_create) X(intent_attach) X(intent_get)            \
+	X(intent_cancel) X(payment_apply) X(verifications_list) X(order_finalize) X(order_get)  \
+	X(order_facts) X(job_enqueue) X(jobs_acquire) X(job_complete) X(job_fail) X(job_get)    \
+	X(jobs_list) X(job_retry) X(job_cancel) X(jobs_rescue) X(maintenance) X(metrics)        \
+	X(wait) X(notify) X(free) X(reconcile_schedule) X(jobs_complete) X(doctor)              \
+	X(jobs_extend) X(wait_order)
+
+typedef enum counting_slot {
+#define COUNTING_ENUM(slot) COUNTING_##slot,
+	COUNTING_SLOTS(COUNTING_ENUM)
+#undef COUNTING_ENUM
+	COUNTING_N
+} counting_slot;
+
+/* Registers "counting"; safe to call more than once. */
+int counting_register(void);
+/* The open function it registers, for backends of the tests built on it. */
+int counting_open(kbp_storage **out, const char *uri, const kbp_storage_open_options *opts);
+/* Calls of a slot, summed over every counting store of the process. */
+unsigned long counting_calls(counting_slot slot);
+/* The counting store opened last, NULL before the first. */
+kbp_storage *counting_last(void);
+
+#endif
