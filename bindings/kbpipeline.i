@@ -1164,7 +1164,7 @@ static void kbpy_log(void *ctx, kbp_log_level level, const char *message)
 	kbpy_saved_error saved;
 
 	/* What the callback itself causes to be logged is dropped, never delivered recursively. */
-	if (!kbpy_in_log && (int)level >= h->log_level) {
+	if (!kbpy_in_log) {
 		kbpy_in_log = 1;
 		kbpy_error_save(&saved);
 		Py_XDECREF(PyObject_CallFunction(h->log, "iN", (int)level, kbpb_str(message)));

@@ -362,7 +362,7 @@ def _transport_hook(transport):
             status, _headers, payload = send(request)
         except TimeoutError as e:
             # The library's own code for it, whatever raised it.
-            raise Timeout(_c.KBP_ETIMEOUT, "%s: %s" % (type(e).__name__, e)) from None
+            raise Timeout(_c.KBP_ETIMEOUT, str(e) or "the transport timed out") from None
         if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
             raise TypeError("the transport answered HTTP status %r, not an int 100..599"
                             % (status,))

@@ -316,8 +316,9 @@ class CallbackCase:
                          "Khalti initiate: ConnectionRefusedError: refused by the test")
         self.assertEqual(p.product_get(self.sku).reserved, 0)
         broken[0] = TimeoutError("too slow")
-        with self.assertRaises(kbpipeline.Timeout):
+        with self.assertRaises(kbpipeline.Timeout) as cm:
             self.intent(p, "khalti")
+        self.assertEqual(str(cm.exception), "Khalti initiate: Timeout: too slow")
         self.assertEqual(p.product_get(self.sku).reserved, 0)
 
         # Initiated, then the lookup fails: the payment stays pending, as after a network failure.
