@@ -1029,8 +1029,8 @@ static int kbpw_health_check(kbp_health **out, kbp_pipeline *p, int64_t stuck_cr
 /*
  * A callback's exception as the library's error: its code if it is a
  * kbpipeline.Error, else fallback, with "Type: message" as the message (a
- * job handler's is recorded in the job's history). Called with the GIL held
- * and an exception set; clears it.
+ * job handler's is recorded in the job's history), or what when that cannot
+ * be formatted. Called with the GIL held and an exception set; clears it.
  */
 static int kbpy_raised(int fallback, const char *what)
 {
@@ -1123,7 +1123,7 @@ static int kbpw_job_register(kbp_pipeline *p, const char *kind, PyObject *handle
 
 #define KBPY_HOOKS_CAPSULE "kbpipeline.hooks"
 
-/* A pipeline's clock and log callables, owned by a capsule the Pipeline keeps until it has closed. */
+/* A pipeline's clock and log callables, in a capsule the Pipeline keeps until it has closed. */
 typedef struct kbpy_hooks {
 	PyObject *clock;            /* may be NULL */
 	PyObject *log;              /* may be NULL */
@@ -1131,8 +1131,13 @@ typedef struct kbpy_hooks {
 	int64_t last;               /* the clock's last good answer, 0: none; read under the GIL */
 } kbpy_hooks;
 
-/* Set while this thread runs the callback: a library call made from inside must not re-enter it. */
-static _Thread_local int kbpy_in_clock, kbpy_in_log;
+/*
+ * The hooks whose clock (log) callback this thread runs, if any: a library
+ * call made from inside one must not run one again, of any pipeline, so that
+ * no chain of callbacks can recurse; and the Pipeline refuses to close from
+ * inside its own (kbpw_python_hooks_running).
+ */
+static _Thread_local const kbpy_hooks *kbpy_clock_running, *kbpy_log_running;
 
 /* The thread's last error, kept across a callback that may call the library or fail itself. */
 typedef struct kbpy_saved_error {
@@ -1164,13 +1169,13 @@ static void kbpy_log(void *ctx, kbp_log_level level, const char *message)
 	kbpy_saved_error saved;
 
 	/* What the callback itself causes to be logged is dropped, never delivered recursively. */
-	if (!kbpy_in_log) {
-		kbpy_in_log = 1;
+	if (!kbpy_log_running) {
+		kbpy_log_running = h;
 		kbpy_error_save(&saved);
 		Py_XDECREF(PyObject_CallFunction(h->log, "iN", (int)level, kbpb_str(message)));
 		PyErr_Clear();
 		kbpy_error_restore(&saved);
-		kbpy_in_log = 0;
+		kbpy_log_running = NULL;
 	}
 	PyGILState_Release(gil);
 }
@@ -1235,12 +1240,12 @@ static int64_t kbpy_clock(void *ctx)
 	int64_t now;
 
 	kbpy_error_save(&saved);
-	if (kbpy_in_clock) {
-		PyErr_SetString(PyExc_RuntimeError, "the clock called into its own pipeline");
+	if (kbpy_clock_running) {
+		PyErr_SetString(PyExc_RuntimeError, "the clock was called from inside a clock callback");
 	} else {
-		kbpy_in_clock = 1;
+		kbpy_clock_running = h;
 		res = PyObject_CallNoArgs(h->clock);
-		kbpy_in_clock = 0;
+		kbpy_clock_running = NULL;
 	}
 	if (res && kbpy_clock_value(res, &now) == 0)
 		h->last = now;
@@ -1382,6 +1387,7 @@ static int kbpy_transport_in(PyObject *o, kbp_http_transport *temp, const kbp_ht
 }
 
 %nothread kbpw_python_hooks;
+%nothread kbpw_python_hooks_running;
 %inline %{
 /*
  * clock and log: callables or None. first: the clock's first answer, which
@@ -1407,9 +1413,19 @@ static PyObject *kbpw_python_hooks(PyObject *clock, int64_t first, PyObject *log
 	}
 	return capsule;
 }
+
+/* Whether this thread is inside the clock or log callback of these hooks. */
+static PyObject *kbpw_python_hooks_running(PyObject *capsule)
+{
+	const kbpy_hooks *h = (const kbpy_hooks *)PyCapsule_GetPointer(capsule, KBPY_HOOKS_CAPSULE);
+
+	if (!h)
+		return NULL;
+	return PyBool_FromLong(kbpy_clock_running == h || kbpy_log_running == h);
+}
 %}
 
-/* The shared helpers with the options only C fills: hooks from kbpw_python_hooks, a transport callable. */
+/* The shared helpers with what only C fills: kbpw_python_hooks' capsule, a transport callable. */
 int kbpw_pipeline_open_with(kbp_pipeline **out, const kbp_options *hooks, const char *storage,
                             int64_t intent_ttl_ms, int64_t job_lease_ms, int max_attempts,
                             int64_t backoff_unit_ms, int64_t backoff_max_ms,

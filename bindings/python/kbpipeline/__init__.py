@@ -25,8 +25,9 @@ gateways' HTTP transport can be Python callables, which the library calls on
 its own threads (see Pipeline and add_khalti_gateway). order_wait_async() is
 order_wait() for asyncio.
 close() stops the workers and waits for the calls in flight; a closed
-pipeline raises Closed. A job handler must not close its own pipeline or stop
-its workers (InvalidState): that would wait for the handler itself.
+pipeline raises Closed. A job handler, or a clock, log or transport
+callback, must not close its own pipeline or stop its workers (InvalidState):
+that would wait for the handler or callback itself.
 """
 
 import asyncio
@@ -345,8 +346,11 @@ UTF-8) or None.
 """
 
 
-def _transport_hook(transport):
-    """A transport callable (or object with send()) as the (status, body) adapter the C side calls."""
+def _transport_hook(transport, token):
+    """A transport (callable, or object with send()) as the adapter the C side calls.
+
+    token: its pipeline's, which the transport must not close.
+    """
     if transport is None:
         return None
     send = getattr(transport, "send", None)
@@ -358,11 +362,15 @@ def _transport_hook(transport):
     def adapter(method, url, headers, body, connect_timeout_ms, timeout_ms, max_response_bytes):
         request = HttpRequest(method, url, dict(headers), body, connect_timeout_ms, timeout_ms,
                               max_response_bytes)
+        stack = _handler_stack()
+        stack.append((token, _CALLBACK))
         try:
             status, _headers, payload = send(request)
         except TimeoutError as e:
             # The library's own code for it, whatever raised it.
             raise Timeout(_c.KBP_ETIMEOUT, str(e) or "the transport timed out") from None
+        finally:
+            stack.pop()
         if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
             raise TypeError("the transport answered HTTP status %r, not an int 100..599"
                             % (status,))
@@ -383,8 +391,11 @@ _live_lock = threading.Lock()
 # Running workers, held strongly: their threads use the pipeline, so neither
 # may be collected (and the pipeline closed under them) until stop().
 _running = set()
-# Per thread, the tokens of the pipelines whose job handler runs on it.
+# Per thread, (token, _HANDLER or _CALLBACK) of the pipelines whose job
+# handler or transport runs on it (the clock and log are known to the C side).
 _in_handlers = threading.local()
+_HANDLER = ("a job handler", "handler")
+_CALLBACK = ("a callback", "callback")
 
 
 def _handler_stack():
@@ -416,7 +427,7 @@ class Pipeline:
 
     Both are called on the library's threads (workers too) with the GIL held
     for the call only; they must be thread-safe, and they live as long as
-    the pipeline.
+    the pipeline. Neither may close the pipeline (InvalidState).
     """
 
     def __init__(self, storage="memory:", *, intent_ttl_ms=0, job_lease_ms=0, max_attempts=0,
@@ -452,8 +463,8 @@ class Pipeline:
         Safe to call twice and from any thread. Once it has begun, new calls
         raise Closed, except those of the job handlers that are finishing.
         A call in flight is waited for, an order_wait up to its timeout. From
-        inside a job handler of this pipeline it raises InvalidState: it would
-        wait for that handler.
+        inside a job handler or a callback (clock, log, transport) of this
+        pipeline it raises InvalidState: it would wait for that handler.
         """
         self._refuse_in_handler("close()")
         with self._changed:
@@ -496,19 +507,27 @@ class Pipeline:
             return "<kbpipeline.Pipeline closing>"
         return "<kbpipeline.Pipeline storage=%s>" % self.storage_name
 
-    def _in_handler(self):
-        return any(t is self._token for t in _handler_stack())
+    def _inside(self):
+        """_HANDLER or _CALLBACK if one of this pipeline's runs on this thread, else None."""
+        for token, kind in reversed(_handler_stack()):
+            if token is self._token:
+                return kind
+        hooks = self._hooks
+        if hooks is not None and _c.kbpw_python_hooks_running(hooks):
+            return _CALLBACK
+        return None
 
     def _refuse_in_handler(self, what):
-        if self._in_handler():
-            raise InvalidState(_c.KBP_ESTATE, "%s cannot run inside a job handler of its "
-                               "pipeline: it would wait for that handler to return" % what)
+        inside = self._inside()
+        if inside:
+            raise InvalidState(_c.KBP_ESTATE, "%s cannot run inside %s of its pipeline: it "
+                               "would wait for that %s to return" % (what, *inside))
 
     def _call(self, fn, *args):
         """fn(handle, *args), with the handle kept open until it returns."""
         with self._lock:
             p = self._p
-            if p is None or (self._closing and not self._in_handler()):
+            if p is None or (self._closing and not self._inside()):
                 raise Closed(_c.KBP_ESTATE, "the pipeline is %s"
                              % ("closed" if p is None else "closing"))
             self._busy += 1
@@ -567,7 +586,7 @@ class Pipeline:
                             purchase_order_name, timeout_ms)
 
     def _add_networked(self, add, transport, *options):
-        adapter = _transport_hook(transport)
+        adapter = _transport_hook(transport, self._token)
 
         def register(p):
             add(p, adapter, *options)
@@ -682,7 +701,7 @@ class Pipeline:
 
         def run(job):
             stack = _handler_stack()
-            stack.append(token)
+            stack.append((token, _HANDLER))
             try:
                 handler(_job(job))
             finally:

@@ -60,9 +60,10 @@ class FakeKhalti:
             if request.url == KHALTI_BASE + "epayment/initiate/":
                 pidx = "pidx%d%s" % (len(self.payments), uuid.uuid4().hex[:8])
                 self.payments[pidx] = body["amount"]
-                return kbpipeline.HttpResponse(200, {"Content-Type": "application/json"}, json.dumps({
-                    "pidx": pidx, "payment_url": "https://test-pay.khalti.test/?pidx=" + pidx,
-                    "expires_at": "2030-05-25T16:26:16.471649+05:45", "expires_in": 1800}))
+                answer = {"pidx": pidx, "payment_url": "https://test-pay.khalti.test/?pidx=" + pidx,
+                          "expires_at": "2030-05-25T16:26:16.471649+05:45", "expires_in": 1800}
+                return kbpipeline.HttpResponse(200, {"Content-Type": "application/json"},
+                                               json.dumps(answer))
             if request.url == KHALTI_BASE + "epayment/lookup/":
                 pidx = body["pidx"]
                 return 200, {}, json.dumps({
@@ -183,7 +184,8 @@ class CallbackCase:
         held.extend([p, "armed"])
         self.assertEqual(p.now(), T0)
         self.assertEqual(logged, ["the Python clock failed, the pipeline keeps its last time: "
-                                  "RuntimeError: the clock called into its own pipeline"])
+                                  "RuntimeError: the clock was called from inside a clock "
+                                  "callback"])
 
     def test_a_failing_clock_without_a_log_reports_to_unraisablehook(self):
         clock, seen = Clock(), []
@@ -345,6 +347,38 @@ class CallbackCase:
                     self.intent(p, "khalti")
                 answers.pop(0)
         self.assertEqual(p.product_get(self.sku).reserved, 0)
+
+    def test_a_callback_cannot_close_its_pipeline(self):
+        fake, refused, armed, held = FakeKhalti(), [], [], []
+
+        def close_from(where):
+            if armed:
+                try:
+                    held[0].close()
+                except kbpipeline.InvalidState as e:
+                    refused.append((where, str(e)))
+
+        def clock():
+            close_from("clock")
+            return T0
+
+        def transport(request):
+            close_from("transport")
+            return fake.send(request)
+
+        p = self.open(clock=clock, log=lambda level, message: close_from("log"),
+                      log_level="debug")
+        held.append(p)
+        self.add_khalti(p, transport)
+        armed.append(True)
+        intent = self.intent(p, "khalti")
+        armed.clear()
+        self.assertEqual({where for where, _ in refused}, {"clock", "log", "transport"})
+        self.assertEqual({text for _, text in refused},
+                         {"close() cannot run inside a callback of its pipeline: it would wait "
+                          "for that callback to return"})
+        self.assertFalse(p.closed)
+        self.assertEqual(p.intent_get(intent.id).status, "pending")
 
     # -------------------------------------------------------- lifetime
 
