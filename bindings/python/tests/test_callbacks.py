@@ -5,7 +5,10 @@ KBP_TEST_PG_URI, on PostgreSQL (see test_pipeline.py).
 """
 
 import asyncio
+import base64
 import gc
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -24,6 +27,7 @@ from test_pipeline import MemoryStorage, PostgresStorage
 KHALTI_SECRET_ENV = "KBP_PY_TEST_KHALTI_SECRET"
 KHALTI_SECRET = "test_secret_key_0123456789abcdef"
 KHALTI_BASE = "https://khalti.test/api/v2/"
+ESEWA_STATUS = "https://esewa.test/api/epay/transaction/status/"
 T0 = 1_700_000_000_000
 
 
@@ -299,6 +303,39 @@ class CallbackCase:
         self.assertEqual(status.stage, "confirmed")
         self.assertEqual(p.order_get(status.order_number).total_minor, 45000)
         self.assertEqual(len(fake.requests), 2)
+
+    def test_a_python_transport_serves_esewa(self):
+        asked = []
+
+        def status_api(request):
+            asked.append(request)
+            q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(request.url).query))
+            return 200, {}, json.dumps({
+                "product_code": q["product_code"], "transaction_uuid": q["transaction_uuid"],
+                "total_amount": float(q["total_amount"]), "status": "COMPLETE",
+                "ref_id": "REF" + self.u})
+
+        p = self.open()
+        p.add_esewa_gateway(secret_env=KHALTI_SECRET_ENV, status_url=ESEWA_STATUS,
+                            failure_url="https://shop.test/failed", transport=status_api)
+        intent = self.intent(p, "esewa")
+        fields = intent.redirect["fields"]
+        names = "transaction_code,status,total_amount,transaction_uuid,product_code," \
+                "signed_field_names"
+        data = {"transaction_code": "000AWEO", "status": "COMPLETE",
+                "total_amount": fields["total_amount"], "product_code": fields["product_code"],
+                "transaction_uuid": fields["transaction_uuid"], "signed_field_names": names}
+        signed = ",".join("%s=%s" % (n, data[n]) for n in names.split(","))
+        data["signature"] = base64.b64encode(hmac.new(
+            KHALTI_SECRET.encode(), signed.encode(), hashlib.sha256).digest()).decode()
+        callback = "data=" + base64.b64encode(json.dumps(data).encode()).decode()
+
+        v = p.payment_verify("esewa", callback)
+        self.assertEqual((v.outcome, v.intent_id, v.amount_minor), ("accepted", intent.id, 45000))
+        self.assertEqual([(r.method, r.url.split("?")[0], r.body) for r in asked],
+                         [("GET", ESEWA_STATUS, b"")])
+        self.assertEqual(p.worker_run_once(), 1)
+        self.assertEqual(p.order_wait(intent.id, 5000).stage, "confirmed")
 
     def test_a_raising_transport_is_a_gateway_error(self):
         fake, broken = FakeKhalti(), []
