@@ -774,15 +774,23 @@ KBP_OUT_VALUE(kbp_metrics, kbpb_from_metrics)
  * which validates every field. NULL strings and 0 numbers select the
  * library's defaults, as in C.
  */
-%inline %{
-static int kbpw_pipeline_open(kbp_pipeline **out, const char *storage, int64_t intent_ttl_ms,
-                              int64_t job_lease_ms, int max_attempts, int64_t backoff_unit_ms,
-                              int64_t backoff_max_ms, int backoff_jitter_pct,
-                              int64_t job_retention_ms, const char *storage_schema,
-                              int storage_pool_size, int64_t reconcile_after_ms)
+%{
+/*
+ * hooks: the options only C code can fill (the clock and log callbacks,
+ * which a language binding supplies), or NULL for none.
+ */
+static int kbpw_pipeline_open_with(kbp_pipeline **out, const kbp_options *hooks,
+                                   const char *storage, int64_t intent_ttl_ms,
+                                   int64_t job_lease_ms, int max_attempts,
+                                   int64_t backoff_unit_ms, int64_t backoff_max_ms,
+                                   int backoff_jitter_pct, int64_t job_retention_ms,
+                                   const char *storage_schema, int storage_pool_size,
+                                   int64_t reconcile_after_ms)
 {
 	kbp_options o = KBP_OPTIONS_INIT;
 
+	if (hooks)
+		o = *hooks;
 	o.storage = storage;
 	o.intent_ttl_ms = intent_ttl_ms;
 	o.job_lease_ms = job_lease_ms;
@@ -795,6 +803,20 @@ static int kbpw_pipeline_open(kbp_pipeline **out, const char *storage, int64_t i
 	o.storage_pool_size = storage_pool_size;
 	o.reconcile_after_ms = reconcile_after_ms;
 	return kbp_pipeline_open(out, &o);
+}
+%}
+
+%inline %{
+static int kbpw_pipeline_open(kbp_pipeline **out, const char *storage, int64_t intent_ttl_ms,
+                              int64_t job_lease_ms, int max_attempts, int64_t backoff_unit_ms,
+                              int64_t backoff_max_ms, int backoff_jitter_pct,
+                              int64_t job_retention_ms, const char *storage_schema,
+                              int storage_pool_size, int64_t reconcile_after_ms)
+{
+	return kbpw_pipeline_open_with(out, NULL, storage, intent_ttl_ms, job_lease_ms,
+	                               max_attempts, backoff_unit_ms, backoff_max_ms,
+	                               backoff_jitter_pct, job_retention_ms, storage_schema,
+	                               storage_pool_size, reconcile_after_ms);
 }
 
 static int kbpw_product_put(kbp_pipeline *p, const char *id, const char *vendor_id,
@@ -849,11 +871,16 @@ static int kbpw_gateway_add_sandbox(kbp_pipeline *p, const char *gateway_name,
 	return kbp_gateway_add_sandbox(p, &o);
 }
 
-static int kbpw_gateway_add_esewa(kbp_pipeline *p, const char *gateway_name,
-                                  const char *product_code, const char *secret_env,
-                                  const char *secret_file, int production, const char *form_url,
-                                  const char *status_url, const char *success_url,
-                                  const char *failure_url, int64_t timeout_ms)
+%}
+
+/* transport NULL: the library's own (libcurl); a binding passes its language's. */
+%{
+static int kbpw_gateway_add_esewa_with(kbp_pipeline *p, const struct kbp_http_transport *transport,
+                                       const char *gateway_name, const char *product_code,
+                                       const char *secret_env, const char *secret_file,
+                                       int production, const char *form_url,
+                                       const char *status_url, const char *success_url,
+                                       const char *failure_url, int64_t timeout_ms)
 {
 	kbp_esewa_options o = KBP_ESEWA_OPTIONS_INIT;
 
@@ -867,14 +894,16 @@ static int kbpw_gateway_add_esewa(kbp_pipeline *p, const char *gateway_name,
 	o.success_url = success_url;
 	o.failure_url = failure_url;
 	o.timeout_ms = timeout_ms;
+	o.transport = transport;
 	return kbp_gateway_add_esewa(p, &o);
 }
 
-static int kbpw_gateway_add_khalti(kbp_pipeline *p, const char *gateway_name,
-                                   const char *secret_env, const char *secret_file,
-                                   int production, const char *base_url, const char *return_url,
-                                   const char *website_url, const char *purchase_order_name,
-                                   int64_t timeout_ms)
+static int kbpw_gateway_add_khalti_with(kbp_pipeline *p, const struct kbp_http_transport *transport,
+                                        const char *gateway_name, const char *secret_env,
+                                        const char *secret_file, int production,
+                                        const char *base_url, const char *return_url,
+                                        const char *website_url,
+                                        const char *purchase_order_name, int64_t timeout_ms)
 {
 	kbp_khalti_options o = KBP_KHALTI_OPTIONS_INIT;
 
@@ -887,7 +916,32 @@ static int kbpw_gateway_add_khalti(kbp_pipeline *p, const char *gateway_name,
 	o.website_url = website_url;
 	o.purchase_order_name = purchase_order_name;
 	o.timeout_ms = timeout_ms;
+	o.transport = transport;
 	return kbp_gateway_add_khalti(p, &o);
+}
+%}
+
+%inline %{
+static int kbpw_gateway_add_esewa(kbp_pipeline *p, const char *gateway_name,
+                                  const char *product_code, const char *secret_env,
+                                  const char *secret_file, int production, const char *form_url,
+                                  const char *status_url, const char *success_url,
+                                  const char *failure_url, int64_t timeout_ms)
+{
+	return kbpw_gateway_add_esewa_with(p, NULL, gateway_name, product_code, secret_env,
+	                                   secret_file, production, form_url, status_url,
+	                                   success_url, failure_url, timeout_ms);
+}
+
+static int kbpw_gateway_add_khalti(kbp_pipeline *p, const char *gateway_name,
+                                   const char *secret_env, const char *secret_file,
+                                   int production, const char *base_url, const char *return_url,
+                                   const char *website_url, const char *purchase_order_name,
+                                   int64_t timeout_ms)
+{
+	return kbpw_gateway_add_khalti_with(p, NULL, gateway_name, secret_env, secret_file,
+	                                    production, base_url, return_url, website_url,
+	                                    purchase_order_name, timeout_ms);
 }
 
 /*
@@ -973,15 +1027,16 @@ static int kbpw_health_check(kbp_health **out, kbp_pipeline *p, int64_t stuck_cr
 #ifdef SWIGPYTHON
 %{
 /*
- * A handler's exception fails the attempt: its code if it is a
- * kbpipeline.Error, else KBP_ESTATE, with "Type: message" recorded in the
- * job's history. Called with the GIL held and an exception set.
+ * A callback's exception as the library's error: its code if it is a
+ * kbpipeline.Error, else fallback, with "Type: message" as the message (a
+ * job handler's is recorded in the job's history), or what when that cannot
+ * be formatted. Called with the GIL held and an exception set; clears it.
  */
-static int kbpy_handler_failed(void)
+static int kbpy_raised(int fallback, const char *what)
 {
 	PyObject *value, *text = NULL, *code_obj;
 	const char *msg = NULL;
-	long code = KBP_ESTATE;
+	long code = fallback;
 	int rc;
 
 #if PY_VERSION_HEX >= 0x030C0000
@@ -1010,7 +1065,7 @@ static int kbpy_handler_failed(void)
 	if (text)
 		msg = PyUnicode_AsUTF8(text);
 	PyErr_Clear();
-	rc = kbp_error_set((int)code, "%s", msg ? msg : "the Python job handler raised");
+	rc = kbp_error_set((int)code, "%s", msg ? msg : what);
 	Py_XDECREF(text);
 	Py_XDECREF(value);
 	return rc;
@@ -1030,7 +1085,7 @@ static int kbpy_job_trampoline(void *ctx, kbp_pipeline *p, const kbp_job *job)
 	if (res)
 		Py_DECREF(res);
 	else
-		rc = kbpy_handler_failed();
+		rc = kbpy_raised(KBP_ESTATE, "the Python job handler raised");
 	PyGILState_Release(gil);
 	return rc;
 }
@@ -1051,6 +1106,343 @@ static int kbpw_job_register(kbp_pipeline *p, const char *kind, PyObject *handle
 	return kbp_job_register(p, kind, kbpy_job_trampoline, handler);
 }
 %}
+
+/* ------------------------------------------------------------------ */
+/* Clocks, logs and HTTP transports written in the host language        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The library calls these on any of its threads (the caller's, workers',
+ * the lease renewer's): each takes the GIL for the Python call only, and
+ * every wrapped call releases it, so no thread holds the GIL while it waits
+ * for the library.
+ */
+%{
+#include <kbpipeline/sys/http.h>
+#include <time.h>
+
+#define KBPY_HOOKS_CAPSULE "kbpipeline.hooks"
+
+/* A pipeline's clock and log callables, in a capsule the Pipeline keeps until it has closed. */
+typedef struct kbpy_hooks {
+	PyObject *clock;            /* may be NULL */
+	PyObject *log;              /* may be NULL */
+	int log_level;
+	int64_t last;               /* the clock's last good answer, 0: none; read under the GIL */
+} kbpy_hooks;
+
+/*
+ * The hooks whose clock (log) callback this thread runs, if any: a library
+ * call made from inside one must not run one again, of any pipeline, so that
+ * no chain of callbacks can recurse; and the Pipeline refuses to close from
+ * inside its own (kbpw_python_hooks_running).
+ */
+static _Thread_local const kbpy_hooks *kbpy_clock_running, *kbpy_log_running;
+
+/* The thread's last error, kept across a callback that may call the library or fail itself. */
+typedef struct kbpy_saved_error {
+	int code;
+	char message[512];
+} kbpy_saved_error;
+
+static void kbpy_error_save(kbpy_saved_error *s)
+{
+	const kbp_error *e = kbp_error_last();
+
+	s->code = e->code;
+	snprintf(s->message, sizeof(s->message), "%s", e->message ? e->message : "");
+}
+
+static void kbpy_error_restore(const kbpy_saved_error *s)
+{
+	if (s->code)
+		kbp_error_set(s->code, "%s", s->message);
+	else
+		kbp_error_clear();
+}
+
+/* A raising log callback is ignored: logging must never change what the library does. */
+static void kbpy_log(void *ctx, kbp_log_level level, const char *message)
+{
+	kbpy_hooks *h = (kbpy_hooks *)ctx;
+	PyGILState_STATE gil = PyGILState_Ensure();
+	kbpy_saved_error saved;
+
+	/* What the callback itself causes to be logged is dropped, never delivered recursively. */
+	if (!kbpy_log_running) {
+		kbpy_log_running = h;
+		kbpy_error_save(&saved);
+		Py_XDECREF(PyObject_CallFunction(h->log, "iN", (int)level, kbpb_str(message)));
+		PyErr_Clear();
+		kbpy_error_restore(&saved);
+		kbpy_log_running = NULL;
+	}
+	PyGILState_Release(gil);
+}
+
+static int64_t kbpy_system_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* An answer of the clock: int milliseconds, not before the epoch; else an exception is set. */
+static int kbpy_clock_value(PyObject *res, int64_t *out)
+{
+	long long v;
+
+	if (!PyLong_Check(res) || PyBool_Check(res)) {
+		PyErr_Format(PyExc_TypeError, "the clock must return int milliseconds, not %.100s",
+		             Py_TYPE(res)->tp_name);
+		return -1;
+	}
+	v = PyLong_AsLongLong(res);
+	if (v == -1 && PyErr_Occurred())
+		return -1;
+	if (v < 0) {
+		PyErr_Format(PyExc_ValueError, "the clock returned %lld, a time before the epoch", v);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * The clock raised, answered badly or called back into its pipeline: the
+ * pipeline keeps the clock's last answer (the system clock's time until
+ * there is one), so that time never jumps to another clock's and no expiry,
+ * backoff or lease passes by mistake. Reported to the log callback, or else
+ * to sys.unraisablehook. Called with an exception set; clears it.
+ */
+static int64_t kbpy_clock_failed(kbpy_hooks *h)
+{
+	char text[sizeof(((kbpy_saved_error *)0)->message) + 64];
+
+	if (!h->log) {
+		PyErr_WriteUnraisable(h->clock);
+	} else {
+		kbpy_raised(KBP_ESTATE, "the clock failed");
+		snprintf(text, sizeof(text), "the Python clock failed, the pipeline keeps its last "
+		         "time: %s", kbp_error_last()->message);
+		kbpy_log(h, KBP_LOG_ERROR, text);
+	}
+	return h->last ? h->last : kbpy_system_ms();
+}
+
+static int64_t kbpy_clock(void *ctx)
+{
+	kbpy_hooks *h = (kbpy_hooks *)ctx;
+	PyGILState_STATE gil = PyGILState_Ensure();
+	kbpy_saved_error saved;
+	PyObject *res = NULL;
+	int64_t now;
+
+	kbpy_error_save(&saved);
+	if (kbpy_clock_running) {
+		PyErr_SetString(PyExc_RuntimeError, "the clock was called from inside a clock callback");
+	} else {
+		kbpy_clock_running = h;
+		res = PyObject_CallNoArgs(h->clock);
+		kbpy_clock_running = NULL;
+	}
+	if (res && kbpy_clock_value(res, &now) == 0)
+		h->last = now;
+	else
+		now = kbpy_clock_failed(h);
+	Py_XDECREF(res);
+	kbpy_error_restore(&saved);
+	PyGILState_Release(gil);
+	return now;
+}
+
+static void kbpy_hooks_free(PyObject *capsule)
+{
+	kbpy_hooks *h = (kbpy_hooks *)PyCapsule_GetPointer(capsule, KBPY_HOOKS_CAPSULE);
+
+	if (!h) {
+		PyErr_Clear();
+		return;
+	}
+	Py_XDECREF(h->clock);
+	Py_XDECREF(h->log);
+	PyMem_Free(h);
+}
+
+/* None, or a capsule of kbpw_python_hooks: the options' callbacks, in temp. */
+static int kbpy_hooks_in(PyObject *o, kbp_options *temp, const kbp_options **out)
+{
+	const kbp_options init = KBP_OPTIONS_INIT;
+	kbpy_hooks *h;
+
+	*out = NULL;
+	if (o == Py_None)
+		return 0;
+	if (!(h = (kbpy_hooks *)PyCapsule_GetPointer(o, KBPY_HOOKS_CAPSULE)))
+		return -1;
+	*temp = init;
+	temp->clock = h->clock ? kbpy_clock : NULL;
+	temp->clock_ctx = h;
+	temp->log = h->log ? kbpy_log : NULL;
+	temp->log_ctx = h;
+	temp->log_level = (kbp_log_level)h->log_level;
+	*out = temp;
+	return 0;
+}
+
+/* The request as the idiomatic layer's transport adapter takes it. */
+static PyObject *kbpy_http_args(const kbp_http_request *req)
+{
+	PyObject *headers = PyList_New((Py_ssize_t)req->n_headers);
+
+	for (size_t i = 0; headers && i < req->n_headers; i++) {
+		PyObject *h = Py_BuildValue("(NN)", kbpb_str(req->headers[i].name),
+		                            kbpb_str(req->headers[i].value));
+		if (!h) {
+			Py_CLEAR(headers);
+			break;
+		}
+		PyList_SET_ITEM(headers, (Py_ssize_t)i, h);
+	}
+	if (!headers)
+		return NULL;
+	return Py_BuildValue("(NNNy#LLn)", kbpb_str(req->method), kbpb_str(req->url), headers,
+	                     req->body ? req->body : "", (Py_ssize_t)req->body_len,
+	                     (long long)req->connect_timeout_ms, (long long)req->timeout_ms,
+	                     (Py_ssize_t)req->max_response_bytes);
+}
+
+/* The adapter's answer, (status, body bytes), as the library's response. */
+static int kbpy_http_response(PyObject *res, const kbp_http_request *req, kbp_http_response *out)
+{
+	PyObject *status, *body;
+	char *bytes;
+	Py_ssize_t len;
+	long code;
+
+	if (!PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 2 ||
+	    !PyLong_Check(status = PyTuple_GET_ITEM(res, 0)) ||
+	    !PyBytes_Check(body = PyTuple_GET_ITEM(res, 1)))
+		return kbp_error_set(KBP_EGATEWAY, "the Python HTTP transport answered no (status, body)");
+	code = PyLong_AsLong(status);
+	PyErr_Clear();
+	PyBytes_AsStringAndSize(body, &bytes, &len);
+	if ((size_t)len > req->max_response_bytes)
+		return kbp_error_set(KBP_ETOOBIG, "HTTP response exceeds %zu bytes",
+		                     req->max_response_bytes);
+	if (!(out->body = malloc((size_t)len + 1)))
+		return kbp_error_set(KBP_ENOMEM, "out of memory");
+	memcpy(out->body, bytes, (size_t)len);
+	out->body[len] = '\0';
+	out->body_len = (size_t)len;
+	/* Out of range becomes 0, which the library refuses as no valid status. */
+	out->status = code >= 100 && code <= 599 ? (int)code : 0;
+	return 0;
+}
+
+/* An exception is a response that never arrived: KBP_EGATEWAY, unless it is a kbpipeline.Error. */
+static int kbpy_http_send(void *ctx, const kbp_http_request *req, kbp_http_response *out)
+{
+	PyGILState_STATE gil = PyGILState_Ensure();
+	PyObject *args = kbpy_http_args(req), *res = NULL;
+	int rc;
+
+	if (args)
+		res = PyObject_Call((PyObject *)ctx, args, NULL);
+	Py_XDECREF(args);
+	rc = res ? kbpy_http_response(res, req, out)
+	         : kbpy_raised(KBP_EGATEWAY, "the Python HTTP transport raised");
+	Py_XDECREF(res);
+	PyGILState_Release(gil);
+	return rc;
+}
+
+/* None (libcurl's), or the adapter as a transport in temp; the caller keeps the adapter alive. */
+static int kbpy_transport_in(PyObject *o, kbp_http_transport *temp, const kbp_http_transport **out)
+{
+	*out = NULL;
+	if (o == Py_None)
+		return 0;
+	if (!PyCallable_Check(o)) {
+		PyErr_Format(PyExc_TypeError, "transport must be callable or None, not %.100s",
+		             Py_TYPE(o)->tp_name);
+		return -1;
+	}
+	temp->version = KBP_HTTP_VERSION;
+	temp->ctx = o;
+	temp->send = kbpy_http_send;
+	*out = temp;
+	return 0;
+}
+%}
+
+%typemap(in, noblock=1) const kbp_options *hooks (kbp_options temp) {
+	if (kbpy_hooks_in($input, &temp, (const kbp_options **)&$1) < 0)
+		SWIG_fail;
+}
+%typemap(in, noblock=1) const kbp_http_transport *transport (kbp_http_transport temp) {
+	if (kbpy_transport_in($input, &temp, (const kbp_http_transport **)&$1) < 0)
+		SWIG_fail;
+}
+
+%nothread kbpw_python_hooks;
+%nothread kbpw_python_hooks_running;
+%inline %{
+/*
+ * clock and log: callables or None. first: the clock's first answer, which
+ * the caller has checked. The capsule owns both callables.
+ */
+static PyObject *kbpw_python_hooks(PyObject *clock, int64_t first, PyObject *log, int log_level)
+{
+	kbpy_hooks *h;
+	PyObject *capsule;
+
+	if (!(h = (kbpy_hooks *)PyMem_Calloc(1, sizeof(*h))))
+		return PyErr_NoMemory();
+	h->clock = clock == Py_None ? NULL : clock;
+	h->log = log == Py_None ? NULL : log;
+	h->log_level = log_level;
+	h->last = first;
+	Py_XINCREF(h->clock);
+	Py_XINCREF(h->log);
+	if (!(capsule = PyCapsule_New(h, KBPY_HOOKS_CAPSULE, kbpy_hooks_free))) {
+		Py_XDECREF(h->clock);
+		Py_XDECREF(h->log);
+		PyMem_Free(h);
+	}
+	return capsule;
+}
+
+/* Whether this thread is inside the clock or log callback of these hooks. */
+static PyObject *kbpw_python_hooks_running(PyObject *capsule)
+{
+	const kbpy_hooks *h = (const kbpy_hooks *)PyCapsule_GetPointer(capsule, KBPY_HOOKS_CAPSULE);
+
+	if (!h)
+		return NULL;
+	return PyBool_FromLong(kbpy_clock_running == h || kbpy_log_running == h);
+}
+%}
+
+/* The shared helpers with what only C fills: kbpw_python_hooks' capsule, a transport callable. */
+int kbpw_pipeline_open_with(kbp_pipeline **out, const kbp_options *hooks, const char *storage,
+                            int64_t intent_ttl_ms, int64_t job_lease_ms, int max_attempts,
+                            int64_t backoff_unit_ms, int64_t backoff_max_ms,
+                            int backoff_jitter_pct, int64_t job_retention_ms,
+                            const char *storage_schema, int storage_pool_size,
+                            int64_t reconcile_after_ms);
+int kbpw_gateway_add_esewa_with(kbp_pipeline *p, const kbp_http_transport *transport,
+                                const char *gateway_name, const char *product_code,
+                                const char *secret_env, const char *secret_file, int production,
+                                const char *form_url, const char *status_url,
+                                const char *success_url, const char *failure_url,
+                                int64_t timeout_ms);
+int kbpw_gateway_add_khalti_with(kbp_pipeline *p, const kbp_http_transport *transport,
+                                 const char *gateway_name, const char *secret_env,
+                                 const char *secret_file, int production, const char *base_url,
+                                 const char *return_url, const char *website_url,
+                                 const char *purchase_order_name, int64_t timeout_ms);
 #endif /* SWIGPYTHON */
 
 #ifdef SWIGJAVASCRIPT

@@ -20,15 +20,22 @@ Every failure of the library raises a subclass of kbpipeline.Error carrying
 the KBP_E… ``code`` and the library's ``message``. Results are Records: objects
 whose fields are also items (``r.id``, ``r["id"]``, ``r.as_dict()``). Money is int minor units (paisa), times are
 int milliseconds since the epoch, as in C. Calls release the GIL, so Python
-threads can share one Pipeline; job handlers can be Python callables.
+threads can share one Pipeline; job handlers, the clock, the log and the
+gateways' HTTP transport can be Python callables, which the library calls on
+its own threads (see Pipeline and add_khalti_gateway). order_wait_async() is
+order_wait() for asyncio.
 close() stops the workers and waits for the calls in flight; a closed
-pipeline raises Closed. A job handler must not close its own pipeline or stop
-its workers (InvalidState): that would wait for the handler itself.
+pipeline raises Closed. A job handler, or a clock, log or transport
+callback, must not close its own pipeline or stop its workers (InvalidState):
+that would wait for the handler or callback itself.
 """
 
+import asyncio
 import atexit
+import collections
 import importlib.util
 import json
+import logging
 import threading
 import weakref
 
@@ -38,7 +45,7 @@ else:  # uninstalled: the extension is in the build directory, on PYTHONPATH
     import _kbpipeline_c as _c
 
 __all__ = [
-    "Pipeline", "Worker", "Record", "migrate", "strerror",
+    "Pipeline", "Worker", "Record", "HttpRequest", "HttpResponse", "migrate", "strerror",
     "Error", "InvalidArgument", "OutOfMemory", "NotFound", "Conflict", "OutOfStock",
     "Inactive", "EmptyCart", "InvalidState", "Closed", "SignatureError", "AmountMismatch",
     "TooBig", "ParseError", "Overflow", "Timeout", "StorageError", "GatewayError",
@@ -245,6 +252,11 @@ _JOB_STATES = {_c.kbp_job_state_name(i): i for i in range(_c.KBP_JOB_STATE_COUNT
 _SANDBOX_ANSWERS = {"completed": _c.KBP_SANDBOX_COMPLETED, "pending": _c.KBP_SANDBOX_PENDING,
                     "failed": _c.KBP_SANDBOX_FAILED}
 _FINAL_STAGES = ("confirmed", "failed")
+_LOG_LEVELS = {"debug": _c.KBP_LOG_DEBUG, "info": _c.KBP_LOG_INFO, "warn": _c.KBP_LOG_WARN,
+               "error": _c.KBP_LOG_ERROR}
+_LOG_NAMES = {v: k for k, v in _LOG_LEVELS.items()}
+_LOGGING_LEVELS = {_c.KBP_LOG_DEBUG: logging.DEBUG, _c.KBP_LOG_INFO: logging.INFO,
+                   _c.KBP_LOG_WARN: logging.WARNING, _c.KBP_LOG_ERROR: logging.ERROR}
 
 
 def _choice(table, value, what):
@@ -271,6 +283,107 @@ def _intent(record):
     return _json_field(record, "redirect")
 
 
+# ---------------------------------------------------------------- callbacks
+
+
+def _clock_hook(clock):
+    """The clock's first answer, checked here so that a wrong clock fails at once."""
+    if clock is None:
+        return 0
+    if not callable(clock):
+        raise TypeError("clock must be callable or None")
+    first = clock()
+    if not isinstance(first, int) or isinstance(first, bool):
+        raise TypeError("clock() must return int milliseconds, not %s" % type(first).__name__)
+    if first < 0:
+        raise ValueError("clock() returned %d, a time before the epoch" % first)
+    return first
+
+
+def _log_hook(log):
+    """log(level_name, message), or a logging.Logger, as the library's (level, message) callback."""
+    if log is None:
+        return None
+    if isinstance(log, logging.Logger):
+        return lambda level, message: log.log(_LOGGING_LEVELS[level], "%s", message)
+    if not callable(log):
+        raise TypeError("log must be callable, a logging.Logger or None")
+    return lambda level, message: log(_LOG_NAMES[level], message)
+
+
+class HttpRequest:
+    """What a gateway asks a Python HTTP transport to send.
+
+    ``method`` ("GET" or "POST"), ``url``, ``headers`` (a dict), ``body``
+    (bytes, maybe empty), ``connect_timeout_ms``, ``timeout_ms`` (the whole
+    exchange) and ``max_response_bytes``. The headers carry the merchant's
+    key: repr() shows their names only.
+    """
+
+    __slots__ = ("method", "url", "headers", "body", "connect_timeout_ms", "timeout_ms",
+                 "max_response_bytes")
+
+    def __init__(self, method, url, headers, body, connect_timeout_ms, timeout_ms,
+                 max_response_bytes):
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.connect_timeout_ms = connect_timeout_ms
+        self.timeout_ms = timeout_ms
+        self.max_response_bytes = max_response_bytes
+
+    def __repr__(self):
+        return "HttpRequest(%s %s, headers=[%s], %d bytes)" % (
+            self.method, self.url, ", ".join(self.headers), len(self.body))
+
+
+HttpResponse = collections.namedtuple("HttpResponse", "status headers body")
+HttpResponse.__doc__ = """A transport's answer: int status, headers (unused by the gateways), body.
+
+Any (status, headers, body) sequence will do; body is bytes, str (sent as
+UTF-8) or None.
+"""
+
+
+def _transport_hook(transport, token):
+    """A transport (callable, or object with send()) as the adapter the C side calls.
+
+    token: its pipeline's, which the transport must not close.
+    """
+    if transport is None:
+        return None
+    send = getattr(transport, "send", None)
+    if not callable(send):
+        send = transport
+    if not callable(send):
+        raise TypeError("transport must be callable, have a send() method, or be None")
+
+    def adapter(method, url, headers, body, connect_timeout_ms, timeout_ms, max_response_bytes):
+        request = HttpRequest(method, url, dict(headers), body, connect_timeout_ms, timeout_ms,
+                              max_response_bytes)
+        stack = _handler_stack()
+        stack.append((token, _CALLBACK))
+        try:
+            status, _headers, payload = send(request)
+        except TimeoutError as e:
+            # The library's own code for it, whatever raised it.
+            raise Timeout(_c.KBP_ETIMEOUT, str(e) or "the transport timed out") from None
+        finally:
+            stack.pop()
+        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+            raise TypeError("the transport answered HTTP status %r, not an int 100..599"
+                            % (status,))
+        if payload is None:
+            payload = b""
+        elif isinstance(payload, str):
+            payload = payload.encode()
+        # memoryview() takes bytes-like objects only (bytes() would make 12 zero bytes of 12).
+        return status, memoryview(payload).tobytes()
+
+    return adapter
+
+
 # ---------------------------------------------------------------- pipeline
 
 _live = weakref.WeakSet()
@@ -278,8 +391,11 @@ _live_lock = threading.Lock()
 # Running workers, held strongly: their threads use the pipeline, so neither
 # may be collected (and the pipeline closed under them) until stop().
 _running = set()
-# Per thread, the tokens of the pipelines whose job handler runs on it.
+# Per thread, (token, _HANDLER or _CALLBACK) of the pipelines whose job
+# handler or transport runs on it (the clock and log are known to the C side).
 _in_handlers = threading.local()
+_HANDLER = ("a job handler", "handler")
+_CALLBACK = ("a callback", "callback")
 
 
 def _handler_stack():
@@ -295,14 +411,32 @@ class Pipeline:
 
     ``storage`` is "memory:" or a PostgreSQL URI/conninfo; the keyword options
     are kbp_options' fields (0 or None: the library's default).
+
+    ``clock()`` returns the time in int milliseconds since the epoch (tests
+    move it to drive expiry, backoff and leases); it is called once here, so
+    that a clock returning anything else fails at once. If it later raises,
+    returns something else or calls into its own pipeline, the pipeline keeps
+    the last time it returned (time stands still, never jumps to another
+    clock) and reports the exception to ``log`` at "error", or, without a
+    log, to sys.unraisablehook.
+
+    ``log(level, message)`` receives the library's messages at ``log_level``
+    ("debug", "info", "warn" or "error") and above, level being one of those
+    names; a logging.Logger may be given instead. What it raises is ignored,
+    and messages that its own calls into the library cause are dropped.
+
+    Both are called on the library's threads (workers too) with the GIL held
+    for the call only; they must be thread-safe, and they live as long as
+    the pipeline. Neither may close the pipeline (InvalidState).
     """
 
     def __init__(self, storage="memory:", *, intent_ttl_ms=0, job_lease_ms=0, max_attempts=0,
                  backoff_unit_ms=0, backoff_max_ms=0, backoff_jitter_pct=0,
                  job_retention_ms=0, storage_schema=None, storage_pool_size=0,
-                 reconcile_after_ms=0):
+                 reconcile_after_ms=0, clock=None, log=None, log_level="info"):
         self._p = None
         self._handlers = []
+        self._hooks = None
         self._workers = set()
         self._busy = 0  # calls in flight
         self._closing = False
@@ -310,8 +444,12 @@ class Pipeline:
         self._token = object()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._p = _c.kbpw_pipeline_open(
-            storage, intent_ttl_ms, job_lease_ms, max_attempts, backoff_unit_ms,
+        level = _choice(_LOG_LEVELS, log_level, "log_level")
+        if clock is not None or log is not None:
+            # Owns the callables; kept until close() has closed the handle that calls them.
+            self._hooks = _c.kbpw_python_hooks(clock, _clock_hook(clock), _log_hook(log), level)
+        self._p = _c.kbpw_pipeline_open_with(
+            self._hooks, storage, intent_ttl_ms, job_lease_ms, max_attempts, backoff_unit_ms,
             backoff_max_ms, backoff_jitter_pct, job_retention_ms, storage_schema,
             storage_pool_size, reconcile_after_ms)
         with _live_lock:
@@ -325,8 +463,8 @@ class Pipeline:
         Safe to call twice and from any thread. Once it has begun, new calls
         raise Closed, except those of the job handlers that are finishing.
         A call in flight is waited for, an order_wait up to its timeout. From
-        inside a job handler of this pipeline it raises InvalidState: it would
-        wait for that handler.
+        inside a job handler or a callback (clock, log, transport) of this
+        pipeline it raises InvalidState: it would wait for that handler.
         """
         self._refuse_in_handler("close()")
         with self._changed:
@@ -341,6 +479,7 @@ class Pipeline:
                     if p is not None:
                         _c.kbp_pipeline_close(p)
                     self._handlers = []
+                    self._hooks = None
                     return
             for w in workers:
                 w.stop()
@@ -368,19 +507,27 @@ class Pipeline:
             return "<kbpipeline.Pipeline closing>"
         return "<kbpipeline.Pipeline storage=%s>" % self.storage_name
 
-    def _in_handler(self):
-        return any(t is self._token for t in _handler_stack())
+    def _inside(self):
+        """_HANDLER or _CALLBACK if one of this pipeline's runs on this thread, else None."""
+        for token, kind in reversed(_handler_stack()):
+            if token is self._token:
+                return kind
+        hooks = self._hooks
+        if hooks is not None and _c.kbpw_python_hooks_running(hooks):
+            return _CALLBACK
+        return None
 
     def _refuse_in_handler(self, what):
-        if self._in_handler():
-            raise InvalidState(_c.KBP_ESTATE, "%s cannot run inside a job handler of its "
-                               "pipeline: it would wait for that handler to return" % what)
+        inside = self._inside()
+        if inside:
+            raise InvalidState(_c.KBP_ESTATE, "%s cannot run inside %s of its pipeline: it "
+                               "would wait for that %s to return" % (what, *inside))
 
     def _call(self, fn, *args):
         """fn(handle, *args), with the handle kept open until it returns."""
         with self._lock:
             p = self._p
-            if p is None or (self._closing and not self._in_handler()):
+            if p is None or (self._closing and not self._inside()):
                 raise Closed(_c.KBP_ESTATE, "the pipeline is %s"
                              % ("closed" if p is None else "closing"))
             self._busy += 1
@@ -411,17 +558,42 @@ class Pipeline:
 
     def add_esewa_gateway(self, name=None, *, product_code=None, secret_env=None,
                           secret_file=None, production=False, form_url=None, status_url=None,
-                          success_url=None, failure_url=None, timeout_ms=0):
-        """Registers eSewa ePay v2; the secret comes from secret_env or secret_file."""
-        self._call(_c.kbpw_gateway_add_esewa, name, product_code, secret_env, secret_file,
-                   production, form_url, status_url, success_url, failure_url, timeout_ms)
+                          success_url=None, failure_url=None, timeout_ms=0, transport=None):
+        """Registers eSewa ePay v2; the secret comes from secret_env or secret_file.
+
+        ``transport``: as for add_khalti_gateway.
+        """
+        self._add_networked(_c.kbpw_gateway_add_esewa_with, transport, name, product_code,
+                            secret_env, secret_file, production, form_url, status_url,
+                            success_url, failure_url, timeout_ms)
 
     def add_khalti_gateway(self, name=None, *, secret_env=None, secret_file=None,
                            production=False, base_url=None, return_url=None, website_url=None,
-                           purchase_order_name=None, timeout_ms=0):
-        """Registers Khalti ePayment; the secret comes from secret_env or secret_file."""
-        self._call(_c.kbpw_gateway_add_khalti, name, secret_env, secret_file, production,
-                   base_url, return_url, website_url, purchase_order_name, timeout_ms)
+                           purchase_order_name=None, timeout_ms=0, transport=None):
+        """Registers Khalti ePayment; the secret comes from secret_env or secret_file.
+
+        ``transport`` (None: libcurl) sends the gateway's HTTP requests: a
+        callable, or an object with a send() method, taking an HttpRequest and
+        returning (status, headers, body), e.g. an HttpResponse, for every
+        response whatever its status. An exception is a response that never
+        arrived: the library handles it as a network failure (GatewayError;
+        a TimeoutError is Timeout). It is called on the library's threads
+        with the GIL held for the call, must be thread-safe, and is kept as
+        long as the pipeline.
+        """
+        self._add_networked(_c.kbpw_gateway_add_khalti_with, transport, name, secret_env,
+                            secret_file, production, base_url, return_url, website_url,
+                            purchase_order_name, timeout_ms)
+
+    def _add_networked(self, add, transport, *options):
+        adapter = _transport_hook(transport, self._token)
+
+        def register(p):
+            add(p, adapter, *options)
+            if adapter is not None:
+                self._handlers.append(adapter)  # the library borrows it until close()
+
+        self._call(register)
 
     def gateways_load(self, path):
         """Registers the gateways a JSON file describes (kbp_gateways_load)."""
@@ -529,7 +701,7 @@ class Pipeline:
 
         def run(job):
             stack = _handler_stack()
-            stack.append(token)
+            stack.append((token, _HANDLER))
             try:
                 handler(_job(job))
             finally:
@@ -607,6 +779,17 @@ class Pipeline:
             e.status = status
             raise e
         return status
+
+    async def order_wait_async(self, intent_id, timeout_ms=10000):
+        """order_wait() for asyncio: the event loop runs on while the order is awaited.
+
+        The wait runs in the loop's default executor, so each wait in flight
+        holds one of its threads (size the executor for the waits you
+        expect). Cancelling the awaiting task does not end that wait early:
+        it holds its thread until the order is final or timeout_ms passes.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.order_wait, intent_id, timeout_ms)
 
     def order_get(self, order_number):
         return self._call(_c.kbp_order_get, order_number)

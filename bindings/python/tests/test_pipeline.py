@@ -6,6 +6,7 @@ throwaway server and sets it), each class in a schema of its own. Without the
 variable they are skipped, or fail when KBP_REQUIRE_PG=1 (CI).
 """
 
+import asyncio
 import base64
 import gc
 import json
@@ -449,7 +450,8 @@ class PipelineCase:
             "job_enqueue": ("k",), "job_register": ("k", lambda job: None),
             "worker_run_once": (), "worker_start": (), "jobs_list": (), "job_get": ("j",),
             "job_retry": ("j",), "job_cancel": ("j",), "jobs_requeue_stale": (),
-            "order_status": ("pi_x",), "order_wait": ("pi_x", 10), "order_get": ("ORD-x",),
+            "order_status": ("pi_x",), "order_wait": ("pi_x", 10),
+            "order_wait_async": ("pi_x", 10), "order_get": ("ORD-x",),
             "order_get_by_intent": ("pi_x",), "maintenance_run": (), "metrics": (),
             "metrics_prometheus": (), "doctor": (), "health": (),
         }
@@ -459,7 +461,9 @@ class PipelineCase:
         for name, args in calls.items():
             with self.subTest(method=name):
                 with self.assertRaises(kbpipeline.Closed) as cm:
-                    getattr(p, name)(*args)
+                    result = getattr(p, name)(*args)
+                    if asyncio.iscoroutine(result):
+                        asyncio.run(result)
                 self.assertEqual(cm.exception.code, _c.KBP_ESTATE)
                 self.assertEqual(str(cm.exception), "the pipeline is closed")
                 self.assertIsInstance(cm.exception, ValueError)
@@ -469,9 +473,12 @@ class PipelineCase:
         p.close()
 
 
-class MemoryTests(PipelineCase, unittest.TestCase):
+class MemoryStorage:
     def open_pipeline(self, **options):
         return kbpipeline.Pipeline(storage="memory:", **options)
+
+
+class MemoryTests(MemoryStorage, PipelineCase, unittest.TestCase):
 
     def test_context_manager_and_close(self):
         with kbpipeline.Pipeline() as p:
@@ -613,8 +620,8 @@ class MemoryTests(PipelineCase, unittest.TestCase):
 _pg_schemas = 0
 
 
-class PostgresTests(PipelineCase, unittest.TestCase):
-    """The same tests on PostgreSQL, each in a schema of its own."""
+class PostgresStorage:
+    """Pipelines on PostgreSQL, each in a schema of its own."""
 
     def setUp(self):
         if not PG_URI:
@@ -633,6 +640,10 @@ class PostgresTests(PipelineCase, unittest.TestCase):
         p = kbpipeline.Pipeline(storage=PG_URI, storage_schema=schema, **options)
         self.assertEqual(p.storage_name, "postgres")
         return p
+
+
+class PostgresTests(PostgresStorage, PipelineCase, unittest.TestCase):
+    """The same tests on PostgreSQL."""
 
 
 if __name__ == "__main__":
