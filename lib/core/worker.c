@@ -90,9 +90,12 @@ static int write_failure(kbp_pipeline *p, void *ctx)
 	int rc = p->storage->job_fail(p->storage, f->job->id, f->worker, f->message, f->retry_at,
 	                              kbp_pipeline_now(p));
 
-	if (rc == 0 || lease_lost(rc))
+	/*
+	 * Only a refused message is replaced: an outage is retried with the
+	 * handler's own words, which the storage takes once it is back.
+	 */
+	if (rc != KBP_EINVAL)
 		return rc;
-	/* The storage may refuse the message itself: the failure is recorded all the same. */
 	snprintf(fallback, sizeof(fallback), "%s (the handler's message could not be recorded)",
 	         kbp_strerror(f->code));
 	return p->storage->job_fail(p->storage, f->job->id, f->worker, fallback, f->retry_at,

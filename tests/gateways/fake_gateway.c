@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ typedef struct ref_entry {
 
 struct fake_gateway {
 	int listen_fd, stop_pipe[2], port;
+	uint32_t tag; /* in every pidx: ports repeat across the test cases that share a schema */
 	char url[64];
 	char key[256];
 	pthread_t thread;
@@ -354,7 +356,7 @@ static void serve_initiate(fake_gateway *f, int fd, const request *r)
 	snprintf(f->last_auth, sizeof(f->last_auth), "%s", r->auth);
 	snprintf(f->last_body, sizeof(f->last_body), "%s", r->body);
 	a = f->initiate;
-	snprintf(pidx, sizeof(pidx), "Fake%dPidx%d", f->port, ++f->n_pidx);
+	snprintf(pidx, sizeof(pidx), "Fake%08xPidx%d", (unsigned)f->tag, ++f->n_pidx);
 	pthread_mutex_unlock(&f->lock);
 	if (!authorized(f, fd, r) || answer_failure(fd, a))
 		goto out;
@@ -513,6 +515,7 @@ fake_gateway *fake_start(const char *khalti_key)
 	if (!f)
 		return NULL;
 	snprintf(f->key, sizeof(f->key), "%s", khalti_key);
+	f->tag = randombytes_random();
 	f->initiate = FAKE_COMPLETED;
 	pthread_mutex_init(&f->lock, NULL);
 	memset(&addr, 0, sizeof(addr));

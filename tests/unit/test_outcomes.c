@@ -20,6 +20,7 @@ typedef struct flaky {
 	int (*job_fail)(kbp_storage *s, const char *job_id, const char *worker, const char *error,
 	                int64_t retry_at, int64_t now);
 	int fail_completions;       /* the first this many completions fail; -1: all */
+	int fail_failures;          /* the first this many failures are not written */
 	const char *refuse;         /* job_fail refuses messages containing this */
 	atomic_int completions;
 	atomic_int failures;
@@ -41,9 +42,12 @@ static int flaky_complete(kbp_storage *s, const char *const *job_ids, size_t n,
 static int flaky_fail(kbp_storage *s, const char *job_id, const char *worker, const char *error,
                       int64_t retry_at, int64_t now)
 {
-	atomic_fetch_add(&fl.failures, 1);
+	int call = atomic_fetch_add(&fl.failures, 1);
+
+	if (call < fl.fail_failures)
+		return kbp_error_set(KBP_ESTORAGE, "connection to the database lost");
 	if (fl.refuse && strstr(error, fl.refuse))
-		return kbp_error_set(KBP_ESTORAGE, "invalid byte sequence");
+		return kbp_error_set(KBP_EINVAL, "invalid byte sequence");
 	return fl.job_fail(s, job_id, worker, error, retry_at, now);
 }
 
@@ -135,6 +139,22 @@ START_TEST(refused_message_records_a_fallback)
 }
 END_TEST
 
+/* An outage is not a refusal: once the storage is back, the handler's own words are recorded. */
+START_TEST(failure_is_retried_with_its_own_message)
+{
+	kbp_pipeline *p = open_flaky(0, NULL, 60000);
+	kbp_job *j;
+
+	fl.fail_failures = 1;
+	j = run_one(p, "outage_fail", h_fail, "the courier was unreachable");
+	ck_assert_int_eq(j->state, KBP_JOB_AVAILABLE);
+	ck_assert_str_eq(j->last_error, "the courier was unreachable");
+	ck_assert_int_eq(atomic_load(&fl.failures), 2);
+	kbp_job_free(j);
+	kbp_pipeline_close(p);
+}
+END_TEST
+
 /* A storage that never recovers: the worker stops trying once the lease has passed. */
 START_TEST(retries_end_with_the_lease)
 {
@@ -161,6 +181,7 @@ TCase *outcomes_tcase(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, completion_is_retried_through_an_outage);
 	tcase_add_test(tc, refused_message_records_a_fallback);
+	tcase_add_test(tc, failure_is_retried_with_its_own_message);
 	tcase_add_test(tc, retries_end_with_the_lease);
 	return tc;
 }

@@ -235,6 +235,10 @@ static int sql_error(const PGresult *res)
 	/* A constraint caught what the function's own checks should have: a lost race. */
 	if (state && (strcmp(state, "23505") == 0 || strcmp(state, "23514") == 0))
 		return kbp_error_set(KBP_ECONFLICT, "concurrent change: %s", msg ? msg : state);
+	/* Class 22, data exception: the server is up and refused a value it was given. */
+	if (state && strncmp(state, "22", 2) == 0)
+		return kbp_error_set(KBP_EINVAL, "PostgreSQL refused a value (%s): %s", state,
+		                     msg ? msg : "unknown");
 	return kbp_error_set(KBP_ESTORAGE, "PostgreSQL error %s: %s", state ? state : "?",
 	                     msg ? msg : "unknown");
 }
