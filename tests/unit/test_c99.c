@@ -2,8 +2,11 @@
 /*
  * The public headers must compile as C99 with -pedantic (DESIGN §8); this
  * file is built that way. It also checks that the _INIT macros fill the
- * version fields, which every versioned call depends on.
+ * version fields, which every versioned call depends on. The headers split
+ * out of others come first, so that each is seen to stand alone.
  */
+#include <kbpipeline/gateways.h>
+#include <kbpipeline/jobs.h>
 #include <kbpipeline.h>
 #include <kbpipeline/sys/storage.h>
 #include <kbpipeline/sys/gateway.h>
@@ -18,6 +21,8 @@ int main(void)
 	kbp_product_spec ps = KBP_PRODUCT_SPEC_INIT;
 	kbp_intent_request ir = KBP_INTENT_REQUEST_INIT;
 	kbp_sandbox_options so = KBP_SANDBOX_OPTIONS_INIT;
+	kbp_esewa_options eso = KBP_ESEWA_OPTIONS_INIT;
+	kbp_khalti_options ko = KBP_KHALTI_OPTIONS_INIT;
 	kbp_enqueue_options eo = KBP_ENQUEUE_OPTIONS_INIT;
 	kbp_worker_options wo = KBP_WORKER_OPTIONS_INIT;
 	kbp_job_filter jf = KBP_JOB_FILTER_INIT;
@@ -27,6 +32,10 @@ int main(void)
 	EXPECT(ps.version == KBP_PRODUCT_SPEC_VERSION && ps.active == 1);
 	EXPECT(ir.version == KBP_INTENT_REQUEST_VERSION && ir.idempotency_key == NULL);
 	EXPECT(so.version == KBP_SANDBOX_OPTIONS_VERSION && so.secret == NULL);
+	EXPECT(eso.version == KBP_ESEWA_OPTIONS_VERSION && eso.secret_env == NULL &&
+	       eso.transport == NULL);
+	EXPECT(ko.version == KBP_KHALTI_OPTIONS_VERSION && ko.secret_env == NULL &&
+	       ko.transport == NULL);
 	EXPECT(eo.version == KBP_ENQUEUE_OPTIONS_VERSION && eo.unique_key == NULL);
 	EXPECT(wo.version == KBP_WORKER_OPTIONS_VERSION && wo.threads == 0);
 	EXPECT(jf.version == KBP_JOB_FILTER_VERSION && jf.state == -1 && jf.limit == 0);
