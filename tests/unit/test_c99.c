@@ -27,6 +27,9 @@ int main(void)
 	kbp_worker_options wo = KBP_WORKER_OPTIONS_INIT;
 	kbp_job_filter jf = KBP_JOB_FILTER_INIT;
 	kbp_health_thresholds ht = KBP_HEALTH_THRESHOLDS_INIT;
+	kbp_intent_item line = { NULL, NULL, 2, 150 };
+	kbp_intent intent = { 0 };
+	kbp_order order = { 0 };
 
 	EXPECT(o.version == KBP_OPTIONS_VERSION && o.storage == NULL && o.intent_ttl_ms == 0);
 	EXPECT(ps.version == KBP_PRODUCT_SPEC_VERSION && ps.active == 1);
@@ -41,6 +44,11 @@ int main(void)
 	EXPECT(jf.version == KBP_JOB_FILTER_VERSION && jf.state == -1 && jf.limit == 0);
 	EXPECT(ht.version == KBP_HEALTH_THRESHOLDS_VERSION && ht.stuck_critical == 5 &&
 	       ht.failed_hour_warning == 10 && ht.finalize_p95_warning_ms == 10000);
+	/* An order's items are its intent's: one type, assignable without a cast. */
+	intent.items = &line;
+	order.items = intent.items;
+	EXPECT(order.items[0].qty == 2 && order.items[0].unit_price_minor == 150);
+	EXPECT(sizeof(kbp_order_item) == sizeof(kbp_intent_item));
 	EXPECT(kbp_strerror(KBP_EINVAL) != NULL);
 	return failures == 0 ? 0 : 1;
 }
