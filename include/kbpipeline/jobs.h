@@ -136,6 +136,8 @@ KBP_EXTERN int kbp_job_retry(kbp_pipeline *p, const char *job_id);
 /* available or failed -> cancelled. */
 KBP_EXTERN int kbp_job_cancel(kbp_pipeline *p, const char *job_id);
 /* Running jobs whose lease passed -> available (the attempt counts). out_count may be NULL. */
+KBP_EXTERN int kbp_jobs_rescue(int64_t *out_count, kbp_pipeline *p);
+/* Deprecated: the former name of kbp_jobs_rescue(), which it calls. */
 KBP_EXTERN int kbp_jobs_requeue_stale(int64_t *out_count, kbp_pipeline *p);
 
 KBP_EXTERN void kbp_job_free(kbp_job *job);
