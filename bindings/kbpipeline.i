@@ -764,6 +764,7 @@ KBP_OUT_VALUE(kbp_metrics, kbpb_from_metrics)
 %include "kbpipeline/cart.h"
 %include "kbpipeline/intent.h"
 %include "kbpipeline/verify.h"
+%include "kbpipeline/gateways.h"
 %include "kbpipeline/jobs.h"
 %include "kbpipeline/orders.h"
 %include "kbpipeline/ops.h"

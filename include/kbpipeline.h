@@ -8,6 +8,7 @@
 #include "kbpipeline/cart.h"
 #include "kbpipeline/intent.h"
 #include "kbpipeline/verify.h"
+#include "kbpipeline/gateways.h"
 #include "kbpipeline/jobs.h"
 #include "kbpipeline/orders.h"
 #include "kbpipeline/ops.h"

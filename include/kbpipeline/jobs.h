@@ -107,6 +107,39 @@ KBP_EXTERN int kbp_worker_start(kbp_worker **out, kbp_pipeline *p, const kbp_wor
  */
 KBP_EXTERN void kbp_worker_stop(kbp_worker *worker);
 
+/* Job administration: what an operator sees of the queue and does to it. */
+#define KBP_JOB_FILTER_VERSION 1
+#define KBP_JOB_LIST_MAX 1000
+
+typedef struct kbp_job_filter {
+	unsigned int version;
+	int state;                  /* a kbp_job_state, or -1 for any */
+	const char *kind;           /* NULL: any */
+	int64_t since;              /* created at or after, 0: any */
+	size_t limit;               /* 1 ..= KBP_JOB_LIST_MAX, 0: 100 */
+	const char *after;          /* paging cursor: the next_after of the previous page */
+} kbp_job_filter;
+
+#define KBP_JOB_FILTER_INIT { KBP_JOB_FILTER_VERSION, -1, NULL, 0, 0, NULL }
+
+typedef struct kbp_job_list {
+	size_t n;
+	kbp_job *jobs;              /* newest first */
+	char *next_after;           /* NULL on the last page */
+} kbp_job_list;
+
+KBP_EXTERN int kbp_jobs_list(kbp_job_list **out, kbp_pipeline *p, const kbp_job_filter *filter);
+KBP_EXTERN void kbp_job_list_free(kbp_job_list *list);
+KBP_EXTERN int kbp_job_get(kbp_job **out, kbp_pipeline *p, const char *job_id);
+/* failed or cancelled -> available now, with at least one attempt left. */
+KBP_EXTERN int kbp_job_retry(kbp_pipeline *p, const char *job_id);
+/* available or failed -> cancelled. */
+KBP_EXTERN int kbp_job_cancel(kbp_pipeline *p, const char *job_id);
+/* Running jobs whose lease passed -> available (the attempt counts). out_count may be NULL. */
+KBP_EXTERN int kbp_jobs_rescue(int64_t *out_count, kbp_pipeline *p);
+/* Deprecated: the former name of kbp_jobs_rescue(), which it calls. */
+KBP_EXTERN int kbp_jobs_requeue_stale(int64_t *out_count, kbp_pipeline *p);
+
 KBP_EXTERN void kbp_job_free(kbp_job *job);
 KBP_EXTERN const char *kbp_job_state_name(kbp_job_state state);
 

@@ -28,12 +28,11 @@ typedef struct kbp_order_status {
 	int needs_refund;
 } kbp_order_status;
 
-typedef struct kbp_order_item {
-	char *sku;
-	char *vendor_id;
-	int64_t qty;
-	int64_t unit_price_minor;
-} kbp_order_item;
+/*
+ * An order's lines are its intent's snapshot, copied when the order is
+ * created: the same fields with the same meaning, so the same struct.
+ */
+typedef kbp_intent_item kbp_order_item;
 
 typedef struct kbp_order {
 	char *id;                   /* "ord_…" */

@@ -66,7 +66,7 @@ int kbp_job_cancel(kbp_pipeline *p, const char *job_id)
 	return p->storage->job_cancel(p->storage, job_id, kbp_pipeline_now(p));
 }
 
-int kbp_jobs_requeue_stale(int64_t *out_count, kbp_pipeline *p)
+int kbp_jobs_rescue(int64_t *out_count, kbp_pipeline *p)
 {
 	int64_t count = 0;
 	int rc;
@@ -78,4 +78,10 @@ int kbp_jobs_requeue_stale(int64_t *out_count, kbp_pipeline *p)
 	if (rc == 0 && out_count)
 		*out_count = count;
 	return rc;
+}
+
+/* The former name: a real symbol, so programs linked against it keep running. */
+int kbp_jobs_requeue_stale(int64_t *out_count, kbp_pipeline *p)
+{
+	return kbp_jobs_rescue(out_count, p);
 }

@@ -287,7 +287,7 @@ START_TEST(health_reports_rescues_as_info)
 	runner_start(&r, &f, "hung");
 	blocker_wait_started(&b, 1);
 	fx_advance(&f, 1001);
-	CK_OK(kbp_jobs_requeue_stale(NULL, f.p));
+	CK_OK(kbp_jobs_rescue(NULL, f.p));
 	h = health(&f, NULL);
 	ck_assert_int_eq(h->metrics.jobs_rescued_last_hour - m0.jobs_rescued_last_hour, 1);
 	for (size_t i = 0; i < h->n_findings; i++)

@@ -646,7 +646,8 @@ END_TEST
 /*
  * A worker takes a job and hangs (its handler blocks on a condition
  * variable). Once the lease passes, the job is rescued - by
- * kbp_jobs_requeue_stale (loop 0) or by kbp_maintenance_run (loop 1) - with
+ * kbp_jobs_rescue (loop 0), by kbp_maintenance_run (loop 1) or by
+ * kbp_jobs_rescue's former name, kbp_jobs_requeue_stale (loop 2) - with
  * the attempt counted; another worker finishes it; the hung worker's late
  * failure must not undo that.
  */
@@ -683,7 +684,7 @@ START_TEST(lapsed_lease_is_rescued)
 
 	/* Within the lease nothing is stale. */
 	fx_advance(&f, 1000);
-	CK_OK(kbp_jobs_requeue_stale(NULL, f.p));
+	CK_OK(kbp_jobs_rescue(NULL, f.p));
 	j = fx_job_get(&f, id);
 	ck_assert_int_eq(j->state, KBP_JOB_RUNNING);
 	kbp_job_free(j);
@@ -691,9 +692,9 @@ START_TEST(lapsed_lease_is_rescued)
 	fx_advance(&f, 1);
 	fx_metrics(&f, &m1);
 	ck_assert_int_eq(m1.jobs_stuck - m0.jobs_stuck, 1);
-	if (_i == 0) {
+	if (_i != 1) {
 		int64_t n = -1;
-		CK_OK(kbp_jobs_requeue_stale(&n, f.p));
+		CK_OK(_i == 0 ? kbp_jobs_rescue(&n, f.p) : kbp_jobs_requeue_stale(&n, f.p));
 		ck_assert_int_ge(n, 1);
 	} else {
 		kbp_maintenance_result res;
@@ -749,7 +750,7 @@ START_TEST(lapsed_lease_with_no_attempts_left_is_dead)
 	runner_start(&r, &f, "crashy");
 	blocker_wait_started(&b, 1);
 	fx_advance(&f, 1001);
-	CK_OK(kbp_jobs_requeue_stale(NULL, f.p));
+	CK_OK(kbp_jobs_rescue(NULL, f.p));
 	j = fx_job_get(&f, id);
 	ck_assert_int_eq(j->state, KBP_JOB_FAILED);
 	ck_assert_int_eq(j->attempts, 1);
@@ -882,6 +883,7 @@ START_TEST(jobs_list_and_get_bad_input)
 	CK_RC(kbp_job_get(&j, f.p, NULL), KBP_EINVAL);
 	CK_RC(kbp_job_get(NULL, f.p, "job_x"), KBP_EINVAL);
 	CK_RC(kbp_job_get(&j, NULL, "job_x"), KBP_EINVAL);
+	CK_RC(kbp_jobs_rescue(NULL, NULL), KBP_EINVAL);
 	CK_RC(kbp_jobs_requeue_stale(NULL, NULL), KBP_EINVAL);
 	fx_close(&f);
 }
@@ -997,7 +999,7 @@ void add_jobs_tests(Suite *s)
 	tcase_add_test(tc, no_handler_is_a_failed_attempt);
 	tcase_add_test(tc, failure_message_is_whole_utf8);
 	tcase_add_test(tc, cancel_rules);
-	tcase_add_loop_test(tc, lapsed_lease_is_rescued, 0, 2);
+	tcase_add_loop_test(tc, lapsed_lease_is_rescued, 0, 3);
 	tcase_add_test(tc, lapsed_lease_with_no_attempts_left_is_dead);
 	tcase_add_test(tc, jobs_list_filters_and_pages);
 	tcase_add_test(tc, jobs_list_and_get_bad_input);

@@ -39,8 +39,8 @@ static int h_slow(void *ctx, kbp_pipeline *p, const kbp_job *job)
 	(void)job;
 	atomic_fetch_add(&s->calls, 1);
 	fx_advance(s->f, s->step_ms ? s->step_ms : LEASE_MS * 6 / 10);
-	if (kbp_jobs_requeue_stale(&n, p) != 0)
-		return kbp_error_set(KBP_ESTATE, "requeue_stale failed: %s", kbp_error_last()->message);
+	if (kbp_jobs_rescue(&n, p) != 0)
+		return kbp_error_set(KBP_ESTATE, "jobs_rescue failed: %s", kbp_error_last()->message);
 	s->rescued += n;
 	return 0;
 }
@@ -148,7 +148,7 @@ START_TEST(worker_keeps_the_lease_of_a_long_job)
 	kbp_job_free(wait_for_lease_after(&f, id, first_lease));
 	/* ...so once the first lease has passed, maintenance leaves the job alone. */
 	fx_advance(&f, LEASE_MS * 2 / 3);
-	CK_OK(kbp_jobs_requeue_stale(&rescued, f.p));
+	CK_OK(kbp_jobs_rescue(&rescued, f.p));
 	ck_assert_int_eq(rescued, 0);
 
 	pthread_mutex_lock(&g.mu);

@@ -89,7 +89,13 @@ def check_headers(args, inst):
         check((inc / h).is_file(), "header %s is not installed in %s" % (h, inc))
         check(filecmp.cmp(src_inc / h, inc / h, shallow=False),
               "installed %s differs from the source" % h)
-    print("ok: %d headers in %s" % (len(headers), inc))
+    # C callers include only the umbrella header: it must name every module.
+    umbrella = (inc / "kbpipeline.h").read_text()
+    for h in headers:
+        if h.parent == Path("kbpipeline"):
+            check('#include "%s"' % h.as_posix() in umbrella,
+                  "kbpipeline.h does not include %s" % h)
+    print("ok: %d headers in %s, the umbrella including each module" % (len(headers), inc))
 
 
 def check_libraries(args, inst):

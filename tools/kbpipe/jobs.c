@@ -554,7 +554,7 @@ static int jobs_cancel(const kbpipe_ctx *ctx, int argc, char **argv)
 	return KBPIPE_EXIT_OK;
 }
 
-static int jobs_requeue_stale(const kbpipe_ctx *ctx, int argc, char **argv)
+static int jobs_rescue_stale(const kbpipe_ctx *ctx, int argc, char **argv)
 {
 	kbp_options opts = KBP_OPTIONS_INIT;
 	kbp_pipeline *p;
@@ -570,7 +570,7 @@ static int jobs_requeue_stale(const kbpipe_ctx *ctx, int argc, char **argv)
 	}
 	if ((rc = kbpipe_open(&p, ctx, &opts)))
 		return rc;
-	rc = kbp_jobs_requeue_stale(&n, p);
+	rc = kbp_jobs_rescue(&n, p);
 	kbp_pipeline_close(p);
 	if (rc)
 		return kbpipe_lib_error("jobs requeue-stale", rc);
@@ -588,7 +588,7 @@ int kbpipe_jobs(const kbpipe_ctx *ctx, int argc, char **argv)
 		{ "show", jobs_show },
 		{ "retry", jobs_retry },
 		{ "cancel", jobs_cancel },
-		{ "requeue-stale", jobs_requeue_stale },
+		{ "requeue-stale", jobs_rescue_stale },
 	};
 
 	if (argc < 2)
