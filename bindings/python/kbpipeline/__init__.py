@@ -757,9 +757,12 @@ class Pipeline:
     def job_cancel(self, job_id):
         self._call(_c.kbp_job_cancel, job_id)
 
-    def jobs_requeue_stale(self):
+    def jobs_rescue(self):
         """Running jobs whose lease passed -> available; returns how many."""
-        return self._call(_c.kbp_jobs_requeue_stale)
+        return self._call(_c.kbp_jobs_rescue)
+
+    # The former name, kept for callers written before "rescue" was the one word.
+    jobs_requeue_stale = jobs_rescue
 
     # -- orders
 
