@@ -16,6 +16,7 @@ int main(void)
 	add_verify_tests(s);
 	add_finalize_tests(s);
 	add_orders_tests(s);
+	add_order_watch_tests(s);
 	add_jobs_tests(s);
 	add_leases_tests(s);
 	add_maintenance_tests(s);

@@ -304,17 +304,24 @@ const CALLS = {
   },
 };
 
-// A pipeline that is garbage collected without close() is closed then.
-const unclosed = new FinalizationRegistry((handle) => c.kbp_pipeline_close(handle));
+// A pipeline that is garbage collected without close() is closed then, its order watch first.
+const unclosed = new FinalizationRegistry((held) => {
+  if (held.watch) c.kbpw_order_watch_close(held.watch);
+  c.kbp_pipeline_close(held.handle);
+});
+
+const ORDER_WAIT_MAX_MS = 86400000;
 
 // ------------------------------------------------------------ pipeline
 
 class Pipeline {
   #h;
   #id;
-  #busy = 0; // calls in flight on the thread pool
+  #busy = 0; // calls in flight: on the thread pool, or orderWaits
   #idle = [];
   #workers = new Set();
+  #held; // what the FinalizationRegistry closes: { handle, watch }
+  #waits = new Map(); // intent id -> the wake-up functions of its orderWaits
 
   /**
    * @param {object} [opts] storage ('memory:' or a PostgreSQL URI) and kbp_options'
@@ -329,7 +336,8 @@ class Pipeline {
       zero(o.storagePoolSize), zero(o.reconcileAfterMs));
     this.#id = nextPipelineId++;
     pipelines.set(this.#id, new WeakRef(this));
-    unclosed.register(this, this.#h, this);
+    this.#held = { handle: this.#h, watch: null };
+    unclosed.register(this, this.#held, this);
   }
 
   #open() {
@@ -355,6 +363,7 @@ class Pipeline {
     pipelines.delete(this.#id);
     const h = this.#h;
     this.#h = null;
+    if (this.#held.watch) c.kbpw_order_watch_close(this.#held.watch);
     c.kbp_pipeline_close(h);
     this._handlers.clear();
   }
@@ -363,16 +372,35 @@ class Pipeline {
     await this.close();
   }
 
+  #release() {
+    if (--this.#busy === 0) this.#idle.splice(0).forEach((r) => r());
+  }
+
   // Runs fn(handle, callback) on the thread pool; the pipeline stays open meanwhile.
   _offload(fn) {
     return new Promise((resolve, reject) => {
       fn(this.#open(), (err, value) => {
-        if (--this.#busy === 0) this.#idle.splice(0).forEach((r) => r());
+        this.#release();
         if (err) reject(err);
         else resolve(value);
       });
       this.#busy++;
     });
+  }
+
+  // The pipeline's order watch, opened by the first orderWait. Its callback
+  // holds the pipeline weakly: an idle watch must not keep it from being collected.
+  #orderWatch() {
+    const h = this.#open();
+    if (!this.#held.watch) {
+      const self = new WeakRef(this);
+      this.#held.watch = c.kbpw_order_watch_open(OUT, h, (ids) => self.deref()?.#ordersChanged(ids));
+    }
+    return this.#held.watch;
+  }
+
+  #ordersChanged(ids) {
+    for (const id of ids) this.#waits.get(id)?.forEach((wake) => wake());
   }
 
   _forgetWorker(w) {
@@ -455,22 +483,56 @@ class Pipeline {
 
   /**
    * Resolves when the order is confirmed or failed; rejects with KBP_ETIMEOUT
-   * (its `status` the latest) when timeoutMs passes first. The wait holds one
-   * of libuv's thread-pool threads (UV_THREADPOOL_SIZE, default 4): finalize
-   * orders with a Worker, whose threads are the library's own, rather than
-   * with runOnce, which queues behind the waits; a status page can poll
-   * orderStatus instead.
+   * (its `status` the latest) when timeoutMs passes first. A wait holds no
+   * thread: the pipeline's order watch (kbp_order_watch_open(3)) says when
+   * the order may have changed, and the status is read again then, off the
+   * event loop, so thousands of waits can be in flight.
    */
   async orderWait(intentId, timeoutMs = 10000) {
-    const status = await this._offload((handle, cb) =>
-      c.kbpw_order_wait_async(handle, intentId, timeoutMs, cb));
-    if (!FINAL_STAGES.has(status.stage)) {
-      const err = libraryError('KBP_ETIMEOUT',
-        `order of intent ${intentId} still ${status.stage} after ${timeoutMs} ms`);
-      err.status = status;
-      throw err;
+    if (typeof timeoutMs !== 'number') throw new TypeError('timeoutMs must be a number');
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > ORDER_WAIT_MAX_MS) {
+      throw new RangeError(`timeoutMs must be an integer 0 ..= ${ORDER_WAIT_MAX_MS}`);
     }
-    return status;
+    const watch = this.#orderWatch();
+    // Watched before the first read, so that no change slips between the two.
+    c.kbpw_order_watch_add(watch, intentId);
+    this.#busy++;
+    let woken = false;
+    let wakeUp = null;
+    const wake = () => {
+      woken = true;
+      wakeUp?.();
+    };
+    const waits = this.#waits.get(intentId) ?? new Set();
+    this.#waits.set(intentId, waits.add(wake));
+    let timer;
+    const expired = new Promise((resolve) => {
+      timer = setTimeout(resolve, timeoutMs, true);
+    });
+    try {
+      for (let late = false; ;) {
+        woken = false;
+        const status = await this.orderStatus(intentId);
+        if (FINAL_STAGES.has(status.stage)) return status;
+        if (late) {
+          const err = libraryError('KBP_ETIMEOUT',
+            `order of intent ${intentId} still ${status.stage} after ${timeoutMs} ms`);
+          err.status = status;
+          throw err;
+        }
+        // Asleep until the watch reports the intent, or time is up (one more read, the latest).
+        if (!woken) late = await Promise.race([new Promise((resolve) => { wakeUp = resolve; }), expired]) === true;
+        wakeUp = null;
+      }
+    } finally {
+      clearTimeout(timer);
+      waits.delete(wake);
+      if (waits.size === 0) {
+        this.#waits.delete(intentId);
+        c.kbpw_order_watch_remove(watch, intentId);
+      }
+      this.#release();
+    }
   }
 
   // Each call of CALLS as a Promise form (its name) and a synchronous form (name + 'Sync').

@@ -120,6 +120,26 @@ function backendSuite(name, open) {
       assert.equal((await pending).stage, 'confirmed');
     });
 
+    test('orderWait holds no pool thread: runOnce finalizes while 40 waits are in flight', async () => {
+      await p.productPut({ id: 'leaf', vendorId: 'ilam-tea', name: 'Loose leaf', priceMinor: 1000, onHand: 100 });
+      const ids = [];
+      for (let i = 0; i < 40; i++) {
+        await p.cartSetItem(`cart-many-${i}`, `customer-many-${i}`, 'leaf', 1);
+        const intent = await p.intentCreate(`cart-many-${i}`);
+        await p.paymentVerify('sandbox', await p.sandboxPay(intent.id));
+        ids.push(intent.id);
+      }
+      const started = Date.now();
+      // Twice for one intent: both waits resolve, and the intent stays watched until the last ends.
+      const waits = [...ids, ids[0]].map((id) => p.orderWait(id, 20000));
+      assert.ok(await p.runOnce('node-test', 100) >= 40);
+      const statuses = await Promise.all(waits);
+      assert.deepEqual(new Set(statuses.map((s) => s.stage)), new Set(['confirmed']));
+      assert.deepEqual(statuses.map((s) => s.intent_id), [...ids, ids[0]]);
+      assert.ok(Date.now() - started < 10000, `the waits took ${Date.now() - started} ms`);
+      await assert.rejects(p.orderWait('pi_none', 1000), rejects('KBP_ENOTFOUND'));
+    });
+
     test('JavaScript job handlers run from worker threads, and their errors are recorded', async () => {
       const seen = [];
       p.jobRegister('email', async (job) => {
@@ -428,6 +448,10 @@ describe('bad input never crashes', () => {
   test('numbers out of range are RangeErrors or KBP_EINVAL', async () => {
     await assert.rejects(p.runOnce('w', 2 ** 40), RangeError);
     await assert.rejects(p.orderWait(17), TypeError);
+    await assert.rejects(p.orderWait('pi_x', '5'), TypeError);
+    await assert.rejects(p.orderWait('pi_x', -1), RangeError);
+    await assert.rejects(p.orderWait('pi_x', 86400001), RangeError);
+    await assert.rejects(p.orderWait('', 5), rejects('KBP_EINVAL'));
     assert.throws(() => p.cartSetItemSync('c', 'x', 'tea', 1.5), RangeError);
     assert.throws(() => p.cartSetItemSync('c', 'x', 'tea', NaN), RangeError);
     assert.throws(() => p.cartSetItemSync('c', 'x', 'tea', 2 ** 60), RangeError);
@@ -509,13 +533,15 @@ describe('memory', () => {
   const seen = new FinalizationRegistry(() => collected++);
 
   // Drops n pipelines holding some memory each, and waits until they are collected.
-  async function dropPipelines(n) {
+  // setUp(p), if given, runs on each pipeline before it is dropped.
+  async function dropPipelines(n, setUp = async () => {}) {
     const target = collected + n;
     for (let i = 0; i < n; i++) {
       const p = shop(() => new Pipeline());
       for (let j = 0; j < 50; j++) {
         p.productPutSync({ id: `sku-${j}`, vendorId: 'ilam-tea', name: 'x'.repeat(200), priceMinor: 1, onHand: 1 });
       }
+      await setUp(p);
       seen.register(p, i);
     }
     for (let i = 0; i < 300 && collected < target; i++) {
@@ -554,5 +580,16 @@ describe('memory', () => {
     const grown = rss() - before;
     assert.ok(n >= 290, `${n} of 300 pipelines collected`);
     assert.ok(grown < 8 * 1024 * 1024, `RSS grew by ${grown} bytes for 300 more dropped pipelines`);
+  });
+
+  test('a dropped pipeline is collected with its order watch, which is closed', async () => {
+    // Last: one that is collected late must not count in another test's figures.
+    // orderWait opens the watch; a wait that has ended leaves it open and idle.
+    const n = await dropPipelines(20, async (p) => {
+      p.cartSetItemSync('cart', 'customer', 'tea', 1);
+      const intent = p.intentCreateSync('cart');
+      await assert.rejects(p.orderWait(intent.id, 0), rejects('KBP_ETIMEOUT'));
+    });
+    assert.ok(n >= 18, `${n} of 20 pipelines with an order watch collected`);
   });
 });
