@@ -64,6 +64,7 @@
 %ignore kbp_job_register;
 %ignore kbp_worker_start;
 %ignore kbp_order_wait;
+%ignore kbp_order_watch_open;
 %ignore kbp_jobs_list;
 %ignore kbp_health_check;
 

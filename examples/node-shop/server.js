@@ -31,7 +31,7 @@ async function main() {
   await listen(server, settings.port);
   const url = settings.publicUrl ?? `http://127.0.0.1:${server.address().port}`;
 
-  const p = pipeline.open(settings, url);
+  const p = await pipeline.open(settings, url);
   receipts.register(p, { relayUrl: settings.receiptUrl, log });
   const worker = new WorkerControl(p, settings.workerThreads);
   await worker.resume();

@@ -10,19 +10,19 @@ async function main() {
   const p = new Pipeline({ storage: 'memory:' });
   try {
     p.addSandboxGateway();
-    p.vendorPut('ilam-tea', 'Ilam Tea House');
-    p.productPut({ id: 'tea-250g', vendorId: 'ilam-tea', name: 'Ilam tea, 250 g', priceMinor: 45000, onHand: 10 });
-    const version = p.cartSetItem('cart-1', 'customer-1', 'tea-250g', 2);
+    await p.vendorPut('ilam-tea', 'Ilam Tea House');
+    await p.productPut({ id: 'tea-250g', vendorId: 'ilam-tea', name: 'Ilam tea, 250 g', priceMinor: 45000, onHand: 10 });
+    const version = await p.cartSetItem('cart-1', 'customer-1', 'tea-250g', 2);
     console.log(`cart cart-1: 2 x tea-250g, version ${version}`);
 
-    const intent = p.intentCreate('cart-1', 'sandbox', { idempotencyKey: 'checkout-cart-1' });
+    const intent = await p.intentCreate('cart-1', 'sandbox', { idempotencyKey: 'checkout-cart-1' });
     console.log(`intent ${intent.id}: ${intent.amount_minor} ${intent.currency} reserved`);
 
     // The shopper pays at intent.redirect.url; the gateway's redirect brings this callback back.
-    const callback = p.sandboxPay(intent.id);
+    const callback = await p.sandboxPay(intent.id);
     console.log(`payment: completed at sandbox, callback of ${Buffer.byteLength(callback)} bytes`);
 
-    const v = p.paymentVerify('sandbox', callback);
+    const v = await p.paymentVerify('sandbox', callback);
     console.log(`verification: ${v.outcome}, intent ${v.intent_status}`);
 
     // A worker turns the verified payment into an order, off the event loop;

@@ -8,10 +8,10 @@ const { Pipeline } = require('kbpipeline');
 async function main() {
   const p = new Pipeline({ storage: 'memory:' });
   p.addSandboxGateway();
-  p.vendorPut('ilam-tea', 'Ilam Tea House');
-  p.productPut({ id: 'tea-250g', vendorId: 'ilam-tea', name: 'Ilam tea, 250 g',
+  await p.vendorPut('ilam-tea', 'Ilam Tea House');
+  await p.productPut({ id: 'tea-250g', vendorId: 'ilam-tea', name: 'Ilam tea, 250 g',
     priceMinor: 45000, onHand: 10 });                     // paisa, stock
-  p.cartSetItem('cart-1', 'customer-1', 'tea-250g', 2);
+  await p.cartSetItem('cart-1', 'customer-1', 'tea-250g', 2);
 
   let receiptSent;
   const sent = new Promise((resolve) => { receiptSent = resolve; });
@@ -21,18 +21,18 @@ async function main() {
   });
   const worker = p.workerStart({ threads: 2 });           // library threads, woken at once
 
-  const intent = p.intentCreate('cart-1', 'sandbox', { idempotencyKey: 'checkout-cart-1' });
-  const callback = p.sandboxPay(intent.id);               // the shopper pays at the gateway
-  p.paymentVerify('sandbox', callback);                   // the redirect comes back
+  const intent = await p.intentCreate('cart-1', 'sandbox', { idempotencyKey: 'checkout-cart-1' });
+  const callback = await p.sandboxPay(intent.id);         // the shopper pays at the gateway
+  await p.paymentVerify('sandbox', callback);             // the redirect comes back
 
   const status = await p.orderWait(intent.id, 5000);      // off the event loop
   console.log(status.stage, status.order_number);
-  p.jobEnqueue('send_receipt', { intentId: intent.id });
+  await p.jobEnqueue('send_receipt', { intentId: intent.id });
   await sent;
 
   try {
-    p.cartSetItem('cart-2', 'customer-2', 'tea-250g', 50);
-    p.intentCreate('cart-2');
+    await p.cartSetItem('cart-2', 'customer-2', 'tea-250g', 50);
+    await p.intentCreate('cart-2');
   } catch (err) {
     console.log('refused:', err.code, err.message);
   }

@@ -61,6 +61,24 @@ KBP_EXTERN void kbp_order_free(kbp_order *order);
 KBP_EXTERN void kbp_order_status_free(kbp_order_status *status);
 KBP_EXTERN const char *kbp_order_stage_name(kbp_order_stage stage);
 
+/*
+ * Order watches, for hosts with an event loop: one library thread per watch
+ * calls fn(ctx, intent_id) when the order of a watched intent may have
+ * changed (the host then reads its status with kbp_order_status_get). fn
+ * runs on the watch's thread with the watch's lock held: it must return
+ * quickly and must not call the watch's functions.
+ */
+typedef struct kbp_order_watch kbp_order_watch;
+typedef void (*kbp_order_watch_fn)(void *ctx, const char *intent_id);
+
+KBP_EXTERN int kbp_order_watch_open(kbp_order_watch **out, kbp_pipeline *p, kbp_order_watch_fn fn,
+                                    void *ctx);
+/* Reports the changes after this call; watching an intent twice changes nothing. */
+KBP_EXTERN int kbp_order_watch_add(kbp_order_watch *w, const char *intent_id);
+KBP_EXTERN int kbp_order_watch_remove(kbp_order_watch *w, const char *intent_id);
+/* Stops and joins the thread; call it before closing the watch's pipeline. */
+KBP_EXTERN void kbp_order_watch_close(kbp_order_watch *w);
+
 #ifdef __cplusplus
 }
 #endif

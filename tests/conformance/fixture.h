@@ -153,6 +153,7 @@ void add_jobs_tests(Suite *s);
 void add_leases_tests(Suite *s);
 void add_maintenance_tests(Suite *s);
 void add_orders_tests(Suite *s);
+void add_order_watch_tests(Suite *s);
 void add_admin_tests(Suite *s);
 void add_concurrency_tests(Suite *s);
 

@@ -13,6 +13,7 @@ Suite *fx_conformance_suite(void)
 	add_verify_tests(s);
 	add_finalize_tests(s);
 	add_orders_tests(s);
+	add_order_watch_tests(s);
 	add_jobs_tests(s);
 	add_leases_tests(s);
 	add_maintenance_tests(s);

@@ -8,17 +8,21 @@
  *     const p = new Pipeline({ storage: 'memory:' });
  *     p.addSandboxGateway();
  *     …
+ *     const intent = await p.intentCreate('cart-1');
  *     const status = await p.orderWait(intent.id);
  *     await p.close();
  *
- * Failures of the library throw a PipelineError: an Error whose `code` is the
+ * Failures of the library are PipelineErrors: an Error whose `code` is the
  * KBP_E… name ('KBP_EOUTOFSTOCK') and `errno` its negative value. Wrong
- * argument types throw TypeError, out-of-range numbers RangeError. Results
+ * argument types are TypeErrors, out-of-range numbers RangeErrors. Results
  * are plain objects with the C structs' field names (`amount_minor`); money
  * is integer minor units (paisa), times integer milliseconds since the epoch.
  *
- * Calls that can block for long return Promises and run off the event loop:
- * orderWait, runOnce, Worker#stop and Pipeline#close. Job handlers are
+ * Every call that reaches storage or a gateway (CALLS below) returns a
+ * Promise and runs on libuv's thread pool; its twin with the suffix Sync
+ * runs on the calling thread, as fs names them. A Promise form never
+ * throws: every error, an argument's included, rejects it. orderWait,
+ * runOnce, Worker#stop and Pipeline#close return Promises only. Job handlers are
  * JavaScript functions (sync or async) run on the main thread; close() and
  * Worker#stop reject inside a handler of their pipeline, which they would
  * wait for.
@@ -166,17 +170,158 @@ const SANDBOX_ANSWERS = {
 };
 const FINAL_STAGES = new Set(['confirmed', 'failed']);
 
-// A pipeline that is garbage collected without close() is closed then.
-const unclosed = new FinalizationRegistry((handle) => c.kbp_pipeline_close(handle));
+const parseRedirect = (intent) => parseField(intent, 'redirect');
+const parsePayload = (job) => parseField(job, 'payload');
+
+// A health threshold: null/undefined keep the library's default (-1 to the helper).
+function threshold(value, what) {
+  if (value === undefined || value === null) return -1;
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} must be an integer >= 0`);
+  return value;
+}
+
+/*
+ * The calls that reach storage or a gateway, each written once. Pipeline
+ * gets two methods per entry: `name(...)` returns a Promise and runs the
+ * call on libuv's thread pool (kbpw_<c without its prefix>_async in the
+ * addon), `nameSync(...)` runs it on the calling thread, as fs does. c: the
+ * addon's synchronous function; outs: its out-parameters; args: the
+ * caller's arguments -> the C arguments after the handle; then: the C
+ * result (and the caller's arguments) -> what the caller gets; callbackAt:
+ * where the async form takes its callback, when not last.
+ */
+const CALLS = {
+  vendorPut: { c: 'kbp_vendor_put', outs: 0, args: (id, name) => [id, name] },
+  vendorGet: { c: 'kbp_vendor_get', outs: 1, args: (id) => [id] },
+  /** product: { id, vendorId, name, priceMinor, onHand, currency?, active? }; creates or replaces it. */
+  productPut: {
+    c: 'kbpw_product_put',
+    outs: 0,
+    args: (product) => {
+      const o = options(product, 'product');
+      return [o.id, o.vendorId, o.name, o.priceMinor, dflt(o.currency), o.onHand, flag(o.active, 'active')];
+    },
+  },
+  productGet: { c: 'kbp_product_get', outs: 1, args: (id) => [id] },
+  productSetActive: { c: 'kbp_product_set_active', outs: 0, args: (id, active) => [id, flag(active, 'active')] },
+
+  /** Sets a line's quantity (creating the cart on first use); the cart's new version. */
+  cartSetItem: { c: 'kbp_cart_set_item', outs: 1, args: (cartId, customerId, sku, qty) => [cartId, customerId, sku, qty] },
+  cartRemoveItem: { c: 'kbp_cart_remove_item', outs: 1, args: (cartId, customerId, sku) => [cartId, customerId, sku] },
+  cartGet: { c: 'kbp_cart_get', outs: 1, args: (cartId) => [cartId] },
+
+  /** Reserves the cart's stock and prepares the payment; `redirect` is an object. */
+  intentCreate: {
+    c: 'kbpw_intent_create',
+    outs: 1,
+    args: (cartId, gateway = 'sandbox', opts = undefined) => {
+      const o = options(opts, 'options');
+      return [cartId, gateway, dflt(o.idempotencyKey), dflt(o.successUrl), dflt(o.failureUrl)];
+    },
+    then: parseRedirect,
+  },
+  intentGet: { c: 'kbp_intent_get', outs: 1, args: (intentId) => [intentId], then: parseRedirect },
+  intentCancel: { c: 'kbp_intent_cancel', outs: 0, args: (intentId) => [intentId] },
+  /**
+   * Plays the shopper at the sandbox; the signed callback (a string).
+   * answer: 'completed', 'pending' or 'failed'; amountMinor < 0 pays the intent's amount.
+   */
+  sandboxPay: {
+    c: 'kbp_sandbox_pay',
+    outs: 1,
+    args: (intentId, answer = 'completed', opts = undefined) => {
+      const o = options(opts, 'options');
+      return [o.gateway ?? 'sandbox', intentId, choice(SANDBOX_ANSWERS, answer, 'answer'), o.amountMinor ?? -1];
+    },
+  },
+  /** Verifies a gateway callback (a string or a Buffer); the verification. */
+  paymentVerify: { c: 'kbp_payment_verify', outs: 1, args: (gateway, callback) => [gateway, callback], callbackAt: 1 },
+  /** An intent's audit rows, oldest first (null: the rows that matched no intent). */
+  verifications: { c: 'kbpw_verification_list_get', outs: 1, args: (intentId) => [intentId] },
+
+  /**
+   * Enqueues a job; payload is an object (or JSON text). The job id. A
+   * unique key held by a live job fails with KBP_EEXISTS, `jobId` set.
+   */
+  jobEnqueue: {
+    c: 'kbpw_job_enqueue',
+    outs: 2,
+    args: (kind, payload = {}, opts = undefined) => {
+      const o = options(opts, 'options');
+      const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+      if (text === undefined) throw new TypeError('payload must be JSON-serializable');
+      return [kind, text, dflt(o.uniqueKey), zero(o.priority), zero(o.runAt), zero(o.maxAttempts)];
+    },
+    then: ([id, exists], [, , opts]) => {
+      if (!exists) return id;
+      const err = libraryError('KBP_EEXISTS', `job ${id} already holds the unique key '${opts.uniqueKey}'`);
+      err.jobId = id;
+      throw err;
+    },
+  },
+  /** A page of jobs, newest first: { jobs, next_after }. */
+  jobsList: {
+    c: 'kbpw_jobs_list',
+    outs: 1,
+    args: (opts) => {
+      const o = options(opts, 'options');
+      const state = o.state === undefined || o.state === null ? -1 : choice(JOB_STATES, o.state, 'state');
+      return [state, dflt(o.kind), zero(o.since), zero(o.limit), dflt(o.after)];
+    },
+    then: (page) => {
+      page.jobs.forEach(parsePayload);
+      return page;
+    },
+  },
+  jobGet: { c: 'kbp_job_get', outs: 1, args: (jobId) => [jobId], then: parsePayload },
+  jobRetry: { c: 'kbp_job_retry', outs: 0, args: (jobId) => [jobId] },
+  jobCancel: { c: 'kbp_job_cancel', outs: 0, args: (jobId) => [jobId] },
+  /** Running jobs whose lease passed -> available; how many. */
+  jobsRequeueStale: { c: 'kbp_jobs_requeue_stale', outs: 1, args: () => [] },
+
+  /** The stage of an intent's order: verifying, processing, confirmed or failed. */
+  orderStatus: { c: 'kbp_order_status_get', outs: 1, args: (intentId) => [intentId] },
+  orderGet: { c: 'kbp_order_get', outs: 1, args: (orderNumber) => [orderNumber] },
+  orderGetByIntent: { c: 'kbp_order_get_by_intent', outs: 1, args: (intentId) => [intentId] },
+
+  /** One maintenance pass; its counts (`ran` false: another process ran it). */
+  maintenanceRun: { c: 'kbp_maintenance_run', outs: 1, args: () => [] },
+  metrics: { c: 'kbp_metrics_get', outs: 1, args: () => [] },
+  /** The metrics in Prometheus text exposition format. */
+  metricsPrometheus: { c: 'kbp_metrics_prometheus', outs: 1, args: () => [] },
+  /** Integrity checks, with the offending ids. */
+  doctor: { c: 'kbp_doctor_run', outs: 1, args: () => [] },
+  /** Metrics judged against thresholds; omitted ones take the library's defaults. */
+  health: {
+    c: 'kbpw_health_check',
+    outs: 1,
+    args: (opts) => {
+      const o = options(opts, 'options');
+      return [threshold(o.stuckCritical, 'stuckCritical'), threshold(o.failedHourWarning, 'failedHourWarning'),
+        threshold(o.finalizeP95WarningMs, 'finalizeP95WarningMs'),
+        threshold(o.paidWithoutOrderCriticalMs, 'paidWithoutOrderCriticalMs')];
+    },
+  },
+};
+
+// A pipeline that is garbage collected without close() is closed then, its order watch first.
+const unclosed = new FinalizationRegistry((held) => {
+  if (held.watch) c.kbpw_order_watch_close(held.watch);
+  c.kbp_pipeline_close(held.handle);
+});
+
+const ORDER_WAIT_MAX_MS = 86400000;
 
 // ------------------------------------------------------------ pipeline
 
 class Pipeline {
   #h;
   #id;
-  #busy = 0; // calls in flight on the thread pool
+  #busy = 0; // calls in flight: on the thread pool, or orderWaits
   #idle = [];
   #workers = new Set();
+  #held; // what the FinalizationRegistry closes: { handle, watch }
+  #waits = new Map(); // intent id -> the wake-up functions of its orderWaits
 
   /**
    * @param {object} [opts] storage ('memory:' or a PostgreSQL URI) and kbp_options'
@@ -191,7 +336,8 @@ class Pipeline {
       zero(o.storagePoolSize), zero(o.reconcileAfterMs));
     this.#id = nextPipelineId++;
     pipelines.set(this.#id, new WeakRef(this));
-    unclosed.register(this, this.#h, this);
+    this.#held = { handle: this.#h, watch: null };
+    unclosed.register(this, this.#held, this);
   }
 
   #open() {
@@ -217,6 +363,7 @@ class Pipeline {
     pipelines.delete(this.#id);
     const h = this.#h;
     this.#h = null;
+    if (this.#held.watch) c.kbpw_order_watch_close(this.#held.watch);
     c.kbp_pipeline_close(h);
     this._handlers.clear();
   }
@@ -225,16 +372,35 @@ class Pipeline {
     await this.close();
   }
 
+  #release() {
+    if (--this.#busy === 0) this.#idle.splice(0).forEach((r) => r());
+  }
+
   // Runs fn(handle, callback) on the thread pool; the pipeline stays open meanwhile.
   _offload(fn) {
     return new Promise((resolve, reject) => {
       fn(this.#open(), (err, value) => {
-        if (--this.#busy === 0) this.#idle.splice(0).forEach((r) => r());
+        this.#release();
         if (err) reject(err);
         else resolve(value);
       });
       this.#busy++;
     });
+  }
+
+  // The pipeline's order watch, opened by the first orderWait. Its callback
+  // holds the pipeline weakly: an idle watch must not keep it from being collected.
+  #orderWatch() {
+    const h = this.#open();
+    if (!this.#held.watch) {
+      const self = new WeakRef(this);
+      this.#held.watch = c.kbpw_order_watch_open(OUT, h, (ids) => self.deref()?.#ordersChanged(ids));
+    }
+    return this.#held.watch;
+  }
+
+  #ordersChanged(ids) {
+    for (const id of ids) this.#waits.get(id)?.forEach((wake) => wake());
   }
 
   _forgetWorker(w) {
@@ -284,102 +450,7 @@ class Pipeline {
     c.kbp_gateways_load(this.#open(), file);
   }
 
-  // -- catalog
-
-  vendorPut(id, name) {
-    c.kbp_vendor_put(this.#open(), id, name);
-  }
-
-  vendorGet(id) {
-    return c.kbp_vendor_get(OUT, this.#open(), id);
-  }
-
-  /** Creates or replaces a product: { id, vendorId, name, priceMinor, onHand, currency?, active? }. */
-  productPut(product) {
-    const o = options(product, 'product');
-    c.kbpw_product_put(this.#open(), o.id, o.vendorId, o.name, o.priceMinor, dflt(o.currency),
-      o.onHand, flag(o.active, 'active'));
-  }
-
-  productGet(id) {
-    return c.kbp_product_get(OUT, this.#open(), id);
-  }
-
-  productSetActive(id, active) {
-    c.kbp_product_set_active(this.#open(), id, flag(active, 'active'));
-  }
-
-  // -- cart
-
-  /** Sets a line's quantity (creating the cart on first use); returns the cart version. */
-  cartSetItem(cartId, customerId, sku, qty) {
-    return c.kbp_cart_set_item(OUT, this.#open(), cartId, customerId, sku, qty);
-  }
-
-  cartRemoveItem(cartId, customerId, sku) {
-    return c.kbp_cart_remove_item(OUT, this.#open(), cartId, customerId, sku);
-  }
-
-  cartGet(cartId) {
-    return c.kbp_cart_get(OUT, this.#open(), cartId);
-  }
-
-  // -- intents and payments
-
-  /** Reserves the cart's stock and prepares the payment; `redirect` is an object. */
-  intentCreate(cartId, gateway = 'sandbox', opts = undefined) {
-    const o = options(opts, 'options');
-    return parseField(c.kbpw_intent_create(OUT, this.#open(), cartId, gateway,
-      dflt(o.idempotencyKey), dflt(o.successUrl), dflt(o.failureUrl)), 'redirect');
-  }
-
-  intentGet(intentId) {
-    return parseField(c.kbp_intent_get(OUT, this.#open(), intentId), 'redirect');
-  }
-
-  intentCancel(intentId) {
-    c.kbp_intent_cancel(this.#open(), intentId);
-  }
-
-  /**
-   * Plays the shopper at the sandbox; returns the signed callback (a string).
-   * answer: 'completed', 'pending' or 'failed'; amountMinor < 0 pays the intent's amount.
-   */
-  sandboxPay(intentId, answer = 'completed', opts = undefined) {
-    const o = options(opts, 'options');
-    return c.kbp_sandbox_pay(OUT, this.#open(), o.gateway ?? 'sandbox', intentId,
-      choice(SANDBOX_ANSWERS, answer, 'answer'), o.amountMinor ?? -1);
-  }
-
-  /** Verifies a gateway callback (a string or a Buffer); returns the verification. */
-  paymentVerify(gateway, callback) {
-    return c.kbp_payment_verify(OUT, this.#open(), gateway, callback);
-  }
-
-  /** An intent's audit rows, oldest first (null: the rows that matched no intent). */
-  verifications(intentId) {
-    return c.kbpw_verification_list_get(OUT, this.#open(), intentId);
-  }
-
   // -- jobs and workers
-
-  /**
-   * Enqueues a job; payload is an object (or JSON text). Returns the job id.
-   * A unique key held by a live job throws KBP_EEXISTS with `jobId` set.
-   */
-  jobEnqueue(kind, payload = {}, opts = undefined) {
-    const o = options(opts, 'options');
-    const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
-    if (text === undefined) throw new TypeError('payload must be JSON-serializable');
-    const [id, exists] = c.kbpw_job_enqueue(OUT, OUT, this.#open(), kind, text, dflt(o.uniqueKey),
-      zero(o.priority), zero(o.runAt), zero(o.maxAttempts));
-    if (exists) {
-      const err = libraryError('KBP_EEXISTS', `job ${id} already holds the unique key '${o.uniqueKey}'`);
-      err.jobId = id;
-      throw err;
-    }
-    return id;
-  }
 
   /**
    * Runs handler(job) for jobs of `kind`, on the main thread. Returning (or
@@ -408,101 +479,82 @@ class Pipeline {
     return w;
   }
 
-  /** A page of jobs, newest first: { jobs, next_after }. */
-  jobsList(opts) {
-    const o = options(opts, 'options');
-    const state = o.state === undefined || o.state === null ? -1 : choice(JOB_STATES, o.state, 'state');
-    const page = c.kbpw_jobs_list(OUT, this.#open(), state, dflt(o.kind), zero(o.since), zero(o.limit),
-      dflt(o.after));
-    page.jobs.forEach((j) => parseField(j, 'payload'));
-    return page;
-  }
-
-  jobGet(jobId) {
-    return parseField(c.kbp_job_get(OUT, this.#open(), jobId), 'payload');
-  }
-
-  jobRetry(jobId) {
-    c.kbp_job_retry(this.#open(), jobId);
-  }
-
-  jobCancel(jobId) {
-    c.kbp_job_cancel(this.#open(), jobId);
-  }
-
-  /** Running jobs whose lease passed -> available; returns how many. */
-  jobsRequeueStale() {
-    return c.kbp_jobs_requeue_stale(OUT, this.#open());
-  }
-
   // -- orders
-
-  /** The stage of an intent's order: verifying, processing, confirmed or failed. */
-  orderStatus(intentId) {
-    return c.kbp_order_status_get(OUT, this.#open(), intentId);
-  }
 
   /**
    * Resolves when the order is confirmed or failed; rejects with KBP_ETIMEOUT
-   * (its `status` the latest) when timeoutMs passes first. The wait holds one
-   * of libuv's thread-pool threads (UV_THREADPOOL_SIZE, default 4): finalize
-   * orders with a Worker, whose threads are the library's own, rather than
-   * with runOnce, which queues behind the waits; a status page can poll
-   * orderStatus instead.
+   * (its `status` the latest) when timeoutMs passes first. A wait holds no
+   * thread: the pipeline's order watch (kbp_order_watch_open(3)) says when
+   * the order may have changed, and the status is read again then, off the
+   * event loop, so thousands of waits can be in flight.
    */
   async orderWait(intentId, timeoutMs = 10000) {
-    const status = await this._offload((handle, cb) =>
-      c.kbpw_order_wait_async(handle, intentId, timeoutMs, cb));
-    if (!FINAL_STAGES.has(status.stage)) {
-      const err = libraryError('KBP_ETIMEOUT',
-        `order of intent ${intentId} still ${status.stage} after ${timeoutMs} ms`);
-      err.status = status;
-      throw err;
+    if (typeof timeoutMs !== 'number') throw new TypeError('timeoutMs must be a number');
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > ORDER_WAIT_MAX_MS) {
+      throw new RangeError(`timeoutMs must be an integer 0 ..= ${ORDER_WAIT_MAX_MS}`);
     }
-    return status;
-  }
-
-  orderGet(orderNumber) {
-    return c.kbp_order_get(OUT, this.#open(), orderNumber);
-  }
-
-  orderGetByIntent(intentId) {
-    return c.kbp_order_get_by_intent(OUT, this.#open(), intentId);
-  }
-
-  // -- operations
-
-  /** One maintenance pass; its counts (`ran` false: another process ran it). */
-  maintenanceRun() {
-    return c.kbp_maintenance_run(OUT, this.#open());
-  }
-
-  metrics() {
-    return c.kbp_metrics_get(OUT, this.#open());
-  }
-
-  /** The metrics in Prometheus text exposition format. */
-  metricsPrometheus() {
-    return c.kbp_metrics_prometheus(OUT, this.#open());
-  }
-
-  /** Integrity checks, with the offending ids. */
-  doctor() {
-    return c.kbp_doctor_run(OUT, this.#open());
-  }
-
-  /** Metrics judged against thresholds; omitted ones take the library's defaults. */
-  health(opts) {
-    const o = options(opts, 'options');
-    const t = (v, what) => {
-      if (v === undefined || v === null) return -1;
-      if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${what} must be an integer >= 0`);
-      return v;
+    const watch = this.#orderWatch();
+    // Watched before the first read, so that no change slips between the two.
+    c.kbpw_order_watch_add(watch, intentId);
+    this.#busy++;
+    let woken = false;
+    let wakeUp = null;
+    const wake = () => {
+      woken = true;
+      wakeUp?.();
     };
-    return c.kbpw_health_check(OUT, this.#open(), t(o.stuckCritical, 'stuckCritical'),
-      t(o.failedHourWarning, 'failedHourWarning'),
-      t(o.finalizeP95WarningMs, 'finalizeP95WarningMs'),
-      t(o.paidWithoutOrderCriticalMs, 'paidWithoutOrderCriticalMs'));
+    const waits = this.#waits.get(intentId) ?? new Set();
+    this.#waits.set(intentId, waits.add(wake));
+    let timer;
+    const expired = new Promise((resolve) => {
+      timer = setTimeout(resolve, timeoutMs, true);
+    });
+    try {
+      for (let late = false; ;) {
+        woken = false;
+        const status = await this.orderStatus(intentId);
+        if (FINAL_STAGES.has(status.stage)) return status;
+        if (late) {
+          const err = libraryError('KBP_ETIMEOUT',
+            `order of intent ${intentId} still ${status.stage} after ${timeoutMs} ms`);
+          err.status = status;
+          throw err;
+        }
+        // Asleep until the watch reports the intent, or time is up (one more read, the latest).
+        if (!woken) late = await Promise.race([new Promise((resolve) => { wakeUp = resolve; }), expired]) === true;
+        wakeUp = null;
+      }
+    } finally {
+      clearTimeout(timer);
+      waits.delete(wake);
+      if (waits.size === 0) {
+        this.#waits.delete(intentId);
+        c.kbpw_order_watch_remove(watch, intentId);
+      }
+      this.#release();
+    }
+  }
+
+  // Each call of CALLS as a Promise form (its name) and a synchronous form (name + 'Sync').
+  static {
+    for (const [name, call] of Object.entries(CALLS)) {
+      const outs = Array(call.outs).fill(OUT);
+      const asyncName = `kbpw_${call.c.replace(/^kbpw?_/, '')}_async`;
+      const then = call.then ?? ((result) => result);
+      const define = (key, value) => Object.defineProperty(Pipeline.prototype, key,
+        { value, writable: true, configurable: true });
+      define(`${name}Sync`, function (...given) {
+        return then(c[call.c](...outs, this.#open(), ...call.args(...given)), given);
+      });
+      // An async function: argument errors reject too, as every other failure does.
+      define(name, async function (...given) {
+        const args = call.args(...given);
+        const at = call.callbackAt ?? args.length;
+        const result = await this._offload((h, cb) =>
+          c[asyncName](h, ...args.slice(0, at), cb, ...args.slice(at)));
+        return then(result, given);
+      });
+    }
   }
 }
 
@@ -557,8 +609,15 @@ class Worker {
   }
 }
 
-/** Creates or upgrades a PostgreSQL schema (a no-op for 'memory:'); returns its version. */
+/** Creates or upgrades a PostgreSQL schema (a no-op for 'memory:'); resolves to its version. */
 function migrate(storage, schema = null) {
+  return new Promise((resolve, reject) => {
+    c.kbpw_migrate_async(storage, schema, (err, version) => (err ? reject(err) : resolve(version)));
+  });
+}
+
+/** migrate() on the calling thread; returns the version. */
+function migrateSync(storage, schema = null) {
   return c.kbp_migrate(OUT, storage, schema);
 }
 
@@ -567,4 +626,4 @@ function strerror(code) {
   return c.kbp_strerror(typeof code === 'string' ? c[code] ?? 0 : code);
 }
 
-module.exports = { Pipeline, Worker, PipelineError, migrate, strerror };
+module.exports = { Pipeline, Worker, PipelineError, migrate, migrateSync, strerror };

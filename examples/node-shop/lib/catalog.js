@@ -19,27 +19,27 @@ const PRODUCTS = [
 const SKUS = new Set(PRODUCTS.map((p) => p.id));
 
 /** Writes the vendors, and the products a persistent store does not have yet (their stock is live). */
-function seed(p) {
-  for (const v of VENDORS) p.vendorPut(v.id, v.name);
+async function seed(p) {
+  for (const v of VENDORS) await p.vendorPut(v.id, v.name);
   for (const product of PRODUCTS) {
     try {
-      p.productGet(product.id);
+      await p.productGet(product.id);
     } catch (err) {
       if (err.code !== 'KBP_ENOTFOUND') throw err;
-      p.productPut(product);
+      await p.productPut(product);
     }
   }
 }
 
 /** The products with their live price and availability. */
 function list(p) {
-  return PRODUCTS.map((product) => p.productGet(product.id));
+  return Promise.all(PRODUCTS.map((product) => p.productGet(product.id)));
 }
 
 /** A product's name for a page; an order may outlive its product. */
-function name(p, sku) {
+async function name(p, sku) {
   try {
-    return p.productGet(sku).name;
+    return (await p.productGet(sku)).name;
   } catch (err) {
     if (err.code === 'KBP_ENOTFOUND') return sku;
     throw err;

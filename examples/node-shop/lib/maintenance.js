@@ -6,15 +6,21 @@
 'use strict';
 
 function start(p, everyMs, log) {
-  const timer = setInterval(() => {
+  // A pass that outlasts the interval is not overtaken by the next one.
+  let running = false;
+  const timer = setInterval(async () => {
+    if (running) return;
+    running = true;
     try {
-      const r = p.maintenanceRun();
+      const r = await p.maintenanceRun();
       if (r.intents_expired || r.jobs_rescued || r.reconcile_scheduled) {
         log(`maintenance: intents expired ${r.intents_expired}, jobs rescued ${r.jobs_rescued}, ` +
           `payments to reconcile ${r.reconcile_scheduled}`);
       }
     } catch (err) {
       log(`maintenance failed: ${err.code ?? err.name}: ${err.message}`);
+    } finally {
+      running = false;
     }
   }, everyMs);
   return () => clearInterval(timer);

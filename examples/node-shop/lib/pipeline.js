@@ -5,8 +5,8 @@
 const { Pipeline, migrate } = require('kbpipeline');
 const catalog = require('./catalog');
 
-function open(config, publicUrl) {
-  if (config.storage !== 'memory:') migrate(config.storage, config.schema);
+async function open(config, publicUrl) {
+  if (config.storage !== 'memory:') await migrate(config.storage, config.schema);
   const p = new Pipeline({
     storage: config.storage,
     storageSchema: config.schema,
@@ -16,9 +16,9 @@ function open(config, publicUrl) {
   try {
     // Intents redirect to `${baseUrl}/pay?ref=…`, the page lib/routes/sandbox.js serves.
     p.addSandboxGateway({ baseUrl: `${publicUrl}/sandbox` });
-    catalog.seed(p);
+    await catalog.seed(p);
   } catch (err) {
-    p.close();
+    await p.close();
     throw err;
   }
   return p;

@@ -34,19 +34,19 @@ async function deliver(relayUrl, body) {
 function register(p, { relayUrl, log }) {
   p.jobRegister(KIND, async (job) => {
     const { intentId } = job.payload;
-    const status = p.orderStatus(intentId);
+    const status = await p.orderStatus(intentId);
     if (status.stage === 'failed') return; // no order will exist: nothing to send
     if (status.stage !== 'confirmed') throw new Error('the order does not exist yet');
-    const body = receipt(p.orderGetByIntent(intentId));
+    const body = receipt(await p.orderGetByIntent(intentId));
     if (relayUrl) await deliver(relayUrl, body);
     else log(`receipt for ${body.order_number} to ${body.to}: ${body.total_minor} ${body.currency}`);
   });
 }
 
 /** Queues the receipt of a payment just accepted; at most one is live per intent. */
-function enqueue(p, intentId, maxAttempts) {
+async function enqueue(p, intentId, maxAttempts) {
   try {
-    p.jobEnqueue(KIND, { intentId }, { uniqueKey: `receipt:${intentId}`, priority: PRIORITY, maxAttempts });
+    await p.jobEnqueue(KIND, { intentId }, { uniqueKey: `receipt:${intentId}`, priority: PRIORITY, maxAttempts });
   } catch (err) {
     if (err.code !== 'KBP_EEXISTS') throw err;
   }

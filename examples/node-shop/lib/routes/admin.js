@@ -41,9 +41,9 @@ function filterOf(params) {
 }
 
 // A cursor that is well formed but names no job (any more) is the visitor's mistake too.
-function jobsOf(app, filter) {
+async function jobsOf(app, filter) {
   try {
-    return app.p.jobsList({ ...filter, since: filter.sinceMs });
+    return await app.p.jobsList({ ...filter, since: filter.sinceMs });
   } catch (err) {
     if (err.code === 'KBP_EINVAL' || err.code === 'KBP_ETOOBIG') throw badRequest(`The job filter was refused: ${err.message}.`);
     throw err;
@@ -93,35 +93,35 @@ function routes(router, app) {
     redirect(res, '/admin/login');
   });
 
-  router.get('/admin/jobs', ({ req, res, url }) => {
+  router.get('/admin/jobs', async ({ req, res, url }) => {
     const session = app.admins.session(req);
     const filter = filterOf(url.searchParams);
-    const list = jobsOf(app, filter);
+    const [list, h] = await Promise.all([jobsOf(app, filter), health.check(app.p)]);
     const flash = session.flash;
     session.flash = null;
     const back = `${url.pathname}${url.search}`;
     sendHtml(res, 200, views.jobs({
-      list, filter, flash, health: health.check(app.p), worker: app.worker,
+      list, filter, flash, health: h, worker: app.worker,
       ctx: { csrf: session.csrf, back: BACK.test(back) ? back : '/admin/jobs' },
     }));
   });
 
-  router.post('/admin/jobs/retry', adminAction(app, (form) => {
+  router.post('/admin/jobs/retry', adminAction(app, async (form) => {
     const id = validate.id(form, 'id');
-    app.p.jobRetry(id);
+    await app.p.jobRetry(id);
     app.log(`admin: job ${id} retried`);
     return `Job ${id} is queued to run again.`;
   }));
 
-  router.post('/admin/jobs/cancel', adminAction(app, (form) => {
+  router.post('/admin/jobs/cancel', adminAction(app, async (form) => {
     const id = validate.id(form, 'id');
-    app.p.jobCancel(id);
+    await app.p.jobCancel(id);
     app.log(`admin: job ${id} cancelled`);
     return `Job ${id} is cancelled.`;
   }));
 
-  router.post('/admin/jobs/requeue-stale', adminAction(app, () => {
-    const n = app.p.jobsRequeueStale();
+  router.post('/admin/jobs/requeue-stale', adminAction(app, async () => {
+    const n = await app.p.jobsRequeueStale();
     app.log(`admin: ${n} stale jobs requeued`);
     return `${n} stale job${n === 1 ? ' was' : 's were'} requeued.`;
   }));
@@ -133,14 +133,14 @@ function routes(router, app) {
     return `The worker is ${app.worker.running ? 'running' : 'paused'}.`;
   }));
 
-  router.get('/admin/metrics.json', ({ req, res }) => {
+  router.get('/admin/metrics.json', async ({ req, res }) => {
     app.admins.session(req);
-    const h = health.check(app.p);
+    const h = await health.check(app.p);
     sendJson(res, 200, { health: { level: h.level, findings: h.findings }, metrics: h.metrics,
       worker: { running: app.worker.running } });
   }, { json: true });
 
-  router.get('/admin/orders', ({ req, res, url }) => {
+  router.get('/admin/orders', async ({ req, res, url }) => {
     app.admins.session(req);
     const number = validate.field(url.searchParams, 'number');
     if (!number) {
@@ -150,7 +150,7 @@ function routes(router, app) {
     if (!/^ORD-[A-Z0-9]{1,64}$/.test(number)) throw badRequest('An order number looks like ORD-ABC123.');
     let found = null;
     try {
-      found = app.p.orderGet(number);
+      found = await app.p.orderGet(number);
     } catch (err) {
       if (err.code !== 'KBP_ENOTFOUND') throw err;
     }

@@ -8,13 +8,13 @@ const health = require('../health');
 const { send, sendJson } = require('../web/http');
 
 function routes(router, app) {
-  router.get('/metrics', ({ req, res }) => {
+  router.get('/metrics', async ({ req, res }) => {
     app.admins.authorizedScrape(req);
-    send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', app.p.metricsPrometheus());
+    send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', await app.p.metricsPrometheus());
   });
 
-  router.get('/healthz', ({ res }) => {
-    const h = health.check(app.p);
+  router.get('/healthz', async ({ res }) => {
+    const h = await health.check(app.p);
     sendJson(res, h.level === 'critical' ? 503 : 200, {
       status: h.level,
       findings: h.findings.map((f) => ({ level: f.level, check: f.check, message: f.message })),

@@ -19,9 +19,9 @@ const NOT_PAID = new Set(['KBP_EDECLINED', 'KBP_EPENDING', 'KBP_EAMOUNT']);
 const FINAL = new Set(['confirmed', 'failed']);
 
 /** The verification, or null for a payment the gateway declined or has not completed. */
-function verify(app, callback) {
+async function verify(app, callback) {
   try {
-    return app.p.paymentVerify('sandbox', callback);
+    return await app.p.paymentVerify('sandbox', callback);
   } catch (err) {
     if (NOT_PAID.has(err.code)) return null;
     if (BAD_CALLBACK.has(err.code)) {
@@ -40,10 +40,10 @@ function checkIntentId(intentId) {
   if (!validate.ID.test(intentId)) throw badRequest('This payment reference is not valid.');
 }
 
-function statusOf(app, intentId) {
+async function statusOf(app, intentId) {
   checkIntentId(intentId);
   try {
-    return app.p.orderStatus(intentId);
+    return await app.p.orderStatus(intentId);
   } catch (err) {
     if (err.code === 'KBP_ENOTFOUND') throw new HttpError(404, 'Unknown payment', 'There is no payment with this reference.');
     throw err;
@@ -53,12 +53,12 @@ function statusOf(app, intentId) {
 function routes(router, app) {
   // The shop's return URL names the intent, as eSewa's failure URL does: a
   // declined or pending payment's verification says nothing about it.
-  router.get(/^\/payment\/callback\/([^/]+)$/, ({ req, res, params: [returnTo] }) => {
+  router.get(/^\/payment\/callback\/([^/]+)$/, async ({ req, res, params: [returnTo] }) => {
     checkIntentId(returnTo);
     const query = req.url.indexOf('?');
     // The gateway's query string, byte for byte: its signature covers the raw text.
     if (query < 0 || query === req.url.length - 1) throw badRequest('The payment callback is missing.');
-    const v = verify(app, req.url.slice(query + 1));
+    const v = await verify(app, req.url.slice(query + 1));
     if (!v) {
       app.log(`callback: intent ${returnTo} not paid`);
       redirect(res, `/orders/${returnTo}`);
@@ -67,17 +67,18 @@ function routes(router, app) {
     app.log(`callback: intent ${v.intent_id} ${v.outcome}${v.duplicate ? ' (duplicate)' : ''}, intent ${v.intent_status}`);
     if (!v.intent_id) throw badRequest('This payment callback matches no payment of this shop.');
     if (v.outcome === 'accepted' && !v.duplicate && !v.needs_refund) {
-      receipts.enqueue(app.p, v.intent_id, app.config.receiptAttempts);
+      await receipts.enqueue(app.p, v.intent_id, app.config.receiptAttempts);
     }
     redirect(res, `/orders/${v.intent_id}`);
   });
 
-  router.get(/^\/orders\/([^/]+)$/, ({ res, params: [intentId] }) => {
-    const status = statusOf(app, intentId);
+  router.get(/^\/orders\/([^/]+)$/, async ({ res, params: [intentId] }) => {
+    const status = await statusOf(app, intentId);
     let body;
     if (status.stage === 'confirmed') {
-      const order = app.p.orderGetByIntent(intentId);
-      body = views.confirmed(order, Object.fromEntries(order.items.map((i) => [i.sku, catalog.name(app.p, i.sku)])));
+      const order = await app.p.orderGetByIntent(intentId);
+      const names = await Promise.all(order.items.map(async (i) => [i.sku, await catalog.name(app.p, i.sku)]));
+      body = views.confirmed(order, Object.fromEntries(names));
     } else if (status.stage === 'failed') {
       body = views.ended(status);
     } else {
@@ -87,8 +88,8 @@ function routes(router, app) {
   });
 
   // Polled by the status page; the order number appears only once the order exists.
-  router.get(/^\/orders\/([^/]+)\/status$/, ({ res, params: [intentId] }) => {
-    const s = statusOf(app, intentId);
+  router.get(/^\/orders\/([^/]+)\/status$/, async ({ res, params: [intentId] }) => {
+    const s = await statusOf(app, intentId);
     sendJson(res, 200, { stage: s.stage, final: FINAL.has(s.stage), order_number: s.order_number });
   }, { json: true });
 }

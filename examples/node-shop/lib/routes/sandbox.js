@@ -19,9 +19,10 @@ function intentOf(app, ref) {
 }
 
 function routes(router, app) {
-  router.get('/sandbox/pay', ({ req, res, url }) => {
+  router.get('/sandbox/pay', async ({ req, res, url }) => {
     const intentId = intentOf(app, validate.id(url.searchParams, 'ref'));
-    sendHtml(res, 200, views.payPage(app.p.intentGet(intentId), app.shoppers.formToken(req, res)));
+    const intent = await app.p.intentGet(intentId);
+    sendHtml(res, 200, views.payPage(intent, app.shoppers.formToken(req, res)));
   });
 
   // A real gateway's page knows nothing of the shop's sessions: the form's token is enough.
@@ -29,7 +30,7 @@ function routes(router, app) {
     const form = await readForm();
     app.shoppers.postedByVisitor(req, form);
     const intentId = intentOf(app, validate.id(form, 'ref'));
-    const callback = app.p.sandboxPay(intentId, validate.oneOf(form, 'answer', ANSWERS));
+    const callback = await app.p.sandboxPay(intentId, validate.oneOf(form, 'answer', ANSWERS));
     redirect(res, `/payment/callback/${intentId}?${callback}`);
   });
 }

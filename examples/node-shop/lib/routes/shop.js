@@ -15,9 +15,9 @@ function sku(form) {
   return value;
 }
 
-function cartOf(app, session) {
+async function cartOf(app, session) {
   try {
-    return app.p.cartGet(session.cartId);
+    return await app.p.cartGet(session.cartId);
   } catch (err) {
     if (err.code === 'KBP_ENOTFOUND') return { items: [], version: 0 };
     throw err;
@@ -25,24 +25,24 @@ function cartOf(app, session) {
 }
 
 function linesOf(app, cart) {
-  return cart.items.map((item) => ({ product: app.p.productGet(item.sku), qty: item.qty }));
+  return Promise.all(cart.items.map(async (item) => ({ product: await app.p.productGet(item.sku), qty: item.qty })));
 }
 
-function qtyInCart(app, session, wanted) {
-  return cartOf(app, session).items.find((i) => i.sku === wanted)?.qty ?? 0;
+async function qtyInCart(app, session, wanted) {
+  return (await cartOf(app, session)).items.find((i) => i.sku === wanted)?.qty ?? 0;
 }
 
-function setQty(app, session, wanted, qty) {
+async function setQty(app, session, wanted, qty) {
   if (qty === 0) {
-    if (qtyInCart(app, session, wanted) > 0) app.p.cartRemoveItem(session.cartId, session.customerId, wanted);
+    if (await qtyInCart(app, session, wanted) > 0) await app.p.cartRemoveItem(session.cartId, session.customerId, wanted);
   } else {
-    app.p.cartSetItem(session.cartId, session.customerId, wanted, qty);
+    await app.p.cartSetItem(session.cartId, session.customerId, wanted, qty);
   }
 }
 
 // The library names the SKU it could not reserve; the page names every short line.
-function refusedForStock(app, session) {
-  const short = linesOf(app, cartOf(app, session)).filter((l) => l.product.available < l.qty);
+async function refusedForStock(app, session) {
+  const short = (await linesOf(app, await cartOf(app, session))).filter((l) => l.product.available < l.qty);
   return new HttpError(409, 'Not enough stock', null, views.outOfStock(short));
 }
 
@@ -52,12 +52,12 @@ const CHECKOUT_REFUSALS = {
   KBP_ECONFLICT: [409, 'Your cart changed', 'Your cart changed after this page was shown. Review it and check out again.'],
 };
 
-function createIntent(app, session, key) {
+async function createIntent(app, session, key) {
   try {
     // One key per rendering of the cart page: a double click pays one intent.
-    return app.p.intentCreate(session.cartId, 'sandbox', { idempotencyKey: `${session.cartId}:${key}` });
+    return await app.p.intentCreate(session.cartId, 'sandbox', { idempotencyKey: `${session.cartId}:${key}` });
   } catch (err) {
-    if (err.code === 'KBP_EOUTOFSTOCK') throw refusedForStock(app, session);
+    if (err.code === 'KBP_EOUTOFSTOCK') throw await refusedForStock(app, session);
     if (err.code === 'KBP_ENOTFOUND') throw new HttpError(...CHECKOUT_REFUSALS.KBP_EEMPTY);
     if (Object.hasOwn(CHECKOUT_REFUSALS, err.code)) throw new HttpError(...CHECKOUT_REFUSALS[err.code]);
     throw err;
@@ -65,14 +65,14 @@ function createIntent(app, session, key) {
 }
 
 function routes(router, app) {
-  router.get('/', ({ req, res }) => {
-    sendHtml(res, 200, views.catalog(catalog.list(app.p), app.shoppers.formToken(req, res)));
+  router.get('/', async ({ req, res }) => {
+    sendHtml(res, 200, views.catalog(await catalog.list(app.p), app.shoppers.formToken(req, res)));
   });
 
   // A visitor who has added nothing has an empty cart, and no session.
-  router.get('/cart', ({ req, res }) => {
+  router.get('/cart', async ({ req, res }) => {
     const session = app.shoppers.current(req);
-    const lines = session ? linesOf(app, cartOf(app, session)) : [];
+    const lines = session ? await linesOf(app, await cartOf(app, session)) : [];
     const key = crypto.randomBytes(18).toString('base64url');
     sendHtml(res, 200, views.cart(lines, session?.csrf, key));
   });
@@ -83,16 +83,16 @@ function routes(router, app) {
     const known = app.shoppers.postedByVisitor(req, form);
     const wanted = sku(form);
     const adding = validate.int(form, 'qty', 1, views.MAX_QTY);
-    const qty = (known ? qtyInCart(app, known, wanted) : 0) + adding;
+    const qty = (known ? await qtyInCart(app, known, wanted) : 0) + adding;
     if (qty > views.MAX_QTY) throw badRequest(`At most ${views.MAX_QTY} of a product fit in one cart.`);
-    setQty(app, known ?? app.shoppers.open(req, res), wanted, qty);
+    await setQty(app, known ?? app.shoppers.open(req, res), wanted, qty);
     redirect(res, '/cart');
   });
 
   router.post('/cart/update', async ({ req, res, readForm }) => {
     const form = await readForm();
     const session = app.shoppers.posted(req, form);
-    setQty(app, session, sku(form), validate.int(form, 'qty', 0, views.MAX_QTY));
+    await setQty(app, session, sku(form), validate.int(form, 'qty', 0, views.MAX_QTY));
     redirect(res, '/cart');
   });
 
@@ -100,7 +100,7 @@ function routes(router, app) {
     const form = await readForm();
     const session = app.shoppers.posted(req, form);
     const key = validate.id(form, 'key', /^[A-Za-z0-9_-]{16,64}$/);
-    const intent = createIntent(app, session, key);
+    const intent = await createIntent(app, session, key);
     // A cart page submitted again after its payment ended: show how it ended.
     if (intent.status !== 'pending') {
       redirect(res, `/orders/${intent.id}`);
