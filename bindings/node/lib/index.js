@@ -277,7 +277,7 @@ const CALLS = {
   jobRetry: { c: 'kbp_job_retry', outs: 0, args: (jobId) => [jobId] },
   jobCancel: { c: 'kbp_job_cancel', outs: 0, args: (jobId) => [jobId] },
   /** Running jobs whose lease passed -> available; how many. */
-  jobsRequeueStale: { c: 'kbp_jobs_requeue_stale', outs: 1, args: () => [] },
+  jobsRescue: { c: 'kbp_jobs_rescue', outs: 1, args: () => [] },
 
   /** The stage of an intent's order: verifying, processing, confirmed or failed. */
   orderStatus: { c: 'kbp_order_status_get', outs: 1, args: (intentId) => [intentId] },

@@ -321,7 +321,7 @@ function backendSuite(name, open) {
       assert.deepEqual(page.jobs.map((j) => j.id), [id]);
       assert.deepEqual(page, p.jobsListSync({ kind: 'async-kind' }));
       await p.jobCancel(id);
-      assert.equal(await p.jobsRequeueStale(), 0);
+      assert.equal(await p.jobsRescue(), 0);
 
       const m = await p.metrics();
       assert.deepEqual(Object.keys(m), Object.keys(p.metricsSync()));

@@ -121,8 +121,8 @@ function routes(router, app) {
   }));
 
   router.post('/admin/jobs/requeue-stale', adminAction(app, async () => {
-    const n = await app.p.jobsRequeueStale();
-    app.log(`admin: ${n} stale jobs requeued`);
+    const n = await app.p.jobsRescue();
+    app.log(`admin: ${n} stale jobs rescued`);
     return `${n} stale job${n === 1 ? ' was' : 's were'} requeued.`;
   }));
 
