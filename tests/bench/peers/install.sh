@@ -9,6 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 dir=${1:-$here}
 command -v npm >/dev/null 2>&1 || { echo "install.sh: npm is missing (install Node.js with npm)" >&2; exit 1; }
 mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
 if [ "$dir" != "$here" ]; then
 	cp "$here/package.json" "$here/package-lock.json" "$dir/"
 fi

@@ -25,7 +25,7 @@ const { createRequire } = require('node:module');
 const crypto = require('node:crypto');
 
 const modules = createRequire(
-  path.join(process.env.KBP_PEERS_MODULES || __dirname, 'package.json'));
+  path.resolve(process.env.KBP_PEERS_MODULES || __dirname, 'package.json'));
 const graphile = modules('graphile-worker');
 const PgBoss = modules('pg-boss');
 const { Pool } = modules('pg');
