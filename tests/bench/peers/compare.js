@@ -68,7 +68,8 @@ function ours(bench) {
   if (!enq || !drain || !start)
     throw new Error('the kbp-bench document has no PostgreSQL job queue or start latency figures');
   return {
-    enqueue: { value: enq.enqueue_per_s, from: `kbp_job_enqueue, one job per call (${enq.name})` },
+    enqueue: { value: enq.enqueue_per_s,
+               from: `kbp_job_enqueue, one job per call: the fastest enqueue phase (${enq.name} variant)` },
     drain: { value: drain.run_per_s, from: `kbp_worker_run_once max_jobs ${drain.max_jobs} (${drain.name})` },
     p50: { value: start.p50 / 1e3, from: 'enqueue on a second handle, LISTEN/NOTIFY wakeup' },
     p99: { value: start.p99 / 1e3, from: 'the same samples' },
