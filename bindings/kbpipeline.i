@@ -341,16 +341,10 @@ static kbpb_val kbpb_cart_item(const void *e)
 	return kbpb_line(it->sku, NULL, it->qty, -1);
 }
 
+/* An intent's snapshot line, and so an order's line too (kbp_order_item is the same type). */
 static kbpb_val kbpb_intent_item(const void *e)
 {
 	const kbp_intent_item *it = (const kbp_intent_item *)e;
-
-	return kbpb_line(it->sku, it->vendor_id, it->qty, it->unit_price_minor);
-}
-
-static kbpb_val kbpb_order_item(const void *e)
-{
-	const kbp_order_item *it = (const kbp_order_item *)e;
 
 	return kbpb_line(it->sku, it->vendor_id, it->qty, it->unit_price_minor);
 }
@@ -528,7 +522,7 @@ static kbpb_val kbpb_from_order(const kbp_order *r)
 	          KBPB_S(o, "status", r->status) ||
 	          KBPB_S(o, "fulfillment_status", r->fulfillment_status) ||
 	          KBPB_I(o, "created_at", r->created_at) ||
-	          KBPB_LIST(o, "items", r->items, r->n_items, kbpb_order_item))) {
+	          KBPB_LIST(o, "items", r->items, r->n_items, kbpb_intent_item))) {
 		kbpb_drop(o);
 		return NULL;
 	}

@@ -2,7 +2,8 @@
 # The bindings' overhead (issue: orders/s through Python and Node against C):
 # builds a release tree with both bindings, then in one run measures the C
 # bench (its "inline, 1 shopper" scenario is the same per-order work),
-# bindings.py and bindings.js, and prints each with its ratio to C.
+# bindings.py and bindings.js (its Sync and its Promise forms), and prints
+# each with its ratio to C, its µs per order and, for Node, the event loop's lag.
 #
 #   tests/bench/bindings.sh [ORDERS]     (default 20000 per binding and round)
 #   ROUNDS=5 tests/bench/bindings.sh     (default 3)
@@ -40,12 +41,20 @@ print(json.dumps({"binding": "c", "orders": s["orders"], "orders_per_s": s["orde
 done
 python3 - "$results" <<'PY'
 import json, statistics, sys
-runs = {}
+runs, extra = {}, {}
 for line in open(sys.argv[1]):
     d = json.loads(line)
     runs.setdefault(d["binding"], []).append(d["orders_per_s"])
+    # Node's lines also carry the event loop's lag while they ran.
+    for key in ("lag_p99_ms", "lag_max_ms"):
+        if key in d:
+            extra.setdefault(d["binding"], {}).setdefault(key, []).append(d[key])
 c = statistics.median(runs["c"])
-print(json.dumps({name: {"orders_per_s": round(statistics.median(r)), "rounds": r,
-                         "ratio_to_c": round(statistics.median(r) / c, 3)}
-                  for name, r in runs.items()}, indent=2))
+report = {}
+for name, r in runs.items():
+    rate = statistics.median(r)
+    report[name] = {"orders_per_s": round(rate), "rounds": r, "ratio_to_c": round(rate / c, 3),
+                    "us_per_order": round(1e6 / rate, 1),
+                    **{k: statistics.median(v) for k, v in extra.get(name, {}).items()}}
+print(json.dumps(report, indent=2))
 PY
