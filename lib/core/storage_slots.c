@@ -30,7 +30,12 @@ static const char *missing_slot(const kbp_storage *s)
 	return NULL;
 }
 
-/* Without wake-ups of its own, a backend's waiters look again every KBP_STORAGE_POLL_MS. */
+/*
+ * Without wake-ups of its own, a backend's waiters look again every
+ * KBP_STORAGE_POLL_MS. A look that does not wait cannot tell a change from
+ * none, so it too answers "look again": an order watch then has its hosts
+ * re-read every watched order at each poll rather than never.
+ */
 static int poll_wait(kbp_storage *s, kbp_topic topic, uint64_t *seen, int64_t timeout_ms)
 {
 	int64_t ms = timeout_ms < KBP_STORAGE_POLL_MS ? timeout_ms : KBP_STORAGE_POLL_MS;
@@ -40,7 +45,7 @@ static int poll_wait(kbp_storage *s, kbp_topic topic, uint64_t *seen, int64_t ti
 	(void)topic;
 	(void)seen;
 	if (ms <= 0)
-		return KBP_ETIMEOUT;
+		return 0;
 	t.tv_sec = (time_t)(ms / 1000);
 	t.tv_nsec = (long)(ms % 1000) * 1000000L;
 	while (nanosleep(&t, &t) != 0 && errno == EINTR) {
