@@ -78,11 +78,11 @@ static const stmt_def stmts[ST_COUNT] = {
 		"  ON CONFLICT (unique_key) WHERE state IN (0, 1) DO NOTHING RETURNING id, unique_key)"
 		" SELECT kbp__res(0, NULL, jsonb_build_object("
 		"   'created', (SELECT count(*) FROM ins),"
-		"   'ids', (SELECT jsonb_agg(coalesce("
-		"       (SELECT i.id FROM ins i WHERE i.id = x.id),"
-		"       (SELECT i.id FROM ins i WHERE i.unique_key = x.unique_key),"
-		"       (SELECT j.id FROM jobs j WHERE j.unique_key = x.unique_key AND j.state IN (0, 1)))"
-		"     ORDER BY x.ord) FROM x))),"
+		"   'ids', (SELECT jsonb_agg(coalesce(i.id, h.id, j.id) ORDER BY x.ord) FROM x"
+		"     LEFT JOIN ins i ON i.id = x.id"
+		"     LEFT JOIN ins h ON i.id IS NULL AND h.unique_key = x.unique_key"
+		"     LEFT JOIN jobs j ON i.id IS NULL AND h.id IS NULL AND j.unique_key = x.unique_key"
+		"                     AND j.state IN (0, 1)))),"
 		" (SELECT kbp__notify('jobs') FROM ins LIMIT 1)",
 		2, -1, 0, WAKE_JOBS, KEY_NONE },
 };
