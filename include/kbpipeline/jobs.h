@@ -72,6 +72,30 @@ typedef struct kbp_enqueue_options {
 KBP_EXTERN int kbp_job_enqueue(char **out_id, kbp_pipeline *p, const char *kind,
                                const char *payload_json, const kbp_enqueue_options *opts);
 
+#define KBP_JOB_SPEC_VERSION 1
+#define KBP_JOBS_ENQUEUE_MAX 10000  /* jobs per kbp_jobs_enqueue() call */
+
+/* One job of a kbp_jobs_enqueue() batch: kbp_job_enqueue()'s arguments. */
+typedef struct kbp_job_spec {
+	unsigned int version;
+	const char *kind;
+	const char *payload_json;   /* a JSON object, NULL: {} */
+	kbp_enqueue_options options;
+} kbp_job_spec;
+
+#define KBP_JOB_SPEC_INIT { KBP_JOB_SPEC_VERSION, NULL, NULL, KBP_ENQUEUE_OPTIONS_INIT }
+
+/*
+ * Enqueues n jobs in one storage step and wakes workers once. Every job is
+ * validated first: one bad job (KBP_EINVAL naming its index) enqueues none.
+ * (*out_ids)[i] is job i's id or, when a live job holds its unique key (one
+ * earlier in the same batch included), that job's id, as kbp_job_enqueue()
+ * reports with KBP_EEXISTS. *out_created counts the jobs that are new. Free
+ * each id and the array with kbp_free(). out_ids and out_created may be NULL.
+ */
+KBP_EXTERN int kbp_jobs_enqueue(char ***out_ids, size_t *out_created, kbp_pipeline *p,
+                                const kbp_job_spec *jobs, size_t n);
+
 /*
  * A handler returns 0 when the job is done; any negative code fails this
  * attempt (retried with backoff until max_attempts), with kbp_error_last()'s

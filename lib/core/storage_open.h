@@ -14,6 +14,12 @@ int kbp__storage_open(kbp_storage **out, const kbp_options *opts);
  * sets the optional slots it left NULL to the library's fallbacks.
  */
 int kbp__storage_check(kbp_storage *s, const char *scheme);
+/*
+ * The jobs_insert slot, or job_enqueue for each job on a version-1 backend,
+ * whose struct has no such slot to fill.
+ */
+int kbp__storage_jobs_insert(kbp_storage *s, const kbp_job_draft *drafts, size_t n, int64_t now,
+                             char **out_ids, size_t *out_created);
 
 /* The built-in backends' open functions, registered before the first lookup. */
 int kbp__storage_memory_open_fn(kbp_storage **out, const char *uri,

@@ -91,6 +91,41 @@ static int complete_each(kbp_storage *s, const char *const *job_ids, size_t n,
 	return 0;
 }
 
+static void free_ids(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		kbp_free(ids[i]);
+		ids[i] = NULL;
+	}
+}
+
+/* job_enqueue's duplicate (KBP_EEXISTS with the holder's id) is a batch's answer, not a failure. */
+static int insert_each(kbp_storage *s, const kbp_job_draft *drafts, size_t n, int64_t now,
+                       char **out_ids, size_t *out_created)
+{
+	*out_created = 0;
+	for (size_t i = 0; i < n; i++) {
+		int rc = s->job_enqueue(s, &drafts[i], now, &out_ids[i]);
+		if (rc == 0) {
+			(*out_created)++;
+		} else if (rc != KBP_EEXISTS || !out_ids[i]) {
+			free_ids(out_ids, i + 1);
+			*out_created = 0;
+			return rc ? rc : kbp_error_set(KBP_ESTORAGE, "the backend's job_enqueue gave no id");
+		}
+	}
+	return 0;
+}
+
+int kbp__storage_jobs_insert(kbp_storage *s, const kbp_job_draft *drafts, size_t n, int64_t now,
+                             char **out_ids, size_t *out_created)
+{
+	/* A version-1 backend's struct ends before the slot: it must not be read. */
+	if (s->version < 2)
+		return insert_each(s, drafts, n, now, out_ids, out_created);
+	return s->jobs_insert(s, drafts, n, now, out_ids, out_created);
+}
+
 static void fill_fallbacks(kbp_storage *s)
 {
 	if (!s->job_complete)
@@ -103,6 +138,8 @@ static void fill_fallbacks(kbp_storage *s)
 	}
 	if (!s->wait_order)
 		s->wait_order = wait_any_order;
+	if (s->version >= 2 && !s->jobs_insert)
+		s->jobs_insert = insert_each;
 }
 
 int kbp__storage_check(kbp_storage *s, const char *scheme)

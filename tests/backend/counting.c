@@ -213,6 +213,12 @@ static int c_wait_order(kbp_storage *s, const char *intent_id, uint64_t *seen,
 	return FORWARD(wait_order, s, intent_id, seen, timeout_ms);
 }
 
+static int c_jobs_insert(kbp_storage *s, const kbp_job_draft *drafts, size_t n, int64_t now,
+                         char **out_ids, size_t *out_created)
+{
+	return FORWARD(jobs_insert, s, drafts, n, now, out_ids, out_created);
+}
+
 static const kbp_storage counting_vtable = {
 	.version = KBP_STORAGE_VERSION,
 	.name = "counting",
@@ -229,10 +235,14 @@ static int apply_variant(kbp_storage *s, const char *variant)
 		s->wait = NULL;
 		s->notify = NULL;
 		s->wait_order = NULL;
+		s->jobs_insert = NULL;
 	} else if (strcmp(variant, "batch") == 0) {
 		s->job_complete = NULL;
+	} else if (strcmp(variant, "v1") == 0) {
+		s->version = 1;
 	} else if (*variant) {
-		return kbp_error_set(KBP_EINVAL, "counting: takes no variant but minimal and batch");
+		return kbp_error_set(KBP_EINVAL,
+		                     "counting: takes no variant but minimal, batch and v1");
 	}
 	return 0;
 }

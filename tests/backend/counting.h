@@ -6,8 +6,10 @@
  * kbp_storage_register(), like any out-of-tree backend:
  *   counting:          every slot
  *   counting:minimal   without the optional slots (jobs_complete, wait,
- *                      notify, wait_order): the library's fallbacks run
+ *                      notify, wait_order, jobs_insert): the library's fallbacks run
  *   counting:batch     without job_complete (jobs_complete stands in)
+ *   counting:v1        says it is version 1, so jobs_insert is never read
+ *                      (job_enqueue for each job stands in)
  */
 #ifndef KBP_TEST_COUNTING_H
 #define KBP_TEST_COUNTING_H
@@ -21,7 +23,7 @@
 	X(order_facts) X(job_enqueue) X(jobs_acquire) X(job_complete) X(job_fail) X(job_get)    \
 	X(jobs_list) X(job_retry) X(job_cancel) X(jobs_rescue) X(maintenance) X(metrics)        \
 	X(wait) X(notify) X(free) X(reconcile_schedule) X(jobs_complete) X(doctor)              \
-	X(jobs_extend) X(wait_order)
+	X(jobs_extend) X(wait_order) X(jobs_insert)
 
 typedef enum counting_slot {
 #define COUNTING_ENUM(slot) COUNTING_##slot,

@@ -425,6 +425,52 @@ START_TEST(allocator_pairs_with_the_free_functions)
 }
 END_TEST
 
+/*
+ * A batch is one jobs_insert call and one wake; without the slot (a
+ * version-1 backend, or one that leaves it NULL) job_enqueue runs per job,
+ * with the same ids and the same unique-key answers.
+ */
+static void enqueue_batch_on(const char *uri, unsigned long want_inserts,
+                             unsigned long want_enqueues)
+{
+	kbp_job_spec specs[4] = { KBP_JOB_SPEC_INIT, KBP_JOB_SPEC_INIT, KBP_JOB_SPEC_INIT,
+		                  KBP_JOB_SPEC_INIT };
+	snapshot before;
+	size_t created = 0;
+	char **ids = NULL;
+	fx f;
+
+	open_on(&f, uri);
+	for (int i = 0; i < 4; i++)
+		specs[i].kind = fx_kind(&f, "batch");
+	specs[1].options.unique_key = "same";
+	specs[3].options.unique_key = "same";
+	before = take();
+	CK_OK(kbp_jobs_enqueue(&ids, &created, f.p, specs, 4));
+	ck_assert_uint_eq(created, 3);
+	ck_assert_str_eq(ids[3], ids[1]);
+	ck_assert_str_ne(ids[0], ids[2]);
+	ck_assert_uint_eq(MOVED(before, jobs_insert), want_inserts);
+	ck_assert_uint_eq(MOVED(before, job_enqueue), want_enqueues);
+	for (int i = 0; i < 4; i++)
+		kbp_free(ids[i]);
+	kbp_free(ids);
+	fx_close(&f);
+}
+
+START_TEST(batch_enqueue_is_one_storage_call)
+{
+	enqueue_batch_on("counting:", 1, 0);
+}
+END_TEST
+
+START_TEST(batch_enqueue_falls_back_to_one_call_per_job)
+{
+	enqueue_batch_on("counting:minimal", 0, 4);
+	enqueue_batch_on("counting:v1", 0, 4);
+}
+END_TEST
+
 Suite *registry_suite(void)
 {
 	Suite *s = suite_create("registry");
@@ -438,6 +484,8 @@ Suite *registry_suite(void)
 	tcase_add_test(tc, calls_go_through_the_backend);
 	tcase_add_test(tc, optional_slots_fall_back);
 	tcase_add_test(tc, job_complete_falls_back);
+	tcase_add_test(tc, batch_enqueue_is_one_storage_call);
+	tcase_add_test(tc, batch_enqueue_falls_back_to_one_call_per_job);
 	tcase_add_test(tc, allocator_pairs_with_the_free_functions);
 	tcase_add_test(tc, registry_is_thread_safe);
 	tcase_add_test(tc, registry_is_bounded);

@@ -36,7 +36,8 @@
  *    LISTEN/NOTIFY; shoppers wait with kbp_order_wait. --orders per scenario;
  *  - job queue alone: enqueue N no-op jobs, then drain them with
  *    kbp_worker_run_once at max_jobs 1 (one at a time) and 64 (batched), on
- *    one thread and on 4 threads;
+ *    one thread and on 4 threads; and once more (batch_enqueue) with the
+ *    jobs enqueued 1,000 per kbp_jobs_enqueue call, then drained batched;
  *  - job acquisition latency: each kbp_worker_run_once(max_jobs 1) call of
  *    the one-at-a-time drain, minus its handler;
  *  - job start latency: enqueue on one thread, a running worker records when
@@ -855,7 +856,9 @@ static const int pg_clients[PG_CLIENTS] = { 1, 4, 16 };
 #define PG_MIXED 2                  /* MIX_ZIPF and MIX_FLASH_SALE */
 #define PG_MIXED_SHOPPERS 16
 #define PG_MAX_SCHEMAS 16
-#define QUEUE_VARIANTS 4
+#define QUEUE_VARIANTS 5
+/* Jobs per kbp_jobs_enqueue call in the batch_enqueue variant. */
+#define BENCH_ENQUEUE_BATCH 1000
 
 typedef struct pg_run {
 	const bench_cfg *cfg;
@@ -1101,6 +1104,7 @@ typedef struct qvariant {
 	const char *name;
 	int max_jobs;
 	int threads;
+	int enqueue_batch;          /* jobs per kbp_jobs_enqueue call, 0: kbp_job_enqueue */
 	long target;
 	const bench_cfg *cfg;
 	const char *schema;
@@ -1127,24 +1131,45 @@ typedef struct qthread {
 	pthread_t thread;
 } qthread;
 
+/* The thread's count of jobs, one per call or enqueue_batch per call, until the deadline. */
+static void queue_enqueue(qvariant *v, long count)
+{
+	kbp_enqueue_options eo = KBP_ENQUEUE_OPTIONS_INIT;
+	int per_call = v->enqueue_batch > 0 ? v->enqueue_batch : 1;
+	kbp_job_spec *specs = xcalloc((size_t)per_call, sizeof(*specs));
+	int rc;
+
+	for (int i = 0; i < per_call; i++) {
+		specs[i] = (kbp_job_spec)KBP_JOB_SPEC_INIT;
+		specs[i].kind = NOOP_KIND;
+	}
+	for (long done = 0; done < count && now_ns() < v->enqueue_deadline;) {
+		long n = count - done < per_call ? count - done : per_call;
+
+		if (v->enqueue_batch > 0)
+			rc = kbp_jobs_enqueue(NULL, NULL, v->p, specs, (size_t)n);
+		else
+			rc = kbp_job_enqueue(NULL, v->p, NOOP_KIND, NULL, &eo);
+		if (rc) {
+			note_error(v->enqueue_batch > 0 ? "jobs_enqueue" : "job_enqueue", rc, NULL);
+			break;
+		}
+		atomic_fetch_add(&v->enqueued, n);
+		done += n;
+	}
+	free(specs);
+}
+
 static void *queue_thread(void *arg)
 {
 	qthread *t = arg;
 	qvariant *v = t->v;
-	kbp_enqueue_options eo = KBP_ENQUEUE_OPTIONS_INIT;
 	char wid[48];
 	int rc, ran;
 
 	snprintf(wid, sizeof wid, "bench-q-%d", t->idx);
 	pthread_barrier_wait(&v->bar);
-	for (long i = 0; i < t->count && now_ns() < v->enqueue_deadline; i++) {
-		rc = kbp_job_enqueue(NULL, v->p, NOOP_KIND, NULL, &eo);
-		if (rc) {
-			note_error("job_enqueue", rc, NULL);
-			break;
-		}
-		atomic_fetch_add(&v->enqueued, 1);
-	}
+	queue_enqueue(v, t->count);
 	pthread_barrier_wait(&v->bar);
 	for (;;) {
 		int64_t c0, c1;
@@ -1229,6 +1254,7 @@ static cJSON *queue_json(qvariant *v, const pg_run *r)
 	cJSON_AddStringToObject(o, "name", v->name);
 	cJSON_AddNumberToObject(o, "max_jobs", v->max_jobs);
 	cJSON_AddNumberToObject(o, "threads", v->threads);
+	cJSON_AddNumberToObject(o, "enqueue_batch", v->enqueue_batch);
 	cJSON_AddNumberToObject(o, "jobs", (double)jobs);
 	cJSON_AddNumberToObject(o, "enqueue_seconds", round_to(enq, 0.0001));
 	cJSON_AddNumberToObject(o, "drain_seconds", round_to(drain, 0.0001));
@@ -1374,9 +1400,11 @@ static int main_postgres(bench_cfg *cfg, int64_t t_run)
 		{ .name = "q64", .max_jobs = JOB_BATCH, .threads = 1 },
 		{ .name = "q1x4", .max_jobs = 1, .threads = 4 },
 		{ .name = "q64x4", .max_jobs = JOB_BATCH, .threads = 4 },
+		{ .name = "qb", .max_jobs = JOB_BATCH, .threads = 1, .enqueue_batch = BENCH_ENQUEUE_BATCH },
 	};
 	static const char *const qv_label[QUEUE_VARIANTS] = {
 		"one_at_a_time", "batched", "one_at_a_time_4_threads", "batched_4_threads",
+		"batch_enqueue",
 	};
 	probe pr_notify = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 	probe pr_same = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };

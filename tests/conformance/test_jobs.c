@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The job queue: enqueue, handlers, ordering, backoff, dead jobs, retry, cancel, leases. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "jobs_util.h"
@@ -982,6 +983,178 @@ START_TEST(payload_is_a_json_object_on_every_backend)
 }
 END_TEST
 
+#define MESSAGE_HAS(part) \
+	ck_assert_msg(strstr(fx_last_message(), (part)) != NULL, "\"%s\" lacks \"%s\"", \
+	              fx_last_message(), (part))
+
+static kbp_job_spec job_spec(const char *kind, const char *payload, const char *unique_key)
+{
+	kbp_job_spec spec = KBP_JOB_SPEC_INIT;
+
+	spec.kind = kind;
+	spec.payload_json = payload;
+	spec.options.unique_key = unique_key;
+	return spec;
+}
+
+static void free_ids(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		kbp_free(ids[i]);
+	kbp_free(ids);
+}
+
+/* Ids come back in the batch's order, each for a job that runs with its own payload and options. */
+START_TEST(batch_enqueue_returns_ids_in_order_and_jobs_run)
+{
+	kbp_job_spec specs[5];
+	counter c = { 0 };
+	char payload[5][32];
+	char **ids = NULL;
+	size_t created = 99;
+	const char *kind;
+	fx f;
+
+	fx_open(&f);
+	kind = fx_kind(&f, "batch");
+	CK_OK(kbp_job_register(f.p, kind, h_count, &c));
+	for (int i = 0; i < 5; i++) {
+		snprintf(payload[i], sizeof(payload[i]), "{\"n\":\"%d\"}", i);
+		specs[i] = job_spec(kind, payload[i], NULL);
+		specs[i].options.priority = 10;
+	}
+	specs[3].options.priority = 0;
+	specs[4].options.max_attempts = 7;
+	CK_OK(kbp_jobs_enqueue(&ids, &created, f.p, specs, 5));
+	ck_assert_uint_eq(created, 5);
+	for (int i = 0; i < 5; i++) {
+		kbp_job *j = fx_job_get(&f, ids[i]);
+		ck_assert_str_eq(j->kind, kind);
+		ck_assert_ptr_nonnull(strstr(j->payload, payload[i] + 6));
+		ck_assert_int_eq(j->state, KBP_JOB_AVAILABLE);
+		ck_assert_int_eq(j->priority, i == 3 ? 0 : 10);
+		ck_assert_int_eq(j->run_at, fx_now(&f));
+		if (i == 4)
+			ck_assert_int_eq(j->max_attempts, 7);
+		kbp_job_free(j);
+	}
+	ck_assert_uint_eq(count_kind(&f, kind), 5);
+	ck_assert_int_eq(run_once(&f, FX_WORKER), 5);
+	ck_assert_int_eq(atomic_load(&c.calls), 5);
+	ck_assert_int_eq(c.n_seen, 5);
+	ck_assert_str_eq(c.seen[0], "3");             /* priority 0 first, then enqueue order */
+	ck_assert_str_eq(c.seen[1], "0");
+	ck_assert_str_eq(c.seen[4], "4");
+	free_ids(ids, 5);
+	fx_close(&f);
+}
+END_TEST
+
+/*
+ * The unique_key rule of kbp_job_enqueue, per job: a key held by a live job,
+ * or by a job earlier in the same batch, answers with that job's id.
+ */
+START_TEST(batch_enqueue_keeps_unique_keys)
+{
+	kbp_job_spec specs[5];
+	char *held, *k1, *k2, **ids = NULL;
+	size_t created = 0;
+	const char *kind;
+	fx f;
+
+	fx_open(&f);
+	kind = fx_kind(&f, "batchuniq");
+	k1 = strdup(fx_id(&f, "k1"));
+	k2 = strdup(fx_id(&f, "k2"));
+	specs[0] = job_spec(kind, NULL, NULL);
+	specs[0].options.unique_key = k1;
+	held = enqueue(&f, kind, NULL, &specs[0].options);
+	specs[0] = job_spec(kind, "{\"n\":\"a\"}", k1);     /* held before the batch */
+	specs[1] = job_spec(kind, "{\"n\":\"b\"}", k2);     /* new */
+	specs[2] = job_spec(kind, "{\"n\":\"c\"}", NULL);   /* no key */
+	specs[3] = job_spec(kind, "{\"n\":\"d\"}", k2);     /* held by specs[1] */
+	specs[4] = job_spec(kind, "{\"n\":\"e\"}", k1);
+	CK_OK(kbp_jobs_enqueue(&ids, &created, f.p, specs, 5));
+	ck_assert_uint_eq(created, 2);
+	ck_assert_str_eq(ids[0], held);
+	ck_assert_str_ne(ids[1], held);
+	ck_assert_str_ne(ids[2], ids[1]);
+	ck_assert_str_eq(ids[3], ids[1]);
+	ck_assert_str_eq(ids[4], held);
+	ck_assert_uint_eq(count_kind(&f, kind), 3);
+	free_ids(ids, 5);
+
+	/* Once the holder is no longer live, the key is free again. */
+	CK_OK(kbp_job_cancel(f.p, held));
+	CK_OK(kbp_jobs_enqueue(&ids, &created, f.p, specs, 1));
+	ck_assert_uint_eq(created, 1);
+	ck_assert_str_ne(ids[0], held);
+	ck_assert_uint_eq(count_kind(&f, kind), 4);
+	free_ids(ids, 1);
+	free(held);
+	free(k1);
+	free(k2);
+	fx_close(&f);
+}
+END_TEST
+
+/* One bad job refuses the batch, names its index and writes nothing. */
+START_TEST(batch_enqueue_bad_input_writes_nothing)
+{
+	kbp_job_spec specs[3], *many;
+	char **ids = (char **)&ids;
+	size_t created = 99;
+	const char *kind;
+	fx f;
+
+	fx_open(&f);
+	kind = fx_kind(&f, "batchbad");
+	for (int i = 0; i < 3; i++)
+		specs[i] = job_spec(kind, NULL, NULL);
+
+	specs[2].options.priority = KBP_JOB_PRIORITY_MAX + 1;
+	CK_RC(kbp_jobs_enqueue(&ids, &created, f.p, specs, 3), KBP_EINVAL);
+	ck_assert_ptr_null(ids);
+	ck_assert_uint_eq(created, 0);
+	MESSAGE_HAS("jobs[2]: ");
+	MESSAGE_HAS("priority");
+	specs[2].options.priority = 0;
+	specs[1].payload_json = "[1]";
+	CK_RC(kbp_jobs_enqueue(&ids, NULL, f.p, specs, 3), KBP_EPARSE);
+	MESSAGE_HAS("jobs[1]: ");
+	specs[1].payload_json = NULL;
+	specs[0].kind = "Upper";
+	CK_RC(kbp_jobs_enqueue(&ids, NULL, f.p, specs, 3), KBP_EINVAL);
+	MESSAGE_HAS("jobs[0]: ");
+	specs[0].kind = kind;
+	specs[1].version = 99;
+	CK_RC(kbp_jobs_enqueue(&ids, NULL, f.p, specs, 3), KBP_EVERSION);
+	MESSAGE_HAS("jobs[1]: ");
+	specs[1].version = KBP_JOB_SPEC_VERSION;
+
+	CK_RC(kbp_jobs_enqueue(&ids, NULL, NULL, specs, 3), KBP_EINVAL);
+	CK_RC(kbp_jobs_enqueue(&ids, NULL, f.p, NULL, 3), KBP_EINVAL);
+	ck_assert_ptr_null(ids);
+	many = calloc(KBP_JOBS_ENQUEUE_MAX + 1, sizeof(*many));
+	ck_assert_ptr_nonnull(many);
+	for (size_t i = 0; i <= KBP_JOBS_ENQUEUE_MAX; i++)
+		many[i] = job_spec(kind, NULL, NULL);
+	CK_RC(kbp_jobs_enqueue(&ids, NULL, f.p, many, KBP_JOBS_ENQUEUE_MAX + 1), KBP_ETOOBIG);
+	MESSAGE_HAS("10000");
+	free(many);
+	ck_assert_uint_eq(count_kind(&f, kind), 0);
+
+	/* Empty: nothing to do, and an array to free all the same. */
+	CK_OK(kbp_jobs_enqueue(&ids, &created, f.p, NULL, 0));
+	ck_assert_ptr_nonnull(ids);
+	ck_assert_uint_eq(created, 0);
+	kbp_free(ids);
+	CK_OK(kbp_jobs_enqueue(NULL, NULL, f.p, specs, 3));
+	ck_assert_uint_eq(count_kind(&f, kind), 3);
+	fx_close(&f);
+}
+END_TEST
+
 void add_jobs_tests(Suite *s)
 {
 	TCase *tc = fx_tcase("jobs");
@@ -1005,5 +1178,8 @@ void add_jobs_tests(Suite *s)
 	tcase_add_test(tc, jobs_list_and_get_bad_input);
 	tcase_add_test(tc, worker_bad_input);
 	tcase_add_test(tc, payload_is_a_json_object_on_every_backend);
+	tcase_add_test(tc, batch_enqueue_returns_ids_in_order_and_jobs_run);
+	tcase_add_test(tc, batch_enqueue_keeps_unique_keys);
+	tcase_add_test(tc, batch_enqueue_bad_input_writes_nothing);
 	suite_add_tcase(s, tc);
 }

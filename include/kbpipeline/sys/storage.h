@@ -29,7 +29,7 @@
 extern "C" {
 #endif
 
-#define KBP_STORAGE_VERSION 1
+#define KBP_STORAGE_VERSION 2
 
 /* How often waiters look again on a backend without wait() and notify(). */
 #define KBP_STORAGE_POLL_MS 50
@@ -242,6 +242,19 @@ struct kbp_storage {
 	 * Optional: wait() on KBP_TOPIC_ORDERS stands in for it.
 	 */
 	int (*wait_order)(kbp_storage *s, const char *intent_id, uint64_t *seen, int64_t timeout_ms);
+
+	/* Version 2. */
+	/*
+	 * job_enqueue for a batch in one step, waking workers once: out_ids[i]
+	 * gets drafts[i]'s id or, when a live job holds its unique key (one
+	 * inserted earlier in this batch included), that job's id; *out_created
+	 * says how many jobs are new. On failure nothing is inserted and every
+	 * out_ids[i] is NULL. Optional: version-1 backends, and version-2 ones
+	 * that leave it NULL, get job_enqueue for each job in turn, which is
+	 * not atomic (a storage failure part way leaves the jobs before it).
+	 */
+	int (*jobs_insert)(kbp_storage *s, const kbp_job_draft *drafts, size_t n, int64_t now,
+	                   char **out_ids, size_t *out_created);
 };
 
 /*

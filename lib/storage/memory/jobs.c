@@ -94,6 +94,103 @@ int mem_job_enqueue(kbp_storage *s, const kbp_job_draft *d, int64_t now, char **
 	return rc;
 }
 
+/* Room for extra more entries, so that pushing them cannot fail half way through a batch. */
+static int heap_reserve(mem_heap *h, size_t extra)
+{
+	mem_qentry *v;
+
+	if (h->cap - h->n >= extra)
+		return 0;
+	if (!(v = realloc(h->v, (h->n + extra) * sizeof(*v))))
+		return -1;
+	h->v = v;
+	h->cap = h->n + extra;
+	return 0;
+}
+
+/* Undoes batch_add() for new[0..n): they are not in a heap yet. */
+static void batch_drop(mem_store *m, mem_job **new, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		release_unique(m, new[i]);
+		kbp_hmap_del(&m->jobs, new[i]->pub.id);
+		mem_job_free(new[i]);
+	}
+}
+
+/* Inserts the job, or finds the live holder of its key; *out_new is NULL for a holder. */
+static int batch_add(mem_store *m, const kbp_job_draft *d, int64_t now, mem_job **out,
+                     mem_job **out_new)
+{
+	mem_job *j;
+
+	*out_new = NULL;
+	if (d->unique_key && (*out = kbp_hmap_get(&m->live_unique, d->unique_key)))
+		return 0;
+	if (!(j = job_new(d, now)) || kbp_hmap_put(&m->jobs, j->pub.id, j) != 0) {
+		mem_job_free(j);
+		return -1;
+	}
+	if (j->pub.unique_key && kbp_hmap_put(&m->live_unique, j->pub.unique_key, j) != 0) {
+		kbp_hmap_del(&m->jobs, j->pub.id);
+		mem_job_free(j);
+		return -1;
+	}
+	*out = *out_new = j;
+	return 0;
+}
+
+/* The jobs are in the maps; queueing them cannot fail once the heaps have room. */
+static int batch_insert_locked(mem_store *m, const kbp_job_draft *drafts, size_t n, int64_t now,
+                               char **out_ids, mem_job **new, size_t *n_new)
+{
+	mem_job *j;
+
+	*n_new = 0;
+	if (heap_reserve(&m->ready, n) != 0 || heap_reserve(&m->scheduled, n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (batch_add(m, &drafts[i], now, &j, &new[*n_new]) != 0)
+			return -1;
+		if (new[*n_new])
+			(*n_new)++;
+		if (!(out_ids[i] = strdup(j->pub.id)))
+			return -1;
+	}
+	for (size_t i = 0; i < *n_new; i++) {
+		new[i]->seq = ++m->job_seq;
+		(void)queue_push(m, new[i], now);
+	}
+	return 0;
+}
+
+int mem_jobs_insert(kbp_storage *s, const kbp_job_draft *drafts, size_t n, int64_t now,
+                    char **out_ids, size_t *out_created)
+{
+	mem_store *m = mem_of(s);
+	mem_job **new = calloc(n ? n : 1, sizeof(*new));
+	size_t n_new = 0;
+	int rc = 0;
+
+	*out_created = 0;
+	if (!new)
+		return kbp_error_set(KBP_ENOMEM, "out of memory");
+	pthread_mutex_lock(&m->lock);
+	if (batch_insert_locked(m, drafts, n, now, out_ids, new, &n_new) != 0) {
+		batch_drop(m, new, n_new);
+		for (size_t i = 0; i < n; i++) {
+			free(out_ids[i]);
+			out_ids[i] = NULL;
+		}
+		rc = kbp_error_set(KBP_ENOMEM, "out of memory");
+	} else if ((*out_created = n_new)) {
+		mem_bump(m, KBP_TOPIC_JOBS);
+	}
+	pthread_mutex_unlock(&m->lock);
+	free(new);
+	return rc;
+}
+
 static void promote_due(mem_store *m, int64_t now)
 {
 	const mem_qentry *top;

@@ -168,6 +168,7 @@ static const kbp_storage memory_vtable = {
 	.jobs_complete = mem_jobs_complete,
 	.jobs_extend = mem_jobs_extend,
 	.wait_order = mem_wait_order,
+	.jobs_insert = mem_jobs_insert,
 	.doctor = mem_doctor,
 };
 

@@ -156,6 +156,8 @@ int mem_order_get(kbp_storage *s, const char *order_number, const char *intent_i
 int mem_order_facts(kbp_storage *s, const char *intent_id, kbp_order_facts *out);
 
 int mem_job_enqueue(kbp_storage *s, const kbp_job_draft *d, int64_t now, char **out_id);
+int mem_jobs_insert(kbp_storage *s, const kbp_job_draft *drafts, size_t n, int64_t now,
+                    char **out_ids, size_t *out_created);
 /* With the lock held: inserts a new job; *out_job borrows it. */
 int mem_job_insert(mem_store *m, const kbp_job_draft *d, int64_t now, mem_job **out_job);
 int mem_jobs_acquire(kbp_storage *s, const char *worker, int max, int64_t lease_ms, int64_t now,

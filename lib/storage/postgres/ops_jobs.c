@@ -205,3 +205,92 @@ int pg_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const c
 
 	return call_on_ids(s, ST_JOBS_EXTEND, p, 4, 0, job_ids, n, out_count);
 }
+
+/* The drafts as the JSON array that jobs_insert reads with jsonb_to_recordset(). */
+static char *drafts_json(const kbp_job_draft *drafts, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char *text;
+
+	for (size_t i = 0; arr && i < n; i++) {
+		const kbp_job_draft *d = &drafts[i];
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddItemToArray(arr, o) || !cJSON_AddStringToObject(o, "id", d->id) ||
+		    !cJSON_AddStringToObject(o, "kind", d->kind) ||
+		    !cJSON_AddStringToObject(o, "payload", d->payload) ||
+		    !(d->unique_key ? cJSON_AddStringToObject(o, "unique_key", d->unique_key)
+		                    : cJSON_AddNullToObject(o, "unique_key")) ||
+		    !cJSON_AddNumberToObject(o, "priority", d->priority) ||
+		    !cJSON_AddNumberToObject(o, "run_at", (double)d->run_at) ||
+		    !cJSON_AddNumberToObject(o, "max_attempts", d->max_attempts)) {
+			cJSON_Delete(o);
+			cJSON_Delete(arr);
+			return NULL;
+		}
+	}
+	text = arr ? cJSON_PrintUnformatted(arr) : NULL;
+	cJSON_Delete(arr);
+	return text;
+}
+
+/*
+ * A NULL id is a job whose key's holder committed after the statement's
+ * snapshot: job_enqueue settles it (the holder's id, or the job if the
+ * holder has finished since).
+ */
+static int take_ids(kbp_storage *s, const kbp_job_draft *drafts, const cJSON *ids, size_t n,
+                    int64_t now, char **out_ids, size_t *out_created)
+{
+	for (size_t i = 0; i < n; i++) {
+		const cJSON *id = cJSON_GetArrayItem(ids, (int)i);
+		int rc;
+
+		if (cJSON_IsString(id)) {
+			if (!(out_ids[i] = strdup(id->valuestring)))
+				return pg_oom();
+			continue;
+		}
+		rc = pg_job_enqueue(s, &drafts[i], now, &out_ids[i]);
+		if (rc == 0)
+			(*out_created)++;
+		else if (rc != KBP_EEXISTS)
+			return rc;
+	}
+	return 0;
+}
+
+int pg_jobs_insert(kbp_storage *s, const kbp_job_draft *drafts, size_t n, int64_t now,
+                   char **out_ids, size_t *out_created)
+{
+	pg_num t = pg_i64(now);
+	char *json = drafts_json(drafts, n);
+	const char *p[] = { json, t.s };
+	cJSON *data = NULL;
+	const cJSON *ids, *created;
+	int rc;
+
+	*out_created = 0;
+	if (!json)
+		return pg_oom();
+	rc = pg_call(pg_of(s), ST_JOBS_INSERT, p, 2, &data);
+	free(json);
+	ids = cJSON_GetObjectItemCaseSensitive(data, "ids");
+	created = cJSON_GetObjectItemCaseSensitive(data, "created");
+	if (rc == 0 && (cJSON_GetArraySize(ids) != (int)n || !cJSON_IsNumber(created)))
+		rc = kbp_error_set(KBP_ESTORAGE, "jobs_insert answered %d ids for %zu jobs",
+		                   cJSON_GetArraySize(ids), n);
+	if (rc == 0) {
+		*out_created = (size_t)created->valuedouble;
+		rc = take_ids(s, drafts, ids, n, now, out_ids, out_created);
+	}
+	if (rc) {
+		*out_created = 0;
+		for (size_t i = 0; i < n; i++) {
+			free(out_ids[i]);
+			out_ids[i] = NULL;
+		}
+	}
+	cJSON_Delete(data);
+	return rc;
+}

@@ -57,6 +57,7 @@ typedef enum pg_stmt {
 	ST_JOBS_COMPLETE,
 	ST_DOCTOR,
 	ST_JOBS_EXTEND,
+	ST_JOBS_INSERT,
 	ST_COUNT
 } pg_stmt;
 
@@ -171,6 +172,8 @@ int pg_order_get(kbp_storage *s, const char *order_number, const char *intent_id
                  kbp_order **out);
 int pg_order_facts(kbp_storage *s, const char *intent_id, kbp_order_facts *out);
 int pg_job_enqueue(kbp_storage *s, const kbp_job_draft *d, int64_t now, char **out_id);
+int pg_jobs_insert(kbp_storage *s, const kbp_job_draft *drafts, size_t n, int64_t now,
+                   char **out_ids, size_t *out_created);
 int pg_jobs_acquire(kbp_storage *s, const char *worker, int max, int64_t lease_ms, int64_t now,
                     kbp_job_list **out);
 int pg_job_complete(kbp_storage *s, const char *job_id, const char *worker, int64_t now);

@@ -59,6 +59,32 @@ static const stmt_def stmts[ST_COUNT] = {
 	[ST_JOBS_COMPLETE] = { "jobs_complete", "SELECT kbp_jobs_complete($1,$2,$3)", 3, -1, 1, 0, KEY_NONE },
 	[ST_DOCTOR] = { "doctor", "SELECT kbp_doctor($1,$2,$3)", 3, -1, 1, 0, KEY_NONE },
 	[ST_JOBS_EXTEND] = { "jobs_extend", "SELECT kbp_jobs_extend($1,$2,$3,$4)", 4, -1, 1, 0, KEY_NONE },
+	/*
+	 * kbp_job_enqueue's unique_key rule for a batch in one statement: ON
+	 * CONFLICT skips a job whose key a live job holds, one inserted earlier
+	 * in the batch included, and the id answered is that holder's. A holder
+	 * committed after the statement's snapshot leaves a NULL id, which the
+	 * caller settles with job_enqueue.
+	 */
+	[ST_JOBS_INSERT] = { "jobs_insert",
+		"WITH x AS (SELECT * FROM ROWS FROM (jsonb_to_recordset($1::jsonb)"
+		"  AS (id text, kind text, payload text, unique_key text, priority integer,"
+		"      run_at bigint, max_attempts integer)) WITH ORDINALITY"
+		"  AS x(id, kind, payload, unique_key, priority, run_at, max_attempts, ord)),"
+		" ins AS (INSERT INTO jobs (id, kind, payload, state, priority, max_attempts, run_at,"
+		"                          unique_key, created_at, updated_at)"
+		"  SELECT id, kind, payload::jsonb, 0, priority, max_attempts, run_at, unique_key, $2, $2"
+		"    FROM x ORDER BY ord"
+		"  ON CONFLICT (unique_key) WHERE state IN (0, 1) DO NOTHING RETURNING id, unique_key)"
+		" SELECT kbp__res(0, NULL, jsonb_build_object("
+		"   'created', (SELECT count(*) FROM ins),"
+		"   'ids', (SELECT jsonb_agg(coalesce(i.id, h.id, j.id) ORDER BY x.ord) FROM x"
+		"     LEFT JOIN ins i ON i.id = x.id"
+		"     LEFT JOIN ins h ON i.id IS NULL AND h.unique_key = x.unique_key"
+		"     LEFT JOIN jobs j ON i.id IS NULL AND h.id IS NULL AND j.unique_key = x.unique_key"
+		"                     AND j.state IN (0, 1)))),"
+		" (SELECT kbp__notify('jobs') FROM ins LIMIT 1)",
+		2, -1, 0, WAKE_JOBS, KEY_NONE },
 };
 
 _Static_assert(ST_COUNT <= 64, "the prepared-statement bitmap holds 64 statements");

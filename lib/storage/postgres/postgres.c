@@ -78,6 +78,7 @@ static const kbp_storage postgres_vtable = {
 	.doctor = pg_doctor,
 	.jobs_extend = pg_jobs_extend,
 	.wait_order = pg_wait_order,
+	.jobs_insert = pg_jobs_insert,
 };
 
 static pg_store *store_new(const char *conninfo, const char *schema, int pool_size)

@@ -60,7 +60,8 @@ function best(items, value) {
 function ours(bench) {
   const pg = bench.postgres;
   const queue = pg.job_queue || [];
-  const enq = best(queue, (q) => q.enqueue_per_s);
+  const enq = best(queue.filter((q) => !q.enqueue_batch), (q) => q.enqueue_per_s);
+  const batch = best(queue.filter((q) => q.enqueue_batch > 0), (q) => q.enqueue_per_s);
   const drain = best(queue.filter((q) => q.max_jobs > 1), (q) => q.run_per_s);
   const start = pg.job_start_latency && pg.job_start_latency.via_notify
     ? pg.job_start_latency.via_notify.from_enqueue_call_us : null;
@@ -70,6 +71,9 @@ function ours(bench) {
   return {
     enqueue: { value: enq.enqueue_per_s,
                from: `kbp_job_enqueue, one job per call: the fastest enqueue phase (${enq.name} variant)` },
+    batch: { value: batch ? batch.enqueue_per_s : null,
+             from: batch ? `kbp_jobs_enqueue, ${batch.enqueue_batch} jobs per call (${batch.name} variant)`
+               : 'not in this kbp-bench document' },
     drain: { value: drain.run_per_s, from: `kbp_worker_run_once max_jobs ${drain.max_jobs} (${drain.name})` },
     p50: { value: start.p50 / 1e3, from: 'enqueue on a second handle, LISTEN/NOTIFY wakeup' },
     p99: { value: start.p99 / 1e3, from: 'the same samples' },
@@ -78,6 +82,8 @@ function ours(bench) {
 
 const SCENARIOS = [
   { key: 'enqueue', label: 'enqueue jobs/s', higherIsBetter: true,
+    theirs: (c) => c.enqueue.jobs_per_s },
+  { key: 'batch', label: 'batch enqueue jobs/s', higherIsBetter: true,
     theirs: (c) => c.enqueue.jobs_per_s },
   { key: 'drain', label: 'drain jobs/s', higherIsBetter: true, theirs: (c) => c.drain.jobs_per_s },
   { key: 'p50', label: 'start after enqueue p50 ms', higherIsBetter: false,
@@ -102,7 +108,10 @@ function rows(bench, peers) {
     peers: columns(peers).map((col) => {
       const theirs = s.theirs(col.config);
 
-      return { peer: col.name, value: theirs, ratio: theirs > 0 ? mine[s.key].value / theirs : null };
+      const value = mine[s.key].value;
+
+      return { peer: col.name, value: theirs,
+               ratio: theirs > 0 && typeof value === 'number' ? value / theirs : null };
     }),
   }));
 }
