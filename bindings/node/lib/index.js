@@ -263,7 +263,8 @@ const CALLS = {
       throw err;
     },
   },
-  /** A page of jobs, newest first: { jobs, next_after }. */
+  /** A page of jobs, newest first: { jobs, next_after }. state: a job state name ('available' …
+   *  'canceled'; the old spelling 'cancelled' is accepted too) or null for every state. */
   jobsList: {
     c: 'kbpw_jobs_list',
     outs: 1,

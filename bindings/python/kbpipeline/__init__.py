@@ -745,7 +745,10 @@ class Pipeline:
             self._changed.notify_all()
 
     def jobs_list(self, state=None, kind=None, *, since=0, limit=0, after=None):
-        """A page of jobs, newest first: Record(jobs=[…], next_after=cursor or None)."""
+        """A page of jobs, newest first: Record(jobs=[…], next_after=cursor or None).
+
+        state is a job state name ("available" … "canceled"; the old spelling
+        "cancelled" is accepted too) or None for every state."""
         st = -1 if state is None else _choice(_JOB_STATES, state, "state", _JOB_STATE_ALIASES)
         page = self._call(_c.kbpw_jobs_list, st, kind, since, limit, after)
         for j in page["jobs"]:
