@@ -21,8 +21,12 @@ typedef enum kbp_job_state {
 	KBP_JOB_RUNNING = 1,
 	KBP_JOB_COMPLETED = 2,
 	KBP_JOB_FAILED = 3,         /* attempts exhausted: dead, kept for inspection and retry */
-	KBP_JOB_CANCELLED = 4
+	KBP_JOB_CANCELED = 4
 } kbp_job_state;
+
+/* Deprecated: the old British spelling, kept so that code written against it
+ * still compiles. The state is spelled "canceled" like KBP_INTENT_CANCELED. */
+#define KBP_JOB_CANCELLED KBP_JOB_CANCELED
 
 #define KBP_JOB_STATE_COUNT 5
 
@@ -155,9 +159,9 @@ typedef struct kbp_job_list {
 KBP_EXTERN int kbp_jobs_list(kbp_job_list **out, kbp_pipeline *p, const kbp_job_filter *filter);
 KBP_EXTERN void kbp_job_list_free(kbp_job_list *list);
 KBP_EXTERN int kbp_job_get(kbp_job **out, kbp_pipeline *p, const char *job_id);
-/* failed or cancelled -> available now, with at least one attempt left. */
+/* failed or canceled -> available now, with at least one attempt left. */
 KBP_EXTERN int kbp_job_retry(kbp_pipeline *p, const char *job_id);
-/* available or failed -> cancelled. */
+/* available or failed -> canceled. */
 KBP_EXTERN int kbp_job_cancel(kbp_pipeline *p, const char *job_id);
 /* Running jobs whose lease passed -> available (the attempt counts). out_count may be NULL. */
 KBP_EXTERN int kbp_jobs_rescue(int64_t *out_count, kbp_pipeline *p);

@@ -20,7 +20,7 @@ const char *kbp_job_state_name(kbp_job_state state)
 	case KBP_JOB_RUNNING: return "running";
 	case KBP_JOB_COMPLETED: return "completed";
 	case KBP_JOB_FAILED: return "failed";
-	case KBP_JOB_CANCELLED: return "cancelled";
+	case KBP_JOB_CANCELED: return "canceled";
 	}
 	return "unknown";
 }

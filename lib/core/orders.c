@@ -29,7 +29,7 @@ static kbp_order_stage stage_of(const kbp_order_facts *f)
 	case KBP_INTENT_PENDING:
 		return KBP_STAGE_VERIFYING;
 	case KBP_INTENT_SUCCEEDED:
-		if (f->job_state == KBP_JOB_FAILED || f->job_state == KBP_JOB_CANCELLED)
+		if (f->job_state == KBP_JOB_FAILED || f->job_state == KBP_JOB_CANCELED)
 			return KBP_STAGE_FAILED;
 		return KBP_STAGE_PROCESSING;
 	default:

@@ -95,7 +95,11 @@ for since in 0 1714557600000 2024-05-01 2024-05-01T10:00Z 2024-05-01T10:00:00.25
 	t "jobs list --since $since" 0 "$K" jobs list --since "$since" --state failed --kind finalize_order --limit 5
 	out_has '^no jobs$'
 done
-t "jobs list --state=cancelled --limit=1" 0 "$K" jobs list --state=cancelled --limit=1
+t "jobs list --state=canceled --limit=1" 0 "$K" jobs list --state=canceled --limit=1; out_has '^no jobs$'
+t "jobs list --state=cancelled (the old spelling)" 0 "$K" jobs list --state=cancelled --limit=1
+out_has '^no jobs$'
+t "jobs list --state=canceling" 64 "$K" jobs list --state=canceling
+err_has 'completed, failed or canceled$'
 t "jobs show unknown" 1 "$K" jobs show job_doesnotexist; err_one_line; err_has KBP_ENOTFOUND
 t "jobs retry unknown" 1 "$K" jobs retry job_doesnotexist; err_one_line; err_has KBP_ENOTFOUND
 t "jobs cancel unknown" 1 "$K" jobs cancel job_doesnotexist; err_one_line; err_has KBP_ENOTFOUND

@@ -126,16 +126,23 @@ check "bad input changed nothing" cmp -s "$tmp/before" "$tmp/after"
 t "jobs retry ID" 0 "$K" --schema "$S" jobs retry "$id"; out_has "^job $id is available again$"
 t "jobs show after retry" 0 "$K" --schema "$S" jobs show "$id"; out_has '^state  *available$'
 t "jobs retry an available job" 1 "$K" --schema "$S" jobs retry "$id"; err_one_line; err_has KBP_ESTATE
-t "jobs cancel ID" 0 "$K" --schema "$S" jobs cancel "$id"; out_has "^job $id is cancelled$"
+t "jobs cancel ID" 0 "$K" --schema "$S" jobs cancel "$id"; out_has "^job $id is canceled$"
 t "jobs cancel again" 1 "$K" --schema "$S" jobs cancel "$id"; err_one_line; err_has KBP_ESTATE
+err_has "job '$id' is canceled;"
+t "jobs show canceled" 0 "$K" --schema "$S" jobs show "$id"; out_has '^state  *canceled$'
+for st in canceled cancelled; do
+	t "jobs list --state $st" 0 "$K" --schema "$S" jobs list --state "$st" --json
+	json_is 'jobs.#' 1; json_is jobs.0.id "$id"; json_is jobs.0.state canceled
+done
 t "jobs retry --all-failed --kind other" 0 "$K" --schema "$S" jobs retry --all-failed --kind other
 out_has '^retried 0 failed jobs of kind other$'
 t "jobs retry --all-failed --kind cli_fail" 0 "$K" --schema "$S" jobs retry --all-failed --kind cli_fail
 out_has '^retried 2 failed jobs of kind cli_fail$'
 t "stats after retries" 0 "$K" --schema "$S" stats --json
-json_is jobs.failed 0; json_is jobs.available 2; json_is jobs.cancelled 1
-t "stats text" 0 "$K" --schema "$S" stats; out_has '^jobs_available  *2$'; out_has '^jobs_cancelled  *1$'
+json_is jobs.failed 0; json_is jobs.available 2; json_is jobs.canceled 1
+t "stats text" 0 "$K" --schema "$S" stats; out_has '^jobs_available  *2$'; out_has '^jobs_canceled  *1$'
 t "stats --prometheus" 0 "$K" --schema "$S" stats --prometheus; out_has '^# TYPE '
+out_has '^kbp_jobs{state="canceled"} 1$'
 
 fresh_schema stuck
 check "seed 6 jobs held by a dead worker (lease 300 ms)" "$HELPER" stuck "$URI" "$S" 6 300

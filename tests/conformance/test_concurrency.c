@@ -512,7 +512,7 @@ static void *settle_thread(void *arg)
 }
 
 /*
- * Money arrives while the intent is being expired (loop 0) or cancelled
+ * Money arrives while the intent is being expired (loop 0) or canceled
  * (loop 1). Whatever order the two take, stock must add up: every unit is
  * either sold by exactly one order or back on the shelf, and nothing stays
  * reserved.

@@ -185,7 +185,7 @@ START_TEST(unique_key_allows_one_live_job)
 	third = enqueue(&f, kind, NULL, &eo);          /* completed: the key is free */
 	ck_assert_str_ne(third, first);
 	CK_OK(kbp_job_cancel(f.p, third));
-	fourth = enqueue(&f, kind, NULL, &eo);         /* cancelled: free too */
+	fourth = enqueue(&f, kind, NULL, &eo);         /* canceled: free too */
 	ck_assert_uint_eq(count_kind(&f, kind), 3);
 	free(first);
 	free(third);
@@ -614,12 +614,12 @@ START_TEST(cancel_rules)
 
 	CK_OK(kbp_job_cancel(f.p, avail));
 	j = fx_job_get(&f, avail);
-	ck_assert_int_eq(j->state, KBP_JOB_CANCELLED);
+	ck_assert_int_eq(j->state, KBP_JOB_CANCELED);
 	kbp_job_free(j);
 	CK_RC(kbp_job_cancel(f.p, avail), KBP_ESTATE);
 	CK_OK(kbp_job_cancel(f.p, dead));
 	j = fx_job_get(&f, dead);
-	ck_assert_int_eq(j->state, KBP_JOB_CANCELLED);
+	ck_assert_int_eq(j->state, KBP_JOB_CANCELED);
 	kbp_job_free(j);
 	CK_RC(kbp_job_cancel(f.p, done), KBP_ESTATE);
 	j = fx_job_get(&f, done);
@@ -631,9 +631,9 @@ START_TEST(cancel_rules)
 
 	fx_advance(&f, 2000);
 	run_once(&f, FX_WORKER);
-	ck_assert_int_eq(atomic_load(&c.calls), 2);       /* the cancelled job never ran */
+	ck_assert_int_eq(atomic_load(&c.calls), 2);       /* the canceled job never ran */
 
-	CK_OK(kbp_job_retry(f.p, avail));                  /* cancelled -> available */
+	CK_OK(kbp_job_retry(f.p, avail));                  /* canceled -> available */
 	run_once(&f, FX_WORKER);
 	ck_assert_int_eq(atomic_load(&c.calls), 3);
 	ck_assert_str_eq(c.seen[2], "avail");

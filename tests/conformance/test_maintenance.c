@@ -120,7 +120,7 @@ START_TEST(prunes_old_finished_jobs_only)
 	counter c = { 0 };
 	kbp_enqueue_options eo = KBP_ENQUEUE_OPTIONS_INIT;
 	kbp_maintenance_result r;
-	char *old_done, *old_cancelled, *dead, *young_done, *waiting;
+	char *old_done, *old_canceled, *dead, *young_done, *waiting;
 	kbp_job *j = (kbp_job *)&j;
 
 	fx_default_options(&f, &o);
@@ -134,8 +134,8 @@ START_TEST(prunes_old_finished_jobs_only)
 	fx_drain(&f);
 	old_done = enqueue(&f, kind, NULL, NULL);
 	fx_drain(&f);
-	old_cancelled = enqueue(&f, kind, NULL, NULL);
-	CK_OK(kbp_job_cancel(f.p, old_cancelled));
+	old_canceled = enqueue(&f, kind, NULL, NULL);
+	CK_OK(kbp_job_cancel(f.p, old_canceled));
 	eo.max_attempts = 0;
 	eo.run_at = fx_now(&f) + INT64_C(86400000);
 	waiting = enqueue(&f, kind, NULL, &eo);
@@ -149,7 +149,7 @@ START_TEST(prunes_old_finished_jobs_only)
 
 	CK_RC(kbp_job_get(&j, f.p, old_done), KBP_ENOTFOUND);
 	ck_assert_ptr_null(j);
-	CK_RC(kbp_job_get(&j, f.p, old_cancelled), KBP_ENOTFOUND);
+	CK_RC(kbp_job_get(&j, f.p, old_canceled), KBP_ENOTFOUND);
 	j = fx_job_get(&f, young_done);
 	ck_assert_int_eq(j->state, KBP_JOB_COMPLETED);
 	kbp_job_free(j);
@@ -160,7 +160,7 @@ START_TEST(prunes_old_finished_jobs_only)
 	ck_assert_int_eq(j->state, KBP_JOB_AVAILABLE);
 	kbp_job_free(j);
 	free(old_done);
-	free(old_cancelled);
+	free(old_canceled);
 	free(dead);
 	free(young_done);
 	free(waiting);

@@ -79,7 +79,7 @@ START_TEST(expired_intent_is_failed_stage)
 }
 END_TEST
 
-START_TEST(cancelled_finalize_job_is_failed_stage_until_retried)
+START_TEST(canceled_finalize_job_is_failed_stage_until_retried)
 {
 	fx f;
 	const char *sku;
@@ -101,7 +101,7 @@ START_TEST(cancelled_finalize_job_is_failed_stage_until_retried)
 	ck_assert_int_eq(st->stage, KBP_STAGE_FAILED);
 	ck_assert_int_eq(st->intent_status, KBP_INTENT_SUCCEEDED);
 	ck_assert_ptr_nonnull(st->reason);
-	ck_assert_msg(strcmp(st->reason, "finalize_order cancelled: no error recorded") == 0, "reason \"%s\"", st->reason);
+	ck_assert_msg(strcmp(st->reason, "finalize_order canceled: no error recorded") == 0, "reason \"%s\"", st->reason);
 	kbp_order_status_free(st);
 
 	CK_OK(kbp_job_retry(f.p, job));
@@ -324,7 +324,7 @@ void add_orders_tests(Suite *s)
 	TCase *tc = fx_tcase("orders");
 	tcase_add_test(tc, stages_verifying_processing_confirmed);
 	tcase_add_test(tc, expired_intent_is_failed_stage);
-	tcase_add_test(tc, cancelled_finalize_job_is_failed_stage_until_retried);
+	tcase_add_test(tc, canceled_finalize_job_is_failed_stage_until_retried);
 	tcase_add_test(tc, wait_returns_at_once_when_settled);
 	tcase_add_test(tc, wait_times_out_with_latest_status);
 	tcase_add_test(tc, wait_wakes_when_order_is_made);

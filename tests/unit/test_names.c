@@ -22,7 +22,7 @@ START_TEST(job_state_names)
 	ck_assert_str_eq(kbp_job_state_name(KBP_JOB_RUNNING), "running");
 	ck_assert_str_eq(kbp_job_state_name(KBP_JOB_COMPLETED), "completed");
 	ck_assert_str_eq(kbp_job_state_name(KBP_JOB_FAILED), "failed");
-	ck_assert_str_eq(kbp_job_state_name(KBP_JOB_CANCELLED), "cancelled");
+	ck_assert_str_eq(kbp_job_state_name(KBP_JOB_CANCELED), "canceled");
 	ck_assert_ptr_nonnull(kbp_job_state_name((kbp_job_state)KBP_JOB_STATE_COUNT));
 }
 END_TEST

@@ -19,7 +19,7 @@ void kbpipe_jobs_usage(FILE *f)
 	      "       kbpipe [GLOBAL OPTIONS] jobs requeue-stale\n"
 	      "\n"
 	      "  list            jobs, newest first, one page at a time\n"
-	      "    --state S     available, running, completed, failed or cancelled\n"
+	      "    --state S     available, running, completed, failed or canceled\n"
 	      "    --kind K      only jobs of this kind, e.g. finalize_order\n"
 	      "    --since TIME  created at or after TIME: ISO 8601 (2024-05-01,\n"
 	      "                  2024-05-01T10:00:00Z, …+05:45), epoch milliseconds, or an\n"
@@ -28,26 +28,24 @@ void kbpipe_jobs_usage(FILE *f)
 	      "    --after C     the page after cursor C, printed at the end of a full page\n"
 	      "    --json        one JSON object: {\"jobs\": […], \"next_after\": C or null}\n"
 	      "  show ID         one job with its payload and error history\n"
-	      "  retry ID        a failed or cancelled job becomes available now\n"
+	      "  retry ID        a failed or canceled job becomes available now\n"
 	      "    --all-failed  retry every failed job (of kind K with --kind)\n"
-	      "  cancel ID       an available or failed job becomes cancelled\n"
+	      "  cancel ID       an available or failed job becomes canceled\n"
 	      "  requeue-stale   running jobs whose lease has passed become available\n"
 	      "\n"
 	      "Job ids look like job_…. Exit status: 0 success, 1 failure (no such job, a state\n"
 	      "that does not allow the change, storage error), 64 usage error.\n", f);
 }
 
-static const char *const state_names[KBP_JOB_STATE_COUNT] = {
-	"available", "running", "completed", "failed", "cancelled",
-};
-
+/* "cancelled" was the state's name before it took the intent's spelling; scripts
+ * that still pass it keep working. */
 static int parse_state(const char *s)
 {
 	for (int i = 0; i < KBP_JOB_STATE_COUNT; i++)
-		if (strcmp(s, state_names[i]) == 0 || strcmp(s, kbp_job_state_name((kbp_job_state)i)) == 0)
+		if (strcmp(s, kbp_job_state_name((kbp_job_state)i)) == 0)
 			return i;
-	if (strcmp(s, "canceled") == 0)
-		return KBP_JOB_CANCELLED;
+	if (strcmp(s, "cancelled") == 0)
+		return KBP_JOB_CANCELED;
 	return -1;
 }
 
@@ -170,7 +168,7 @@ static cJSON *job_json(const kbp_job *j, int full)
 		return NULL;
 	cJSON_AddStringToObject(o, "id", j->id);
 	cJSON_AddStringToObject(o, "kind", j->kind);
-	cJSON_AddStringToObject(o, "state", state_names[j->state]);
+	cJSON_AddStringToObject(o, "state", kbp_job_state_name(j->state));
 	cJSON_AddNumberToObject(o, "priority", j->priority);
 	cJSON_AddNumberToObject(o, "attempts", j->attempts);
 	cJSON_AddNumberToObject(o, "max_attempts", j->max_attempts);
@@ -257,7 +255,7 @@ static int jobs_list(const kbpipe_ctx *ctx, int argc, char **argv)
 		if ((m = kbpipe_opt_value(argc, argv, &i, "--state", &v)) != 0) {
 			if (m < 0 || (filter.state = parse_state(v)) < 0)
 				return kbpipe_usage_error("jobs list: --state must be available, running, "
-				                          "completed, failed or cancelled");
+				                          "completed, failed or canceled");
 			continue;
 		}
 		if ((m = kbpipe_opt_value(argc, argv, &i, "--kind", &v)) != 0) {
@@ -325,7 +323,7 @@ static int jobs_list(const kbpipe_ctx *ctx, int argc, char **argv)
 			snprintf(att, sizeof att, "%d/%d", j->attempts, j->max_attempts);
 			cell(err, sizeof err, j->last_error, 60);
 			printf("%-24s  %-18s  %-9s  %-8s  %-24s  %s\n", j->id, j->kind,
-			       state_names[j->state], att, kbpipe_time(when, sizeof when, j->created_at),
+			       kbp_job_state_name(j->state), att, kbpipe_time(when, sizeof when, j->created_at),
 			       err[0] ? err : "-");
 		}
 	}
@@ -387,7 +385,7 @@ static int jobs_show(const kbpipe_ctx *ctx, int argc, char **argv)
 	}
 	printf("id            %s\n", j->id);
 	printf("kind          %s\n", j->kind);
-	printf("state         %s\n", state_names[j->state]);
+	printf("state         %s\n", kbp_job_state_name(j->state));
 	printf("priority      %d\n", j->priority);
 	printf("attempts      %d of %d\n", j->attempts, j->max_attempts);
 	printf("run_at        %s\n", kbpipe_time(t1, sizeof t1, j->run_at));
@@ -550,7 +548,7 @@ static int jobs_cancel(const kbpipe_ctx *ctx, int argc, char **argv)
 	kbp_pipeline_close(p);
 	if (rc)
 		return kbpipe_lib_error("jobs cancel", rc);
-	printf("job %s is cancelled\n", id);
+	printf("job %s is canceled\n", id);
 	return KBPIPE_EXIT_OK;
 }
 

@@ -131,8 +131,9 @@ c.kbpw_node_setup((errno, message) => new PipelineError(errno, message), dispatc
 
 // ------------------------------------------------------------ arguments
 
-function choice(table, value, what) {
+function choice(table, value, what, aliases = {}) {
   if (typeof value !== 'string') throw new TypeError(`${what} must be a string`);
+  if (Object.hasOwn(aliases, value)) value = aliases[value];
   if (!Object.hasOwn(table, value)) {
     throw new RangeError(`${what} must be one of ${Object.keys(table).join(', ')}, not '${value}'`);
   }
@@ -163,6 +164,9 @@ const zero = (v) => (v === undefined || v === null ? 0 : v);
 
 const JOB_STATES = Object.fromEntries(
   Array.from({ length: c.KBP_JOB_STATE_COUNT }, (_, i) => [c.kbp_job_state_name(i), i]));
+// The name the canceled state had before it took the intent's spelling; callers
+// that still pass it keep working.
+const JOB_STATE_ALIASES = { cancelled: 'canceled' };
 const SANDBOX_ANSWERS = {
   completed: c.KBP_SANDBOX_COMPLETED,
   pending: c.KBP_SANDBOX_PENDING,
@@ -259,13 +263,14 @@ const CALLS = {
       throw err;
     },
   },
-  /** A page of jobs, newest first: { jobs, next_after }. */
+  /** A page of jobs, newest first: { jobs, next_after }. state: a job state name ('available' …
+   *  'canceled'; the old spelling 'cancelled' is accepted too) or null for every state. */
   jobsList: {
     c: 'kbpw_jobs_list',
     outs: 1,
     args: (opts) => {
       const o = options(opts, 'options');
-      const state = o.state === undefined || o.state === null ? -1 : choice(JOB_STATES, o.state, 'state');
+      const state = o.state === undefined || o.state === null ? -1 : choice(JOB_STATES, o.state, 'state', JOB_STATE_ALIASES);
       return [state, dflt(o.kind), zero(o.since), zero(o.limit), dflt(o.after)];
     },
     then: (page) => {

@@ -314,7 +314,12 @@ function backendSuite(name, open) {
       assert.deepEqual(job.payload, { n: 1 });
       assert.deepEqual(job, p.jobGetSync(id));
       await p.jobCancel(id);
-      assert.equal((await p.jobGet(id)).state, 'cancelled');
+      assert.equal((await p.jobGet(id)).state, 'canceled');
+      // The old spelling still selects the state, as the new one does.
+      for (const state of ['canceled', 'cancelled']) {
+        const listed = await p.jobsList({ state, kind: 'async-kind' });
+        assert.deepEqual(listed.jobs.map((j) => [j.id, j.state]), [[id, 'canceled']]);
+      }
       await p.jobRetry(id);
       assert.equal((await p.jobGet(id)).state, 'available');
       const page = await p.jobsList({ kind: 'async-kind' });

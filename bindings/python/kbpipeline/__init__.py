@@ -249,6 +249,9 @@ def migrate(storage, schema=None):
 # ---------------------------------------------------------------- names
 
 _JOB_STATES = {_c.kbp_job_state_name(i): i for i in range(_c.KBP_JOB_STATE_COUNT)}
+# The name the canceled state had before it took the intent's spelling; callers
+# that still pass it keep working.
+_JOB_STATE_ALIASES = {"cancelled": "canceled"}
 _SANDBOX_ANSWERS = {"completed": _c.KBP_SANDBOX_COMPLETED, "pending": _c.KBP_SANDBOX_PENDING,
                     "failed": _c.KBP_SANDBOX_FAILED}
 _FINAL_STAGES = ("confirmed", "failed")
@@ -259,9 +262,10 @@ _LOGGING_LEVELS = {_c.KBP_LOG_DEBUG: logging.DEBUG, _c.KBP_LOG_INFO: logging.INF
                    _c.KBP_LOG_WARN: logging.WARNING, _c.KBP_LOG_ERROR: logging.ERROR}
 
 
-def _choice(table, value, what):
+def _choice(table, value, what, aliases=None):
     if not isinstance(value, str):
         raise TypeError("%s must be str, not %s" % (what, type(value).__name__))
+    value = (aliases or {}).get(value, value)
     try:
         return table[value]
     except KeyError:
@@ -741,8 +745,11 @@ class Pipeline:
             self._changed.notify_all()
 
     def jobs_list(self, state=None, kind=None, *, since=0, limit=0, after=None):
-        """A page of jobs, newest first: Record(jobs=[…], next_after=cursor or None)."""
-        st = -1 if state is None else _choice(_JOB_STATES, state, "state")
+        """A page of jobs, newest first: Record(jobs=[…], next_after=cursor or None).
+
+        state is a job state name ("available" … "canceled"; the old spelling
+        "cancelled" is accepted too) or None for every state."""
+        st = -1 if state is None else _choice(_JOB_STATES, state, "state", _JOB_STATE_ALIASES)
         page = self._call(_c.kbpw_jobs_list, st, kind, since, limit, after)
         for j in page["jobs"]:
             _job(j)

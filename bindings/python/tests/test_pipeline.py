@@ -239,7 +239,11 @@ class PipelineCase:
         self.p.job_retry(dead)
         self.assertEqual(self.p.job_get(dead).state, "available")
         self.p.job_cancel(retried)
-        self.assertEqual(self.p.job_get(retried).state, "cancelled")
+        self.assertEqual(self.p.job_get(retried).state, "canceled")
+        # The old spelling still selects the state, as the new one does.
+        for name in ("canceled", "cancelled"):
+            listed = self.p.jobs_list(state=name, kind="boom")
+            self.assertEqual([(j.id, j.state) for j in listed.jobs], [(retried, "canceled")])
         failed = self.p.jobs_list(state="failed", kind="boom")
         self.assertNotIn(dead, [j.id for j in failed.jobs])
 

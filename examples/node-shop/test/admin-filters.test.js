@@ -21,7 +21,7 @@ const REFUSED = [
   ['kind=%3Cb%3E', KIND],
   [`kind=${'k'.repeat(65)}`, LONG_KIND],
   ['kind=a&kind=b', 'Send kind once.'],
-  ['state=sleeping', 'state must be one of available, running, completed, failed, cancelled.'],
+  ['state=sleeping', 'state must be one of available, running, completed, failed, canceled.'],
   ['limit=0', LIMIT],
   ['limit=101', LIMIT],
   ['limit=ten', LIMIT],
@@ -71,6 +71,14 @@ for (const [backend, env] of BACKENDS) {
       }
       const page = await admin.get('/admin/jobs?since=2026-01-31T09:30');
       assert.match(page.body, /name="since" value="2026-01-31T09:30"/, 'the form shows the filter');
+    });
+
+    test('the canceled state is chosen by its name and by its old spelling', async () => {
+      for (const query of ['state=canceled', 'state=cancelled']) {
+        const res = await admin.get(`/admin/jobs?${query}`);
+        assert.equal(res.status, 200, query);
+        assert.match(res.body, /<option value="canceled" selected>/, query);
+      }
     });
   });
 }

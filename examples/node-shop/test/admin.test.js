@@ -117,7 +117,7 @@ describe('admin', () => {
     assert.equal(relay.receipts[0].items[0].sku, 'tea-250g');
   });
 
-  test('a job held back by a paused worker can be cancelled, then retried', async () => {
+  test('a job held back by a paused worker can be canceled, then retried', async () => {
     await admin.goto(`${shop.url}/admin/jobs`);
     await flows.adminClick(admin, admin.getByRole('button', { name: 'Pause worker' }));
     const page = await newPage();
@@ -125,9 +125,9 @@ describe('admin', () => {
     const [receipt] = await jobsUntil('the receipt to wait', 'state=available&kind=send_receipt', (rows) => rows.length && rows);
     const row = () => admin.locator(`tr[data-job="${receipt.id}"]`);
     await flows.adminClick(admin, row().getByRole('button', { name: 'Cancel' }));
-    assert.equal(await admin.locator('.flash').textContent(), `Job ${receipt.id} is cancelled.`);
+    assert.equal(await admin.locator('.flash').textContent(), `Job ${receipt.id} is canceled.`);
     await admin.goto(`${shop.url}/admin/jobs?kind=send_receipt`);
-    assert.equal(await row().getAttribute('data-state'), 'cancelled');
+    assert.equal(await row().getAttribute('data-state'), 'canceled');
 
     await flows.adminClick(admin, admin.getByRole('button', { name: 'Resume worker' }));
     await page.locator('#order-number').waitFor({ timeout: 15000 });
@@ -138,7 +138,7 @@ describe('admin', () => {
     await flows.adminClick(admin, admin.getByRole('button', { name: 'Requeue stale jobs' }));
     assert.equal(await admin.locator('.flash').textContent(), '0 stale jobs were requeued.');
 
-    // What the library refuses (a completed job cannot be cancelled) is a message, not an error page.
+    // What the library refuses (a completed job cannot be canceled) is a message, not an error page.
     const csrf = await admin.locator('input[name=csrf]').first().inputValue();
     const res = await admin.request.post(`${shop.url}/admin/jobs/cancel`,
       { form: { csrf, id: receipt.id, back: '/admin/jobs?kind=send_receipt' }, maxRedirects: 0 });

@@ -123,7 +123,7 @@ typedef struct kbp_reconcile_params {
 
 typedef struct kbp_maintenance_params {
 	int64_t now;
-	int64_t prune_before;       /* completed/cancelled jobs finished before this go */
+	int64_t prune_before;       /* completed/canceled jobs finished before this go */
 } kbp_maintenance_params;
 
 struct kbp_storage {

@@ -506,7 +506,7 @@ static int retry_locked(mem_store *m, mem_job *j, int64_t now)
 {
 	mem_job *holder;
 
-	if (j->pub.state != KBP_JOB_FAILED && j->pub.state != KBP_JOB_CANCELLED)
+	if (j->pub.state != KBP_JOB_FAILED && j->pub.state != KBP_JOB_CANCELED)
 		return kbp_error_set(KBP_ESTATE, "job '%s' is %s; only failed or cancelled jobs are retried",
 		                     j->pub.id, kbp_job_state_name(j->pub.state));
 	if (j->pub.unique_key) {
@@ -559,7 +559,7 @@ int mem_job_cancel(kbp_storage *s, const char *job_id, int64_t now)
 		rc = kbp_error_set(KBP_ESTATE, "job '%s' is %s; only available or failed jobs are cancelled",
 		                   job_id, kbp_job_state_name(j->pub.state));
 	else {
-		finish(m, j, KBP_JOB_CANCELLED, now);
+		finish(m, j, KBP_JOB_CANCELED, now);
 		mem_bump(m, KBP_TOPIC_ORDERS);
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -605,7 +605,7 @@ int64_t mem_jobs_prune(mem_store *m, int64_t before)
 		return 0;
 	for (size_t pos = 0; kbp_hmap_next(&m->jobs, &pos, NULL, &value);) {
 		mem_job *j = value;
-		if ((j->pub.state == KBP_JOB_COMPLETED || j->pub.state == KBP_JOB_CANCELLED) &&
+		if ((j->pub.state == KBP_JOB_COMPLETED || j->pub.state == KBP_JOB_CANCELED) &&
 		    j->pub.finished_at < before) {
 			j->pruned = 1;
 			doomed[n++] = j;

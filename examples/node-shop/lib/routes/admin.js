@@ -27,8 +27,12 @@ function sinceOf(params) {
   return { since: text, sinceMs: ms };
 }
 
+// Links saved before the job state took the intent's spelling keep working.
+const OLD_JOB_STATES = { cancelled: 'canceled' };
+
 function filterOf(params) {
-  const state = validate.field(params, 'state');
+  const given = validate.field(params, 'state');
+  const state = Object.hasOwn(OLD_JOB_STATES, given) ? OLD_JOB_STATES[given] : given;
   if (state && !views.JOB_STATES.includes(state)) throw badRequest(`state must be one of ${views.JOB_STATES.join(', ')}.`);
   return {
     state: state || null,
@@ -116,8 +120,8 @@ function routes(router, app) {
   router.post('/admin/jobs/cancel', adminAction(app, async (form) => {
     const id = validate.id(form, 'id');
     await app.p.jobCancel(id);
-    app.log(`admin: job ${id} cancelled`);
-    return `Job ${id} is cancelled.`;
+    app.log(`admin: job ${id} canceled`);
+    return `Job ${id} is canceled.`;
   }));
 
   router.post('/admin/jobs/requeue-stale', adminAction(app, async () => {

@@ -5,7 +5,7 @@ const { html, money, time } = require('../web/html');
 const { page } = require('./layout');
 const health = require('../health');
 
-const JOB_STATES = ['available', 'running', 'completed', 'failed', 'cancelled'];
+const JOB_STATES = ['available', 'running', 'completed', 'failed', 'canceled'];
 const JOB_KINDS = ['finalize_order', 'reconcile_payment', 'send_receipt'];
 
 function login(message) {
@@ -79,7 +79,7 @@ function jobRow(job, ctx) {
 <td class="id">${job.id}</td><td>${job.kind}</td><td class="state">${job.state}</td>
 <td>${job.attempts} / ${job.max_attempts}</td><td>${time(job.run_at)}</td><td>${time(job.updated_at)}</td>
 <td class="last-error">${job.last_error}</td>
-<td>${job.state === 'failed' || job.state === 'cancelled' ? action('/admin/jobs/retry', 'Retry', { ...ctx, fields }) : null}
+<td>${job.state === 'failed' || job.state === 'canceled' ? action('/admin/jobs/retry', 'Retry', { ...ctx, fields }) : null}
 ${job.state === 'available' || job.state === 'failed' ? action('/admin/jobs/cancel', 'Cancel', { ...ctx, fields, cls: 'danger' }) : null}</td>
 </tr>`;
 }
