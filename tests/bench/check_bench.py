@@ -132,7 +132,8 @@ def check_postgres_bench(doc):
         check_scenario(r, f"pipeline_sku_mix {r['sku_mix']}", ORDERS)
     queue = pg["job_queue"]
     check([q["name"] for q in queue] ==
-          ["one_at_a_time", "batched", "one_at_a_time_4_threads", "batched_4_threads"],
+          ["one_at_a_time", "batched", "one_at_a_time_4_threads", "batched_4_threads",
+           "batch_enqueue"],
           f"job_queue variants {[q['name'] for q in queue]}")
     for q in queue:
         check(q["jobs"] == JOBS, f"job_queue {q['name']} ran {q['jobs']} jobs, not {JOBS}")
@@ -163,7 +164,7 @@ def check_peers(doc):
 
 def check_comparison(doc):
     rows = doc["comparison"]
-    check([r["scenario"] for r in rows] == ["enqueue jobs/s", "drain jobs/s",
+    check([r["scenario"] for r in rows] == ["enqueue jobs/s", "batch enqueue jobs/s", "drain jobs/s",
                                            "start after enqueue p50 ms", "start after enqueue p99 ms"],
           f"comparison scenarios {[r['scenario'] for r in rows]}")
     for r in rows:
