@@ -529,7 +529,9 @@ describe('memory', () => {
     const before = rss();
     for (let i = 0; i < 10000; i++) round(i);
     const grown = rss() - before;
-    assert.ok(grown < 4 * 1024 * 1024, `RSS grew by ${grown} bytes over 10,000 rounds`);
+    // A leaked out-parameter per call grows it by ~15 MB; the heap's own settling, from
+    // run to run, by 0.3 to 4.6 MB.
+    assert.ok(grown < 8 * 1024 * 1024, `RSS grew by ${grown} bytes over 10,000 rounds`);
     return p.close();
   });
 
