@@ -14,6 +14,12 @@ int kbp__storage_open(kbp_storage **out, const kbp_options *opts);
  * sets the optional slots it left NULL to the library's fallbacks.
  */
 int kbp__storage_check(kbp_storage *s, const char *scheme);
+/* A version-3 backend that only stores: the library's rules run on its records. */
+static inline int kbp__storage_has_records(const kbp_storage *s)
+{
+	return s->version >= 3 && s->txn_begin && s->txn_commit && s->txn_rollback &&
+	       s->facts_read && s->changes_apply;
+}
 /*
  * The jobs_insert slot, or job_enqueue for each job on a version-1 backend,
  * whose struct has no such slot to fill.

@@ -7,22 +7,21 @@
 
 #include "core/validate.h"
 
-/* Every slot but the optional ones, which missing_slot() and fill_fallbacks() handle. */
-#define REQUIRED_SLOTS(X)                                                                       \
-	X(vendor_put) X(vendor_get) X(product_put) X(product_get) X(product_set_active)         \
-	X(cart_set_item) X(cart_get) X(intent_create) X(intent_attach) X(intent_get)            \
-	X(intent_cancel) X(payment_apply) X(verifications_list) X(order_finalize) X(order_get)  \
-	X(order_facts) X(job_enqueue) X(jobs_acquire) X(job_fail) X(job_get) X(jobs_list)       \
-	X(job_retry) X(job_cancel) X(jobs_rescue) X(maintenance) X(metrics) X(free)             \
-	X(reconcile_schedule) X(doctor) X(jobs_extend)
-
 static const char *missing_slot(const kbp_storage *s)
 {
 #define MISSING(slot)          \
 	if (!s->slot)          \
 		return #slot;
-	REQUIRED_SLOTS(MISSING)
+	KBP_STORAGE_REQUIRED_SLOTS(MISSING)
+	if (!kbp__storage_has_records(s)) {
+		KBP_STORAGE_STANDING_IN_SLOTS(MISSING)
+	}
 #undef MISSING
+#define PRESENT(slot) +(s->version >= 3 && s->slot != NULL)
+	if (s->version >= 3 && (0 KBP_STORAGE_RECORDS_SLOTS(PRESENT)) % 5 != 0)
+		return "part of the records slots (it has some of txn_begin, txn_commit, "
+		       "txn_rollback, facts_read and changes_apply, not all)";
+#undef PRESENT
 	if (!s->job_complete && !s->jobs_complete)
 		return "job_complete (or jobs_complete)";
 	if (!s->wait != !s->notify)

@@ -29,7 +29,7 @@
 extern "C" {
 #endif
 
-#define KBP_STORAGE_VERSION 2
+#define KBP_STORAGE_VERSION 3
 
 /* How often waiters look again on a backend without wait() and notify(). */
 #define KBP_STORAGE_POLL_MS 50
@@ -126,6 +126,109 @@ typedef struct kbp_maintenance_params {
 	int64_t prune_before;       /* completed/canceled jobs finished before this go */
 } kbp_maintenance_params;
 
+/*
+ * Records (version 3). An intent as stored: the public struct and what only
+ * the pipeline needs. Strings are owned by the record.
+ */
+typedef struct kbp_intent_record {
+	kbp_intent intent;
+	char *success_url;          /* NULL: the gateway's default */
+	char *failure_url;
+	int64_t paid_at;            /* when a payment was accepted for it; 0 before */
+	char *finalize_job_id;      /* the finalize_order job enqueued on payment, or NULL */
+	int reconcile_marked;       /* a reconcile_payment job was scheduled for it */
+} kbp_intent_record;
+
+typedef struct kbp_txn kbp_txn; /* a backend's transaction */
+
+#define KBP_TXN_WRITE 0u
+#define KBP_TXN_READ 1u
+
+/* What facts_read brings besides the intent and the cart. */
+#define KBP_FACTS_PRODUCTS 1u   /* the products of the cart's lines, the intent's lines and sku */
+#define KBP_FACTS_ORDER 2u      /* the intent's order, with its items */
+#define KBP_FACTS_JOB 4u        /* the intent's finalize_order job (finalize_job_id) */
+#define KBP_FACTS_INTENT_CART 8u /* the intent's cart when cart_id is NULL */
+
+/* Lists of intents for maintenance, oldest first, at most scan_max. */
+typedef enum kbp_facts_scan {
+	KBP_SCAN_NONE = 0,
+	/* pending intents with expires_at <= scan_before */
+	KBP_SCAN_EXPIRING = 1,
+	/*
+	 * intents with a gateway reference, no needs_refund and not
+	 * reconcile_marked that are pending and created before scan_before, or
+	 * expired
+	 */
+	KBP_SCAN_UNSETTLED = 2
+} kbp_facts_scan;
+
+/*
+ * One read of a step's facts. The intent is found by intent_id, else by
+ * idempotency_key, else by (gateway, gateway_ref); none of them: no intent.
+ */
+typedef struct kbp_facts_query {
+	const char *intent_id;
+	const char *idempotency_key;
+	const char *gateway;
+	const char *gateway_ref;
+	const char *cart_id;        /* the cart to read, or NULL (see KBP_FACTS_INTENT_CART) */
+	const char *sku;            /* one more product to read with KBP_FACTS_PRODUCTS, or NULL */
+	const char *accepted_txn;   /* the accepted verification of (gateway, accepted_txn), or NULL */
+	unsigned int want;          /* KBP_FACTS_… */
+	kbp_facts_scan scan;
+	int64_t scan_before;
+	size_t scan_max;
+} kbp_facts_query;
+
+typedef struct kbp_facts {
+	kbp_intent_record *intent;
+	kbp_cart *cart;
+	kbp_product *products;      /* each asked-for product that exists, in no set order */
+	size_t n_products;
+	kbp_order *order;
+	kbp_verification *accepted;
+	kbp_job *job;
+	kbp_intent_record *scanned; /* the scan's intents */
+	size_t n_scanned;
+} kbp_facts;
+
+/* Added to a product's on_hand and reserved. */
+typedef struct kbp_stock_delta {
+	const char *sku;
+	int64_t on_hand;
+	int64_t reserved;
+} kbp_stock_delta;
+
+typedef struct kbp_intent_write {
+	const kbp_intent_record *record; /* written whole */
+	int is_new;                      /* 1: inserted, 0: replaces the stored one */
+} kbp_intent_write;
+
+/* What one step writes; every part may be empty. */
+typedef struct kbp_changes {
+	const kbp_intent_write *intents;
+	size_t n_intents;
+	const kbp_stock_delta *stock;
+	size_t n_stock;
+	const kbp_cart *cart;       /* written whole (lines and version), created if new */
+	const kbp_order *order;     /* inserted with its items */
+	/*
+	 * Appended to the audit with its evidence: raw (raw_len bytes, already
+	 * cut to what is kept, may be NULL) and the SHA-256 of the whole body
+	 * in hex (may be NULL). A backend may keep less than that, never more.
+	 */
+	const kbp_verification *verification;
+	const char *raw;
+	size_t raw_len;
+	const char *raw_sha256;
+	/* Inserted as jobs_insert does: a live job holding a unique key stands in. */
+	const kbp_job_draft *jobs;
+	size_t n_jobs;
+	/* On commit: the order stage of this intent changed (wakes its waiters), or NULL. */
+	const char *order_changed;
+} kbp_changes;
+
 struct kbp_storage {
 	unsigned int version;
 	const char *name;
@@ -136,7 +239,10 @@ struct kbp_storage {
 	int (*product_get)(kbp_storage *s, const char *id, kbp_product **out);
 	int (*product_set_active)(kbp_storage *s, const char *id, int active, int64_t now);
 
-	/* qty 0 removes the line (the cart must exist). Only customer_id's cart changes. */
+	/*
+	 * qty 0 removes the line (the cart must exist). Only customer_id's cart
+	 * changes. Records.
+	 */
 	int (*cart_set_item)(kbp_storage *s, const char *cart_id, const char *customer_id,
 	                     const char *sku, int64_t qty, int64_t now, int64_t *out_version);
 	int (*cart_get)(kbp_storage *s, const char *cart_id, kbp_cart **out);
@@ -145,6 +251,7 @@ struct kbp_storage {
 	 * Validates the cart, reserves every line and inserts the intent, or
 	 * does nothing. An existing intent with the same idempotency key and
 	 * parameters is returned with KBP_EEXISTS; different ones: KBP_ECONFLICT.
+	 * Records (as are intent_attach, intent_get and intent_cancel).
 	 */
 	int (*intent_create)(kbp_storage *s, const kbp_intent_draft *draft, int64_t now,
 	                     kbp_intent **out);
@@ -162,6 +269,7 @@ struct kbp_storage {
 	 * reject; enqueues finalize_job on success and wakes workers. *out is
 	 * the audit row (or, for a duplicate, the first accepted one) and is
 	 * set whenever a row exists, also when a rejection code is returned.
+	 * Records.
 	 */
 	int (*payment_apply)(kbp_storage *s, const kbp_payment_draft *draft, int64_t now,
 	                     kbp_verification **out);
@@ -171,7 +279,7 @@ struct kbp_storage {
 	/*
 	 * Creates the order of a succeeded intent from its snapshot, commits the
 	 * reservation and clears the purchased quantities from the cart. An
-	 * existing order is returned with KBP_EEXISTS.
+	 * existing order is returned with KBP_EEXISTS. Records (as is order_facts).
 	 */
 	int (*order_finalize)(kbp_storage *s, const char *intent_id, const char *order_id,
 	                      const char *order_number, int64_t now, kbp_order **out);
@@ -199,7 +307,11 @@ struct kbp_storage {
 	int (*job_cancel)(kbp_storage *s, const char *job_id, int64_t now);
 	int (*jobs_rescue)(kbp_storage *s, int64_t now, int64_t *out_count);
 
-	/* One elected pass; out->ran is 0 when another caller holds the election. */
+	/*
+	 * One elected pass; out->ran is 0 when another caller holds the
+	 * election. A backend with records leaves intents alone: the library
+	 * expires them after an elected pass.
+	 */
 	int (*maintenance)(kbp_storage *s, const kbp_maintenance_params *params,
 	                   kbp_maintenance_result *out);
 	int (*metrics)(kbp_storage *s, int64_t now, kbp_metrics *out);
@@ -216,7 +328,7 @@ struct kbp_storage {
 
 	void (*free)(kbp_storage *s);
 
-	/* Appended slots. */
+	/* Appended slots. reconcile_schedule: Records. */
 	int (*reconcile_schedule)(kbp_storage *s, const kbp_reconcile_params *params,
 	                          int64_t *out_count);
 	/*
@@ -255,7 +367,55 @@ struct kbp_storage {
 	 */
 	int (*jobs_insert)(kbp_storage *s, const kbp_job_draft *drafts, size_t n, int64_t now,
 	                   char **out_ids, size_t *out_created);
+
+	/*
+	 * Version 3: records. A backend that has these five slots only stores:
+	 * the pipeline's rules run in the library, which reads the facts of a
+	 * step, decides, and hands the backend the changes to write, all in one
+	 * transaction. With them, the slots marked "Records" below may be NULL
+	 * (the library's own implementation stands in); a backend has all five
+	 * or none.
+	 *
+	 * txn_begin starts a transaction that sees and locks everything it reads
+	 * until txn_commit or txn_rollback ends it (one mutex, BEGIN IMMEDIATE,
+	 * or SELECT … FOR UPDATE). KBP_TXN_READ says nothing will be written.
+	 * txn_commit makes the changes durable and then sends their
+	 * notifications; when it fails, the transaction is rolled back and
+	 * ended. A backend may defer work (a read may be sent with the BEGIN,
+	 * the changes with the COMMIT) as long as the results are the same.
+	 */
+	int (*txn_begin)(kbp_storage *s, unsigned int flags, kbp_txn **out);
+	int (*txn_commit)(kbp_storage *s, kbp_txn *t);
+	void (*txn_rollback)(kbp_storage *s, kbp_txn *t);
+	/* Fills *out (zeroed by the caller) with what the query asks for; what does not exist stays NULL. */
+	int (*facts_read)(kbp_storage *s, kbp_txn *t, const kbp_facts_query *q, kbp_facts *out);
+	/*
+	 * Writes the changes. A unique record that already exists (idempotency
+	 * key, gateway reference, order number, an intent's order, an accepted
+	 * gateway transaction) is KBP_ECONFLICT, and the caller rolls back.
+	 */
+	int (*changes_apply)(kbp_storage *s, kbp_txn *t, const kbp_changes *c);
 };
+
+/*
+ * The slots by kind, for code that walks the interface (the library's
+ * checks, a backend that wraps another). Required: every backend has them.
+ * Records: the five of version 3. Standing in: required of a backend without
+ * records, supplied by the library to one with them.
+ */
+#define KBP_STORAGE_REQUIRED_SLOTS(X)                                                         \
+	X(vendor_put) X(vendor_get) X(product_put) X(product_get) X(product_set_active)       \
+	X(cart_get) X(verifications_list) X(order_get) X(job_enqueue) X(jobs_acquire)         \
+	X(job_fail) X(job_get) X(jobs_list) X(job_retry) X(job_cancel) X(jobs_rescue)         \
+	X(maintenance) X(metrics) X(free) X(doctor) X(jobs_extend)
+#define KBP_STORAGE_RECORDS_SLOTS(X)                                                          \
+	X(txn_begin) X(txn_commit) X(txn_rollback) X(facts_read) X(changes_apply)
+#define KBP_STORAGE_STANDING_IN_SLOTS(X)                                                      \
+	X(cart_set_item) X(intent_create) X(intent_attach) X(intent_get) X(intent_cancel)     \
+	X(payment_apply) X(order_finalize) X(order_facts) X(reconcile_schedule)
+/* Optional: NULL means the library's fallback (see each slot). */
+#define KBP_STORAGE_OPTIONAL_SLOTS(X)                                                         \
+	X(job_complete) X(jobs_complete) X(wait) X(notify) X(wait_order) X(jobs_insert)
 
 /*
  * What the pipeline's options say about its storage besides the URI. The
