@@ -396,7 +396,10 @@ struct kbp_storage {
 	 * and of the order's intent wake (KBP_TOPIC_ORDERS), and workers wake
 	 * when jobs were inserted. A unique record that already exists (idempotency
 	 * key, gateway reference, order number, an intent's order, an accepted
-	 * gateway transaction) is KBP_ECONFLICT, and the caller rolls back.
+	 * gateway transaction) is KBP_ECONFLICT, and the caller rolls back;
+	 * so is a transaction the store gave up on for another's sake (a
+	 * serialization failure, a deadlock), from any of the five slots: the
+	 * library then runs the step again from the start.
 	 */
 	int (*changes_apply)(kbp_storage *s, kbp_txn *t, const kbp_changes *c);
 };
