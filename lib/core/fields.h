@@ -202,15 +202,15 @@
 	X(STR, gateway_ref) \
 	X(STR, redirect)
 
-/* A kbp_gateway_status has no public name: it is held as the number it is. */
+/* A kbp_gateway_status has no name function (NULL): only C reads it. */
 #define KBP_FIELDS_callback_claim(X) \
 	X(STR, gateway_ref) \
 	X(STR, external_txn_id) \
 	X(I64, amount_minor) \
-	X(INT, status)
+	X(ENUM, status, NULL)
 
 #define KBP_FIELDS_lookup_result(X) \
-	X(INT, status) \
+	X(ENUM, status, NULL) \
 	X(I64, amount_minor) \
 	X(CUR, currency) \
 	X(STR, external_txn_id)
