@@ -27,6 +27,8 @@
           ],
         },
       ],
+      # lib/ for core/fields.h, the structs' field lists the converters expand.
+      "include_dirs": ["<(kbp_root)/lib"],
       "cflags_cc": [
         "<!@(pkg-config --cflags kbpipeline)",
         # SWIG 4.1's V8 runtime uses APIs this V8 marks deprecated.

@@ -23,7 +23,7 @@
  *   ARRAY   an owned array; then its count member and its element's name
  *           (kbp_name, listed as KBP_FIELDS_name)
  *   STRS    char **, owned strings; then its count member
- *   COUNTS  int64_t[n] indexed by an enum; then n and the enum's name function
+ *   COUNTS  int64_t[n] indexed by an enum; then n, the enum's name function and type
  *   STRUCT  a nested struct; then its name (as ARRAY's element)
  * A consumer dispatches on the kind by pasting it onto its own prefix, e.g.
  * #define COPY(kind, ...) COPY_##kind(__VA_ARGS__).
@@ -150,12 +150,12 @@
 	X(I64, reconcile_scheduled)
 
 #define KBP_FIELDS_metrics(X) \
-	X(COUNTS, jobs, KBP_JOB_STATE_COUNT, kbp_job_state_name) \
+	X(COUNTS, jobs, KBP_JOB_STATE_COUNT, kbp_job_state_name, kbp_job_state) \
 	X(I64, jobs_stuck) \
 	X(I64, jobs_failed_last_hour) \
 	X(I64, oldest_available_age_ms) \
 	X(I64, jobs_rescued_last_hour) \
-	X(COUNTS, intents, KBP_INTENT_STATUS_COUNT, kbp_intent_status_name) \
+	X(COUNTS, intents, KBP_INTENT_STATUS_COUNT, kbp_intent_status_name, kbp_intent_status) \
 	X(I64, orders) \
 	X(I64, orders_without_items) \
 	X(I64, paid_intents_without_order) \

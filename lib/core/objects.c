@@ -47,7 +47,7 @@ static void *dup_array(const void *src, size_t n, size_t size, int *ok)
 #define COPY_BOOL(f)
 #define COPY_ENUM(f, name_fn)
 #define COPY_CUR(f)
-#define COPY_COUNTS(f, n, name_fn)
+#define COPY_COUNTS(f, n, name_fn, etype)
 #define COPY_STRUCT(f, name)                            \
 	if (kbp__##name##_copy(&d->f, &s->f) != 0)      \
 		ok = 0;
@@ -73,7 +73,7 @@ static void *dup_array(const void *src, size_t n, size_t size, int *ok)
 #define CLEAR_BOOL(f)
 #define CLEAR_ENUM(f, name_fn)
 #define CLEAR_CUR(f)
-#define CLEAR_COUNTS(f, n, name_fn)
+#define CLEAR_COUNTS(f, n, name_fn, etype)
 #define CLEAR_STRUCT(f, name) kbp__##name##_clear(&v->f);
 #define CLEAR_ARRAY(f, n, name)                         \
 	for (size_t i = 0; i < v->n; i++)               \

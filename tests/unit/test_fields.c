@@ -42,7 +42,7 @@ typedef struct member {
 #define LAYOUT_BOOL(f) MEMBER(T, f, IS(T, f, int))
 #define LAYOUT_ENUM(f, name_fn) MEMBER(T, f, sizeof(((T *)0)->f) == sizeof(int) && !IS(T, f, int))
 #define LAYOUT_CUR(f) MEMBER(T, f, sizeof(((T *)0)->f) == 4 && IS(T, f, char *))
-#define LAYOUT_COUNTS(f, n, name_fn) MEMBER(T, f, sizeof(((T *)0)->f) == (n) * sizeof(int64_t))
+#define LAYOUT_COUNTS(f, n, name_fn, etype) MEMBER(T, f, sizeof(((T *)0)->f) == (n) * sizeof(int64_t))
 #define LAYOUT_ARRAY(f, n, name) MEMBER(T, n, IS(T, n, size_t)) MEMBER(T, f, IS(T, f, kbp_##name *))
 #define LAYOUT_STRS(f, n) MEMBER(T, n, IS(T, n, size_t)) MEMBER(T, f, IS(T, f, char **))
 #define LAYOUT_STRUCT(f, name) MEMBER(T, f, IS(T, f, kbp_##name))
@@ -101,7 +101,7 @@ static char *text(int seed)
 #define FILL_BOOL(f) v->f = 1;
 #define FILL_ENUM(f, name_fn) v->f = 1;
 #define FILL_CUR(f) snprintf(v->f, sizeof v->f, "C%02d", seed++ % 100);
-#define FILL_COUNTS(f, n, name_fn)       \
+#define FILL_COUNTS(f, n, name_fn, etype)       \
 	for (int i = 0; i < (n); i++)    \
 		v->f[i] = seed++;
 #define FILL_ARRAY(f, n, name)                                     \
@@ -128,7 +128,7 @@ static char *text(int seed)
 #define SAME_BOOL(f) SAME_VALUE(f)
 #define SAME_ENUM(f, name_fn) SAME_VALUE(f)
 #define SAME_CUR(f) ck_assert_msg(memcmp(a->f, b->f, sizeof a->f) == 0, "%s.%s", type, #f);
-#define SAME_COUNTS(f, n, name_fn) ck_assert_msg(memcmp(a->f, b->f, sizeof a->f) == 0, "%s.%s", type, #f);
+#define SAME_COUNTS(f, n, name_fn, etype) ck_assert_msg(memcmp(a->f, b->f, sizeof a->f) == 0, "%s.%s", type, #f);
 #define SAME_ARRAY(f, n, name)                                                          \
 	ck_assert_msg(a->n == b->n && a->f != b->f, "%s.%s", type, #f);                 \
 	for (size_t i = 0; i < a->n; i++)                                               \
@@ -189,7 +189,7 @@ END_TEST
 #define WRITE_BOOL(f) cJSON_AddBoolToObject(o, #f, v->f);
 #define WRITE_ENUM(f, name_fn) WRITE_I64(f)
 #define WRITE_CUR(f) cJSON_AddStringToObject(o, #f, v->f);
-#define WRITE_COUNTS(f, n, name_fn)                                               \
+#define WRITE_COUNTS(f, n, name_fn, etype)                                               \
 	{                                                                         \
 		cJSON *a = cJSON_AddArrayToObject(o, #f);                         \
 		for (int i = 0; i < (n); i++)                                     \

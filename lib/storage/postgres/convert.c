@@ -97,7 +97,7 @@ static void js_counts(int64_t *out, int n, const cJSON *o, const char *name)
 #define READ_BOOL(f) v->f = js_bool(o, #f);
 #define READ_ENUM(f, name_fn) v->f = (int)js_i64(o, #f);
 #define READ_CUR(f) js_currency(v->f, o, #f);
-#define READ_COUNTS(f, n, name_fn) js_counts(v->f, n, o, #f);
+#define READ_COUNTS(f, n, name_fn, etype) js_counts(v->f, n, o, #f);
 #define READ_ARRAY(f, n, name)                                                    \
 	{                                                                         \
 		const cJSON *item;                                                \
