@@ -4,7 +4,8 @@
  * consumers: each list entry is the struct's member of that kind, in order,
  * with nothing between two entries but padding; and a struct with every
  * member set to a distinct value comes back the same from a deep copy and,
- * with PostgreSQL built in, from the backend's JSON reader. (That no member
+ * with PostgreSQL built in, from the backend's JSON reader; kbpipe's JSON
+ * has a key for each member. (That no member
  * is missing from a list by name is fields_names.py's check.)
  */
 #include <check.h>
@@ -18,6 +19,7 @@
 
 #include "core/fields.h"
 #include "core/objects.h"
+#include "kbpipe.h"
 #ifdef KBP_HAVE_POSTGRES
 #include "storage/postgres/pg_internal.h"
 #endif
@@ -290,6 +292,47 @@ START_TEST(every_member_survives_the_postgres_reader_in_place)
 END_TEST
 #endif
 
+/* ---- kbpipe's JSON --------------------------------------------------------- */
+
+#define KEY(kind, ...) KEY_##kind(__VA_ARGS__)
+#define KEY_NAMED(f)                                                                       \
+	ck_assert_msg(cJSON_HasObjectItem(o, #f), "kbpipe's JSON of kbp_%s has no %s", type, #f); \
+	n++;
+#define KEY_STR(f) KEY_NAMED(f)
+#define KEY_JSON(f) KEY_NAMED(f)
+#define KEY_I64(f) KEY_NAMED(f)
+#define KEY_INT(f) KEY_NAMED(f)
+#define KEY_BOOL(f) KEY_NAMED(f)
+#define KEY_ENUM(f, name_fn) KEY_NAMED(f)
+#define KEY_CUR(f) KEY_NAMED(f)
+#define KEY_COUNTS(f, n_, name_fn, etype) KEY_NAMED(f)
+#define KEY_ARRAY(f, n_, name) KEY_NAMED(f)
+#define KEY_STRS(f, n_) KEY_NAMED(f)
+#define KEY_STRUCT(f, name) KEY_NAMED(f)
+
+#define TEST_KBPIPE_JSON(name)                                                         \
+	{                                                                              \
+		const char *type = #name;                                              \
+		kbp_##name src;                                                        \
+		cJSON *o;                                                              \
+		int n = 0;                                                             \
+                                                                                       \
+		memset(&src, 0, sizeof src);                                           \
+		fill_##name(&src, 1);                                                  \
+		o = kbpipe_json_##name(&src);                                          \
+		ck_assert_ptr_nonnull(o);                                              \
+		KBP_FIELDS_##name(KEY)                                                 \
+		ck_assert_int_eq(cJSON_GetArraySize(o), n);                            \
+		cJSON_Delete(o);                                                       \
+		kbp__##name##_clear(&src);                                             \
+	}
+
+START_TEST(kbpipe_json_has_every_member)
+{
+	KBPIPE_JSON_STRUCTS(TEST_KBPIPE_JSON)
+}
+END_TEST
+
 static Suite *fields_suite(void)
 {
 	Suite *s = suite_create("fields");
@@ -297,6 +340,7 @@ static Suite *fields_suite(void)
 
 	tcase_add_test(tc, lists_match_struct_layouts);
 	tcase_add_test(tc, every_member_survives_dup);
+	tcase_add_test(tc, kbpipe_json_has_every_member);
 #ifdef KBP_HAVE_POSTGRES
 	tcase_add_test(tc, every_member_survives_the_postgres_reader);
 	tcase_add_test(tc, every_member_survives_the_postgres_reader_in_place);
