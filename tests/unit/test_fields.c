@@ -102,7 +102,11 @@ static char *text(int seed)
 #define FILL_INT(f) v->f = seed++;
 #define FILL_BOOL(f) v->f = 1;
 #define FILL_ENUM(f, name_fn) v->f = 1;
-#define FILL_CUR(f) snprintf(v->f, sizeof v->f, "C%02d", seed++ % 100);
+#define FILL_CUR(f)                                  \
+	v->f[0] = 'C';                               \
+	v->f[1] = (char)('0' + seed / 10 % 10);      \
+	v->f[2] = (char)('0' + seed++ % 10);         \
+	v->f[3] = '\0';
 #define FILL_COUNTS(f, n, name_fn, etype)       \
 	for (int i = 0; i < (n); i++)    \
 		v->f[i] = seed++;
