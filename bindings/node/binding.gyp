@@ -4,7 +4,8 @@
 # build directory's (PKG_CONFIG_PATH=<builddir>/meson-uninstalled).
 {
   "variables": {
-    # Where bindings/kbpipeline.i is; GYP_DEFINES="kbp_root=…" when this folder is copied.
+    # Where bindings/kbpipeline.i and lib/core/fields.h are (the source tree);
+    # GYP_DEFINES="kbp_root=…" when this folder is copied.
     "kbp_root%": "../..",
   },
   "targets": [
