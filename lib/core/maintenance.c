@@ -2,6 +2,8 @@
 #include <string.h>
 
 #include "core/pipeline_internal.h"
+#include "core/records.h"
+#include "core/storage_open.h"
 #include "util/ids.h"
 
 /* Reconcile jobs scheduled per pass; the rest wait for the next pass. */
@@ -32,6 +34,8 @@ int kbp_maintenance_run(kbp_maintenance_result *out, kbp_pipeline *p)
 	params.now = kbp_pipeline_now(p);
 	params.prune_before = params.now - p->job_retention_ms;
 	rc = p->storage->maintenance(p->storage, &params, out);
+	if (rc == 0 && out->ran && kbp__storage_has_records(p->storage))
+		rc = kbp__rec_intents_expire(p->storage, params.now, &out->intents_expired);
 	/* Expiry comes first, so an intent expired in this pass also gets its last reconcile. */
 	if (rc == 0 && out->ran)
 		rc = schedule_reconcile(p, params.now, &out->reconcile_scheduled);

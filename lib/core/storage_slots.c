@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "core/records.h"
 #include "core/validate.h"
 
 static const char *missing_slot(const kbp_storage *s)
@@ -13,15 +14,15 @@ static const char *missing_slot(const kbp_storage *s)
 	if (!s->slot)          \
 		return #slot;
 	KBP_STORAGE_REQUIRED_SLOTS(MISSING)
-	if (!kbp__storage_has_records(s)) {
-		KBP_STORAGE_STANDING_IN_SLOTS(MISSING)
-	}
-#undef MISSING
 #define PRESENT(slot) +(s->version >= 3 && s->slot != NULL)
 	if (s->version >= 3 && (0 KBP_STORAGE_RECORDS_SLOTS(PRESENT)) % 5 != 0)
 		return "part of the records slots (it has some of txn_begin, txn_commit, "
 		       "txn_rollback, facts_read and changes_apply, not all)";
 #undef PRESENT
+	if (!kbp__storage_has_records(s)) {
+		KBP_STORAGE_STANDING_IN_SLOTS(MISSING)
+	}
+#undef MISSING
 	if (!s->job_complete && !s->jobs_complete)
 		return "job_complete (or jobs_complete)";
 	if (!s->wait != !s->notify)
@@ -127,6 +128,8 @@ int kbp__storage_jobs_insert(kbp_storage *s, const kbp_job_draft *drafts, size_t
 
 static void fill_fallbacks(kbp_storage *s)
 {
+	if (kbp__storage_has_records(s))
+		kbp__records_fill(s);
 	if (!s->job_complete)
 		s->job_complete = complete_one;
 	if (!s->jobs_complete)

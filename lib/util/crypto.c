@@ -171,3 +171,11 @@ uint32_t kbp_random_uniform(uint32_t upper_bound)
 	/* Jitter only: rare, so libsodium's unbiased sampler is worth its system call. */
 	return randombytes_uniform(upper_bound);
 }
+
+void kbp_sha256_hex(char out[KBP_SHA256_HEX_SIZE], const void *data, size_t len)
+{
+	unsigned char digest[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(digest, data, len);
+	sodium_bin2hex(out, KBP_SHA256_HEX_SIZE, digest, sizeof(digest));
+}

@@ -48,6 +48,10 @@ long kbp_base64_decode(unsigned char *out, size_t out_size, const char *in, size
 /* Constant-time equality of two byte strings; different lengths are unequal. */
 int kbp_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
 
+/* SHA-256 of the bytes in lower-case hex. */
+#define KBP_SHA256_HEX_SIZE 65
+void kbp_sha256_hex(char out[KBP_SHA256_HEX_SIZE], const void *data, size_t len);
+
 void kbp_random_bytes(void *buf, size_t len);
 uint32_t kbp_random_uniform(uint32_t upper_bound);
 

@@ -219,6 +219,31 @@ static int c_jobs_insert(kbp_storage *s, const kbp_job_draft *drafts, size_t n, 
 	return FORWARD(jobs_insert, s, drafts, n, now, out_ids, out_created);
 }
 
+static int c_txn_begin(kbp_storage *s, unsigned int flags, kbp_txn **out)
+{
+	return FORWARD(txn_begin, s, flags, out);
+}
+
+static int c_txn_commit(kbp_storage *s, kbp_txn *t)
+{
+	return FORWARD(txn_commit, s, t);
+}
+
+static void c_txn_rollback(kbp_storage *s, kbp_txn *t)
+{
+	FORWARD(txn_rollback, s, t);
+}
+
+static int c_facts_read(kbp_storage *s, kbp_txn *t, const kbp_facts_query *q, kbp_facts *out)
+{
+	return FORWARD(facts_read, s, t, q, out);
+}
+
+static int c_changes_apply(kbp_storage *s, kbp_txn *t, const kbp_changes *c)
+{
+	return FORWARD(changes_apply, s, t, c);
+}
+
 static const kbp_storage counting_vtable = {
 	.version = KBP_STORAGE_VERSION,
 	.name = "counting",
@@ -227,9 +252,19 @@ static const kbp_storage counting_vtable = {
 #undef COUNTING_SLOT
 };
 
-/* Leaves out the optional slots that the URI's variant asks to be left out. */
+/* A store with records leaves the pipeline's steps to the library. */
+static void records_only(kbp_storage *s)
+{
+#define LEAVE(slot) s->slot = NULL;
+	KBP_STORAGE_STANDING_IN_SLOTS(LEAVE)
+#undef LEAVE
+}
+
+/* Leaves out the slots that the URI's variant asks to be left out. */
 static int apply_variant(kbp_storage *s, const char *variant)
 {
+	if (strcmp(variant, "v1") != 0)
+		records_only(s);
 	if (strcmp(variant, "minimal") == 0) {
 		s->jobs_complete = NULL;
 		s->wait = NULL;

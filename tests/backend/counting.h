@@ -4,26 +4,23 @@
  * and counts the calls of each slot, which proves that what a pipeline opened
  * on its scheme does goes through it. It registers as "counting" with
  * kbp_storage_register(), like any out-of-tree backend:
- *   counting:          every slot
+ *   counting:          records (the library's rules run on them) and every
+ *                      optional slot
  *   counting:minimal   without the optional slots (jobs_complete, wait,
  *                      notify, wait_order, jobs_insert): the library's fallbacks run
  *   counting:batch     without job_complete (jobs_complete stands in)
- *   counting:v1        says it is version 1, so jobs_insert is never read
- *                      (job_enqueue for each job stands in)
+ *   counting:v1        says it is version 1: the pipeline's steps are its own
+ *                      slots (passed on to the memory store's), and jobs_insert
+ *                      is never read (job_enqueue for each job stands in)
  */
 #ifndef KBP_TEST_COUNTING_H
 #define KBP_TEST_COUNTING_H
 
 #include <kbpipeline/sys/storage.h>
 
-#define COUNTING_SLOTS(X)                                                                       \
-	X(vendor_put) X(vendor_get) X(product_put) X(product_get) X(product_set_active)         \
-	X(cart_set_item) X(cart_get) X(intent_create) X(intent_attach) X(intent_get)            \
-	X(intent_cancel) X(payment_apply) X(verifications_list) X(order_finalize) X(order_get)  \
-	X(order_facts) X(job_enqueue) X(jobs_acquire) X(job_complete) X(job_fail) X(job_get)    \
-	X(jobs_list) X(job_retry) X(job_cancel) X(jobs_rescue) X(maintenance) X(metrics)        \
-	X(wait) X(notify) X(free) X(reconcile_schedule) X(jobs_complete) X(doctor)              \
-	X(jobs_extend) X(wait_order) X(jobs_insert)
+#define COUNTING_SLOTS(X)                                                              \
+	KBP_STORAGE_REQUIRED_SLOTS(X) KBP_STORAGE_STANDING_IN_SLOTS(X)                 \
+	KBP_STORAGE_RECORDS_SLOTS(X) KBP_STORAGE_OPTIONAL_SLOTS(X)
 
 typedef enum counting_slot {
 #define COUNTING_ENUM(slot) COUNTING_##slot,

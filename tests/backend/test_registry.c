@@ -214,7 +214,8 @@ static int broken_open(kbp_storage **out, const char *uri, const kbp_storage_ope
 		return kbp_error_set(KBP_ESTORAGE, "the broken store is down");
 	if (strcmp(how, "nothing") == 0)
 		return 0;
-	if ((rc = counting_open(&s, "counting:", opts)))
+	if ((rc = counting_open(&s, strncmp(how, "version=", 8) == 0 ? "counting:v1" : "counting:",
+	                        opts)))
 		return rc;
 	if (strncmp(how, "version=", 8) == 0)
 		s->version = (unsigned int)atoi(how + 8);
@@ -225,6 +226,15 @@ static int broken_open(kbp_storage **out, const char *uri, const kbp_storage_ope
 	else if (strcmp(how, "lacks=completes") == 0) {
 		s->job_complete = NULL;
 		s->jobs_complete = NULL;
+	}
+	else if (strcmp(how, "lacks=txn_commit") == 0)
+		s->txn_commit = NULL;
+	else if (strcmp(how, "lacks=steps") == 0) {
+		s->txn_begin = NULL;
+		s->txn_commit = NULL;
+		s->txn_rollback = NULL;
+		s->facts_read = NULL;
+		s->changes_apply = NULL;
 	}
 	else if (strcmp(how, "lacks=notify") == 0)
 		s->notify = NULL;
@@ -266,6 +276,11 @@ START_TEST(required_slots_checked)
 	refused("broken:noname", KBP_EINVAL, "the \"broken\" storage backend has no name");
 	refused("broken:lacks=metrics", KBP_EINVAL, "the \"broken\" storage backend lacks metrics");
 	refused("broken:lacks=completes", KBP_EINVAL, "lacks job_complete (or jobs_complete)");
+	refused("broken:lacks=txn_commit", KBP_EINVAL,
+	        "lacks part of the records slots (it has some of txn_begin, txn_commit, "
+	        "txn_rollback, facts_read and changes_apply, not all)");
+	/* Without records, the pipeline's steps are the backend's own to provide. */
+	refused("broken:lacks=steps", KBP_EINVAL, "lacks cart_set_item");
 	refused("broken:lacks=notify", KBP_EINVAL, "lacks notify (it has wait)");
 	refused("broken:lacks=wait", KBP_EINVAL, "lacks wait (it has notify)");
 	CK_RC(open_rc("broken:nothing"), KBP_ESTORAGE);
@@ -307,10 +322,13 @@ START_TEST(calls_go_through_the_backend)
 
 	ck_assert_uint_eq(MOVED(before, vendor_put), 1);
 	ck_assert_uint_eq(MOVED(before, product_put), 1);
-	ck_assert_uint_eq(MOVED(before, intent_create), 1);
-	ck_assert_uint_eq(MOVED(before, intent_attach), 1);
-	ck_assert_uint_eq(MOVED(before, payment_apply), 1);
-	ck_assert_uint_eq(MOVED(before, order_finalize), 1);
+	/* The steps are the library's, on the store's records: create, attach, pay, finalize. */
+	ck_assert_uint_eq(MOVED(before, intent_create), 0);
+	ck_assert_uint_eq(MOVED(before, payment_apply), 0);
+	ck_assert_uint_ge(MOVED(before, changes_apply), 4);
+	ck_assert_uint_ge(MOVED(before, facts_read), MOVED(before, changes_apply));
+	ck_assert_uint_eq(MOVED(before, txn_begin),
+	                  MOVED(before, txn_commit) + MOVED(before, txn_rollback));
 	ck_assert_uint_ge(MOVED(before, jobs_acquire), 1);
 	ck_assert_uint_eq(MOVED(before, jobs_complete), 1);
 	ck_assert_uint_eq(MOVED(before, job_complete), 0);
@@ -458,6 +476,29 @@ static void enqueue_batch_on(const char *uri, unsigned long want_inserts,
 	fx_close(&f);
 }
 
+/* A backend without records (here one of version 1) keeps the pipeline's steps for itself. */
+START_TEST(steps_stay_with_a_backend_without_records)
+{
+	snapshot before = take();
+	const char *sku;
+	kbp_intent *in;
+	fx f;
+
+	open_on(&f, "counting:v1");
+	sku = fx_product(&f, "tea", 25000, 3);
+	in = fx_paid_intent(&f, sku, 2);
+	ck_assert_int_eq(fx_drain(&f), 1);
+	ck_assert_int_eq(fx_on_hand(&f, sku), 1);
+	ck_assert_uint_eq(MOVED(before, intent_create), 1);
+	ck_assert_uint_eq(MOVED(before, payment_apply), 1);
+	ck_assert_uint_eq(MOVED(before, order_finalize), 1);
+	ck_assert_uint_eq(MOVED(before, txn_begin), 0);
+	ck_assert_uint_eq(MOVED(before, changes_apply), 0);
+	kbp_intent_free(in);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(batch_enqueue_is_one_storage_call)
 {
 	enqueue_batch_on("counting:", 1, 0);
@@ -482,6 +523,7 @@ Suite *registry_suite(void)
 	tcase_add_test(tc, version_checked);
 	tcase_add_test(tc, required_slots_checked);
 	tcase_add_test(tc, calls_go_through_the_backend);
+	tcase_add_test(tc, steps_stay_with_a_backend_without_records);
 	tcase_add_test(tc, optional_slots_fall_back);
 	tcase_add_test(tc, job_complete_falls_back);
 	tcase_add_test(tc, batch_enqueue_is_one_storage_call);

@@ -145,12 +145,12 @@ typedef struct kbp_txn kbp_txn; /* a backend's transaction */
 #define KBP_TXN_READ 1u
 
 /* What facts_read brings besides the intent and the cart. */
-#define KBP_FACTS_PRODUCTS 1u   /* the products of the cart's lines, the intent's lines and sku */
+#define KBP_FACTS_PRODUCTS 1u   /* the products of the cart's lines and the intent's lines */
 #define KBP_FACTS_ORDER 2u      /* the intent's order, with its items */
 #define KBP_FACTS_JOB 4u        /* the intent's finalize_order job (finalize_job_id) */
 #define KBP_FACTS_INTENT_CART 8u /* the intent's cart when cart_id is NULL */
 
-/* Lists of intents for maintenance, oldest first, at most scan_max. */
+/* Lists of intents for maintenance: at most scan_max of those that match. */
 typedef enum kbp_facts_scan {
 	KBP_SCAN_NONE = 0,
 	/* pending intents with expires_at <= scan_before */
@@ -173,7 +173,7 @@ typedef struct kbp_facts_query {
 	const char *gateway;
 	const char *gateway_ref;
 	const char *cart_id;        /* the cart to read, or NULL (see KBP_FACTS_INTENT_CART) */
-	const char *sku;            /* one more product to read with KBP_FACTS_PRODUCTS, or NULL */
+	const char *sku;            /* a product to read (besides KBP_FACTS_PRODUCTS), or NULL */
 	const char *accepted_txn;   /* the accepted verification of (gateway, accepted_txn), or NULL */
 	unsigned int want;          /* KBP_FACTS_… */
 	kbp_facts_scan scan;
@@ -222,11 +222,13 @@ typedef struct kbp_changes {
 	const char *raw;
 	size_t raw_len;
 	const char *raw_sha256;
-	/* Inserted as jobs_insert does: a live job holding a unique key stands in. */
+	/*
+	 * Inserted as jobs_insert does at time now: a live job holding a unique
+	 * key stands in.
+	 */
 	const kbp_job_draft *jobs;
 	size_t n_jobs;
-	/* On commit: the order stage of this intent changed (wakes its waiters), or NULL. */
-	const char *order_changed;
+	int64_t now;
 } kbp_changes;
 
 struct kbp_storage {
@@ -390,7 +392,9 @@ struct kbp_storage {
 	/* Fills *out (zeroed by the caller) with what the query asks for; what does not exist stays NULL. */
 	int (*facts_read)(kbp_storage *s, kbp_txn *t, const kbp_facts_query *q, kbp_facts *out);
 	/*
-	 * Writes the changes. A unique record that already exists (idempotency
+	 * Writes the changes; on commit, the waiters of every intent written
+	 * and of the order's intent wake (KBP_TOPIC_ORDERS), and workers wake
+	 * when jobs were inserted. A unique record that already exists (idempotency
 	 * key, gateway reference, order number, an intent's order, an accepted
 	 * gateway transaction) is KBP_ECONFLICT, and the caller rolls back.
 	 */

@@ -7,8 +7,8 @@
 /* Reservations are held by pending intents and by paid ones whose order is not made yet. */
 static int holds_reservation(const mem_intent *in)
 {
-	return in->pub.status == KBP_INTENT_PENDING ||
-	       (in->pub.status == KBP_INTENT_SUCCEEDED && !in->order);
+	return in->rec.intent.status == KBP_INTENT_PENDING ||
+	       (in->rec.intent.status == KBP_INTENT_SUCCEEDED && !in->order);
 }
 
 static int check_intents(mem_store *m, int64_t now, kbp_doctor_report *r, kbp_hmap *held,
@@ -22,24 +22,24 @@ static int check_intents(mem_store *m, int64_t now, kbp_doctor_report *r, kbp_hm
 		if (in->order && in->order->n_items == 0 &&
 		    kbp__doctor_add(r, KBP__DOCTOR_ORDERS_WITHOUT_ITEMS, in->order->order_number))
 			return -1;
-		if (in->pub.status == KBP_INTENT_SUCCEEDED && !in->order &&
-		    in->paid_at < now - KBP_DOCTOR_PAID_GRACE_MS &&
-		    kbp__doctor_add(r, KBP__DOCTOR_PAID_WITHOUT_ORDER, in->pub.id))
+		if (in->rec.intent.status == KBP_INTENT_SUCCEEDED && !in->order &&
+		    in->rec.paid_at < now - KBP_DOCTOR_PAID_GRACE_MS &&
+		    kbp__doctor_add(r, KBP__DOCTOR_PAID_WITHOUT_ORDER, in->rec.intent.id))
 			return -1;
-		if (in->pub.needs_refund && kbp__doctor_add(r, KBP__DOCTOR_NEEDS_REFUND, in->pub.id))
+		if (in->rec.intent.needs_refund && kbp__doctor_add(r, KBP__DOCTOR_NEEDS_REFUND, in->rec.intent.id))
 			return -1;
 		if (!holds_reservation(in))
 			continue;
-		for (size_t i = 0; i < in->pub.n_items; i++) {
-			int64_t *sum = kbp_hmap_get(held, in->pub.items[i].sku);
+		for (size_t i = 0; i < in->rec.intent.n_items; i++) {
+			int64_t *sum = kbp_hmap_get(held, in->rec.intent.items[i].sku);
 			if (!sum) {
 				if (used == n_sums)
 					return -1;
 				sum = &sums[used++];
-				if (kbp_hmap_put(held, in->pub.items[i].sku, sum) != 0)
+				if (kbp_hmap_put(held, in->rec.intent.items[i].sku, sum) != 0)
 					return -1;
 			}
-			*sum += in->pub.items[i].qty;
+			*sum += in->rec.intent.items[i].qty;
 		}
 	}
 	return 0;

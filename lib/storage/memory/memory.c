@@ -54,7 +54,6 @@ static int mem_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
 		return 0;
 	pthread_mutex_lock(&m->lock);
 	out->ran = 1;
-	out->intents_expired = mem_intents_expire(m, params->now);
 	out->jobs_rescued = mem_jobs_rescue_locked(m, params->now);
 	out->jobs_pruned = mem_jobs_prune(m, params->prune_before);
 	mem_verifications_prune(m, params->prune_before);
@@ -139,17 +138,9 @@ static const kbp_storage memory_vtable = {
 	.product_put = mem_product_put,
 	.product_get = mem_product_get,
 	.product_set_active = mem_product_set_active,
-	.cart_set_item = mem_cart_set_item,
 	.cart_get = mem_cart_get,
-	.intent_create = mem_intent_create,
-	.intent_attach = mem_intent_attach,
-	.intent_get = mem_intent_get,
-	.intent_cancel = mem_intent_cancel,
-	.payment_apply = mem_payment_apply,
 	.verifications_list = mem_verifications_list,
-	.order_finalize = mem_order_finalize,
 	.order_get = mem_order_get,
-	.order_facts = mem_order_facts,
 	.job_enqueue = mem_job_enqueue,
 	.jobs_acquire = mem_jobs_acquire,
 	.job_complete = mem_job_complete,
@@ -164,12 +155,16 @@ static const kbp_storage memory_vtable = {
 	.wait = mem_wait,
 	.notify = mem_notify,
 	.free = mem_free,
-	.reconcile_schedule = mem_reconcile_schedule,
 	.jobs_complete = mem_jobs_complete,
 	.jobs_extend = mem_jobs_extend,
 	.wait_order = mem_wait_order,
 	.jobs_insert = mem_jobs_insert,
 	.doctor = mem_doctor,
+	.txn_begin = mem_txn_begin,
+	.txn_commit = mem_txn_commit,
+	.txn_rollback = mem_txn_rollback,
+	.facts_read = mem_facts_read,
+	.changes_apply = mem_changes_apply,
 };
 
 int kbp_storage_memory_open(kbp_storage **out, const char *uri)
@@ -198,6 +193,8 @@ int kbp_storage_memory_open(kbp_storage **out, const char *uri)
 	kbp_hmap_init(&m->live_unique);
 	kbp_hmap_init(&m->accepted);
 	m->scheduled.by_time = 1;
+	/* Opened without the registry too: every slot is filled, the library's ones included. */
+	kbp__storage_check(&m->base, "memory");
 	*out = &m->base;
 	return 0;
 }

@@ -34,14 +34,9 @@ typedef struct mem_job {
 } mem_job;
 
 typedef struct mem_intent {
-	kbp_intent pub;
-	char *success_url;
-	char *failure_url;
+	kbp_intent_record rec;
 	char *ref_key;              /* "gateway\nref", the key of intents_by_ref */
-	int64_t paid_at;
 	kbp_order *order;
-	char *finalize_job_id;
-	int reconcile_scheduled;
 } mem_intent;
 
 typedef struct mem_qentry {
@@ -124,36 +119,26 @@ int mem_vendor_get(kbp_storage *s, const char *id, kbp_vendor **out);
 int mem_product_put(kbp_storage *s, const kbp_product_spec *spec, int64_t now);
 int mem_product_get(kbp_storage *s, const char *id, kbp_product **out);
 int mem_product_set_active(kbp_storage *s, const char *id, int active, int64_t now);
-int mem_cart_set_item(kbp_storage *s, const char *cart_id, const char *customer_id,
-                      const char *sku, int64_t qty, int64_t now, int64_t *out_version);
 int mem_cart_get(kbp_storage *s, const char *cart_id, kbp_cart **out);
 void mem_cart_free(mem_cart *c);
 
-int mem_intent_create(kbp_storage *s, const kbp_intent_draft *d, int64_t now, kbp_intent **out);
-int mem_intent_attach(kbp_storage *s, const char *intent_id, const char *gateway_ref,
-                      const char *redirect, int64_t now);
-int mem_intent_get(kbp_storage *s, const char *intent_id, kbp_intent **out);
-int mem_intent_cancel(kbp_storage *s, const char *intent_id, const char *reason, int64_t now);
-/* With the lock held. */
-void mem_intent_release(mem_store *m, mem_intent *in);
-int mem_intent_try_reserve(mem_store *m, mem_intent *in);
-void mem_intent_finish(mem_store *m, mem_intent *in, kbp_intent_status status,
-                       const char *reason, int64_t now);
-int64_t mem_intents_expire(mem_store *m, int64_t now);
-int mem_reconcile_schedule(kbp_storage *s, const kbp_reconcile_params *params, int64_t *out_count);
+/* Records (records.c, changes.c). */
+int mem_txn_begin(kbp_storage *s, unsigned int flags, kbp_txn **out);
+int mem_txn_commit(kbp_storage *s, kbp_txn *t);
+void mem_txn_rollback(kbp_storage *s, kbp_txn *t);
+int mem_facts_read(kbp_storage *s, kbp_txn *t, const kbp_facts_query *q, kbp_facts *out);
+int mem_changes_apply(kbp_storage *s, kbp_txn *t, const kbp_changes *c);
+
 void mem_intent_free(mem_intent *in);
 
-int mem_payment_apply(kbp_storage *s, const kbp_payment_draft *d, int64_t now,
-                      kbp_verification **out);
+/* With the lock held: appends a copy of the row to the audit. */
+int mem_verification_append(mem_store *m, const kbp_verification *row);
 int mem_verifications_list(kbp_storage *s, const char *intent_id, kbp_verification_list **out);
 /* With the lock held: drops rejected rows no intent owns, written before `before`. */
 int64_t mem_verifications_prune(mem_store *m, int64_t before);
 
-int mem_order_finalize(kbp_storage *s, const char *intent_id, const char *order_id,
-                       const char *order_number, int64_t now, kbp_order **out);
 int mem_order_get(kbp_storage *s, const char *order_number, const char *intent_id,
                   kbp_order **out);
-int mem_order_facts(kbp_storage *s, const char *intent_id, kbp_order_facts *out);
 
 int mem_job_enqueue(kbp_storage *s, const kbp_job_draft *d, int64_t now, char **out_id);
 int mem_jobs_insert(kbp_storage *s, const kbp_job_draft *drafts, size_t n, int64_t now,

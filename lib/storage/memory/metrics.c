@@ -28,7 +28,7 @@ static void job_metrics(mem_store *m, int64_t now, kbp_metrics *out)
 
 static void paid_without_order(const mem_intent *in, int64_t now, kbp_metrics *out)
 {
-	int64_t age = now - in->paid_at;
+	int64_t age = now - in->rec.paid_at;
 
 	out->paid_intents_without_order++;
 	if (age > KBP_DOCTOR_PAID_GRACE_MS)
@@ -43,14 +43,14 @@ static void intent_metrics(mem_store *m, int64_t now, kbp_metrics *out)
 
 	for (size_t pos = 0; kbp_hmap_next(&m->intents, &pos, NULL, &value);) {
 		const mem_intent *in = value;
-		out->intents[in->pub.status]++;
-		if (in->pub.needs_refund)
+		out->intents[in->rec.intent.status]++;
+		if (in->rec.intent.needs_refund)
 			out->needs_refund++;
 		if (in->order) {
 			out->orders++;
 			if (in->order->n_items == 0)
 				out->orders_without_items++;
-		} else if (in->pub.status == KBP_INTENT_SUCCEEDED) {
+		} else if (in->rec.intent.status == KBP_INTENT_SUCCEEDED) {
 			paid_without_order(in, now, out);
 		}
 	}
