@@ -41,6 +41,8 @@ static int products_read(sq_conn *c, const kbp_facts_query *q, kbp_facts *f)
 	size_t intent_lines = f->intent ? f->intent->intent.n_items : 0;
 	int rc = 0;
 
+	if (!(q->want & KBP_FACTS_PRODUCTS))
+		cart_lines = intent_lines = 0;
 	if (!(f->products = calloc(cart_lines + intent_lines + 1, sizeof(*f->products))))
 		return oom();
 	for (size_t i = 0; rc == 0 && i < cart_lines; i++)
@@ -120,7 +122,7 @@ int sq_facts_more(sq_conn *c, const kbp_facts_query *q, kbp_facts *f)
 		cart_id = f->intent->intent.cart_id;
 	if (cart_id && (rc = sq_cart_load(c, cart_id, &f->cart)))
 		return rc;
-	if ((q->want & KBP_FACTS_PRODUCTS) && (rc = products_read(c, q, f)))
+	if (((q->want & KBP_FACTS_PRODUCTS) || q->sku) && (rc = products_read(c, q, f)))
 		return rc;
 	if ((q->want & KBP_FACTS_ORDER) && f->intent &&
 	    (rc = sq_order_load(c, NULL, f->intent->intent.id, &f->order)))

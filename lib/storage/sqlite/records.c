@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/objects.h"
+#include "core/records.h"
 #include "storage/sqlite/sq_internal.h"
 
 int sq_txn_begin(kbp_storage *s, unsigned int flags, kbp_txn **out)
@@ -31,8 +32,29 @@ int sq_txn_begin(kbp_storage *s, unsigned int flags, kbp_txn **out)
 static void txn_end(sq_store *q, kbp_txn *t)
 {
 	sq_release(q, t->c);
-	free(t->order_changed);
+	for (size_t i = 0; i < t->n_changed; i++)
+		free(t->changed[i]);
+	free(t->changed);
 	free(t);
+}
+
+/* On commit the waiters of this intent's order wake. */
+static int changed_add(kbp_txn *t, const char *intent_id)
+{
+	char **grown;
+
+	for (size_t i = 0; i < t->n_changed; i++)
+		if (strcmp(t->changed[i], intent_id) == 0)
+			return 0;
+	if (!(grown = realloc(t->changed, (t->n_changed + 1) * sizeof(*grown))) ||
+	    !(grown[t->n_changed] = strdup(intent_id))) {
+		if (grown)
+			t->changed = grown;
+		return kbp_error_set(KBP_ENOMEM, "out of memory");
+	}
+	t->changed = grown;
+	t->n_changed++;
+	return 0;
 }
 
 int sq_txn_commit(kbp_storage *s, kbp_txn *t)
@@ -42,8 +64,8 @@ int sq_txn_commit(kbp_storage *s, kbp_txn *t)
 
 	if (rc == 0 && t->wake_jobs)
 		sq_bump(q, KBP_TOPIC_JOBS);
-	if (rc == 0 && t->order_changed)
-		kbp_topics_bump_key(&q->topics, KBP_TOPIC_ORDERS, t->order_changed);
+	for (size_t i = 0; rc == 0 && i < t->n_changed; i++)
+		kbp_topics_bump_key(&q->topics, KBP_TOPIC_ORDERS, t->changed[i]);
 	txn_end(q, t);
 	return rc;
 }
@@ -54,25 +76,6 @@ void sq_txn_rollback(kbp_storage *s, kbp_txn *t)
 		return;
 	sq_rollback(t->c);
 	txn_end(sq_of(s), t);
-}
-
-static void facts_clear(kbp_facts *f)
-{
-	if (f->intent) {
-		sq_intent_record_clear(f->intent);
-		free(f->intent);
-	}
-	kbp_cart_free(f->cart);
-	for (size_t i = 0; i < f->n_products; i++)
-		kbp__product_clear(&f->products[i]);
-	free(f->products);
-	kbp_order_free(f->order);
-	kbp_verification_free(f->accepted);
-	kbp_job_free(f->job);
-	for (size_t i = 0; i < f->n_scanned; i++)
-		sq_intent_record_clear(&f->scanned[i]);
-	free(f->scanned);
-	memset(f, 0, sizeof(*f));
 }
 
 static sqlite3_stmt *intent_lookup(sq_conn *c, const kbp_facts_query *q)
@@ -110,7 +113,7 @@ int sq_facts_read(kbp_storage *s, kbp_txn *t, const kbp_facts_query *q, kbp_fact
 
 	(void)s;
 	if ((rc = intent_read(t->c, q, out)) || (rc = sq_facts_more(t->c, q, out)))
-		facts_clear(out);
+		kbp__facts_clear(out);
 	return rc;
 }
 
@@ -143,7 +146,7 @@ static int intent_write(sq_conn *c, const kbp_intent_write *w)
 	int64_t changed = 0;
 	int rc;
 
-	rc = sq_run(c, &changed, w->is_new ? intent_insert : intent_update, "tttlltttttdtdllltttltd",
+	rc = sq_run(c, &changed, w->is_new ? intent_insert : intent_update, "tttlltttttdtdlllttltd",
 	            in->id, in->cart_id, in->customer_id, in->cart_version, in->amount_minor,
 	            in->currency, in->gateway, in->gateway_ref, in->redirect, in->idempotency_key,
 	            (int)in->status, in->status_reason, in->needs_refund ? 1 : 0, in->created_at,
@@ -226,11 +229,7 @@ static int verification_write(sq_conn *c, const kbp_changes *ch)
 	              (const void *)ch->raw, ch->raw_len, ch->raw_sha256);
 }
 
-/*
- * The jobs of a step have no clock of their own: they are created when they
- * are first due, which is when the step enqueues them.
- */
-static int jobs_write(sq_conn *c, kbp_txn *t, const kbp_job_draft *jobs, size_t n)
+static int jobs_write(sq_conn *c, kbp_txn *t, const kbp_job_draft *jobs, size_t n, int64_t now)
 {
 	char **ids = calloc(n, sizeof(*ids));
 	size_t created = 0;
@@ -238,7 +237,7 @@ static int jobs_write(sq_conn *c, kbp_txn *t, const kbp_job_draft *jobs, size_t 
 
 	if (!ids)
 		return kbp_error_set(KBP_ENOMEM, "out of memory");
-	rc = sq_jobs_insert_in(c, jobs, n, jobs[0].run_at, ids, &created);
+	rc = sq_jobs_insert_in(c, jobs, n, now, ids, &created);
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);
@@ -252,30 +251,25 @@ static int changes_write(sq_conn *c, kbp_txn *t, const kbp_changes *ch)
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < ch->n_intents; i++)
-		rc = intent_write(c, &ch->intents[i]);
+		if ((rc = intent_write(c, &ch->intents[i])) == 0)
+			rc = changed_add(t, ch->intents[i].record->intent.id);
 	for (size_t i = 0; rc == 0 && i < ch->n_stock; i++)
 		rc = stock_write(c, &ch->stock[i]);
 	if (rc == 0 && ch->cart)
 		rc = cart_write(c, ch->cart);
-	if (rc == 0 && ch->order)
-		rc = order_write(c, ch->order);
+	if (rc == 0 && ch->order && (rc = order_write(c, ch->order)) == 0)
+		rc = changed_add(t, ch->order->intent_id);
 	if (rc == 0 && ch->verification)
 		rc = verification_write(c, ch);
 	if (rc == 0 && ch->n_jobs)
-		rc = jobs_write(c, t, ch->jobs, ch->n_jobs);
+		rc = jobs_write(c, t, ch->jobs, ch->n_jobs, ch->now);
 	return rc;
 }
 
 int sq_changes_apply(kbp_storage *s, kbp_txn *t, const kbp_changes *ch)
 {
-	int rc;
-
 	(void)s;
 	if (!t->write)
 		return kbp_error_set(KBP_EINVAL, "changes were applied in a read transaction");
-	if ((rc = changes_write(t->c, t, ch)))
-		return rc;
-	if (ch->order_changed && !t->order_changed && !(t->order_changed = strdup(ch->order_changed)))
-		return kbp_error_set(KBP_ENOMEM, "out of memory");
-	return 0;
+	return changes_write(t->c, t, ch);
 }

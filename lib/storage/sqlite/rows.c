@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/objects.h"
+#include "core/records.h"
 #include "storage/sqlite/sq_internal.h"
 
 static int oom(void)
@@ -66,15 +67,6 @@ static void intent_columns(sqlite3_stmt *st, kbp_intent_record *r, int *ok)
 	r->reconcile_marked = sqlite3_column_int(st, 20);
 }
 
-void sq_intent_record_clear(kbp_intent_record *r)
-{
-	kbp__intent_clear(&r->intent);
-	free(r->success_url);
-	free(r->failure_url);
-	free(r->finalize_job_id);
-	memset(r, 0, sizeof(*r));
-}
-
 int sq_intent_fill(sq_conn *c, sqlite3_stmt *st, kbp_intent_record *r)
 {
 	int ok = 1, rc;
@@ -97,8 +89,7 @@ int sq_intent_read(sq_conn *c, sqlite3_stmt *st, kbp_intent_record **out)
 	if (!r)
 		return oom();
 	if ((rc = sq_intent_fill(c, st, r))) {
-		sq_intent_record_clear(r);
-		free(r);
+		kbp__intent_record_free(r);
 		return rc;
 	}
 	*out = r;

@@ -55,7 +55,8 @@ struct kbp_txn {
 	sq_conn *c;
 	int write;
 	int wake_jobs;              /* jobs were inserted: wake a worker on commit */
-	char *order_changed;        /* this intent's order stage changed: wake its waiters */
+	char **changed;             /* intents written: their order waiters wake on commit */
+	size_t n_changed;
 };
 
 static inline sq_store *sq_of(kbp_storage *s)
@@ -113,7 +114,6 @@ int sq_job_read(sqlite3_stmt *st, kbp_job *out);
 int sq_job_load(sq_conn *c, const char *job_id, kbp_job **out);
 int sq_verification_read(sqlite3_stmt *st, kbp_verification *out);
 int sq_product_read(sqlite3_stmt *st, kbp_product *out);
-void sq_intent_record_clear(kbp_intent_record *r);
 /* The record of the row st is on (SQ_INTENT_COLS), with its lines. */
 int sq_intent_fill(sq_conn *c, sqlite3_stmt *st, kbp_intent_record *r);
 
