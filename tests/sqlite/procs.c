@@ -10,6 +10,9 @@
  *   txn   a process killed inside a write transaction holding the write lock:
  *         what it wrote is gone, what was committed stays, and the next writer
  *         gets the lock
+ *   busy  a writer that holds the lock past the busy timeout: a write here
+ *         fails with KBP_ESTORAGE saying so, after the timeout, and writes
+ *         nothing
  * Every process opens its own pipeline after fork(): no connection crosses it.
  */
 #include <errno.h>
@@ -32,6 +35,7 @@
 #define LEASE_MS 1000
 
 static char path[4000], uri[4096];
+static pid_t child;             /* killed when this process fails */
 
 static void fail(const char *fmt, ...)
 {
@@ -42,6 +46,8 @@ static void fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, " (last error: %s)\n", kbp_error_last()->message);
 	va_end(ap);
+	if (child > 0)
+		kill(child, SIGKILL);
 	exit(1);
 }
 
@@ -194,7 +200,7 @@ static pid_t worker_process(shared *sh, int n, int threads, int until_all)
 	fflush(NULL);
 	if ((pid = fork()) != 0) {
 		CHECK(pid > 0, "fork: %s", strerror(errno));
-		return pid;
+		return child = pid;
 	}
 	p = open_pipeline();
 	wo.threads = threads;
@@ -215,6 +221,7 @@ static void reap(pid_t pid, int want_signal)
 	int status = 0;
 
 	CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	child = 0;
 	if (want_signal)
 		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == want_signal, "child status %d", status);
 	else
@@ -327,6 +334,7 @@ static int test_txn(void)
 	if ((pid = fork()) == 0)
 		txn_child(fds[1]);
 	CHECK(pid > 0, "fork");
+	child = pid;
 	CHECK(read(fds[0], &c, 1) == 1, "the child did not write");
 	kill(pid, SIGKILL);
 	reap(pid, SIGKILL);
@@ -344,12 +352,45 @@ static int test_txn(void)
 	return 0;
 }
 
+static int test_busy(void)
+{
+	kbp_vendor *v = NULL;
+	kbp_pipeline *p;
+	int64_t t0;
+	int fds[2], rc;
+	char c;
+	pid_t pid;
+
+	p = open_pipeline();
+	kbp_pipeline_close(p);
+	CHECK(pipe(fds) == 0, "pipe");
+	fflush(NULL);
+	if ((pid = fork()) == 0)
+		txn_child(fds[1]);
+	CHECK(pid > 0, "fork");
+	child = pid;
+	CHECK(read(fds[0], &c, 1) == 1, "the child did not write");
+	p = open_pipeline();
+	t0 = mono_ms();
+	rc = kbp_vendor_put(p, "blocked", "Never written");
+	t0 = mono_ms() - t0;
+	CHECK(rc == KBP_ESTORAGE, "a write under another's lock returned %d", rc);
+	CHECK(strstr(kbp_error_last()->message, "locked by another writer") != NULL,
+	      "message: %s", kbp_error_last()->message);
+	CHECK(t0 >= 4500, "gave up after %lld ms, before the busy timeout", (long long)t0);
+	kill(pid, SIGKILL);
+	reap(pid, SIGKILL);
+	CHECK(kbp_vendor_get(&v, p, "blocked") == KBP_ENOTFOUND, "the refused write was kept");
+	kbp_pipeline_close(p);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = getenv("KBP_TEST_SQLITE_DIR");
 
 	if (argc != 2 || !dir) {
-		fprintf(stderr, "usage: with-sqlite.sh %s two|kill|txn\n", argv[0]);
+		fprintf(stderr, "usage: with-sqlite.sh %s two|kill|txn|busy\n", argv[0]);
 		return 2;
 	}
 	snprintf(path, sizeof path, "%s/%s.db", dir, argv[1]);
@@ -360,6 +401,8 @@ int main(int argc, char **argv)
 		return test_kill();
 	if (strcmp(argv[1], "txn") == 0)
 		return test_txn();
+	if (strcmp(argv[1], "busy") == 0)
+		return test_busy();
 	fprintf(stderr, "unknown test '%s'\n", argv[1]);
 	return 2;
 }

@@ -6,6 +6,7 @@
  * names a fresh directory in KBP_TEST_SQLITE_DIR.
  */
 #include <check.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,55 @@ START_TEST(schema_names_a_file_beside)
 }
 END_TEST
 
+static int64_t sql_int(const char *sql, const char *text)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db;
+	int64_t v = -1;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/*
+ * The audit keeps what the library hands it: a refused callback's SHA-256
+ * and its first 256 bytes, under no intent.
+ */
+START_TEST(rejected_callback_audit_keeps_the_evidence_given)
+{
+	enum { LEN = 60000 };
+	char hex[crypto_hash_sha256_BYTES * 2 + 1];
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	kbp_verification *v = NULL;
+	kbp_pipeline *p;
+	char *cb = malloc(LEN);
+
+	ck_assert_ptr_nonnull(cb);
+	ck_assert_int_ge(sodium_init(), 0);
+	memset(cb, 'A', LEN);
+	memcpy(cb, "data=", 5);
+	fresh_file("audit.db");
+	ck_assert_int_eq(open_on(&p, uri), 0);
+	ck_assert_int_eq(kbp_gateway_add_sandbox(p, NULL), 0);
+	ck_assert_int_eq(kbp_payment_verify(&v, p, "sandbox", cb, LEN), KBP_EPARSE);
+	kbp_verification_free(v);
+	kbp_pipeline_close(p);
+	crypto_hash_sha256(digest, (const unsigned char *)cb, LEN);
+	sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+	ck_assert_int_eq(sql_int("SELECT length(raw) FROM verifications WHERE raw_sha256 = ? "
+	                         "AND outcome = 1 AND intent_id IS NULL",
+	                         hex),
+	                 256);
+	free(cb);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
@@ -196,7 +246,7 @@ int main(void)
 		absolute_uri_form_is_the_same_file,        uri_without_a_path_is_refused,
 		directory_is_refused,                      unwritable_path_is_refused,
 		file_that_is_not_sqlite_is_refused_untouched, newer_schema_is_refused,
-		schema_names_a_file_beside,
+		schema_names_a_file_beside,                rejected_callback_audit_keeps_the_evidence_given,
 	};
 	Suite *s = suite_create("sqlite");
 	TCase *tc = tcase_create("open");

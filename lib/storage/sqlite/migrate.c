@@ -116,12 +116,37 @@ static int enter_wal(sq_conn *c, const char *path)
 	return sq_fail(c, src, what);
 }
 
+/*
+ * The version as a reader sees it, 0 for a new file: a file at this
+ * library's version is opened without waiting for the write lock.
+ */
+static int current_version(sq_conn *c, int64_t *out)
+{
+	int64_t tables = 0;
+	int rc;
+
+	*out = 0;
+	if ((rc = sq_scalar(c, &tables,
+	                    "SELECT count(*) FROM sqlite_schema WHERE name = 'kbp_schema_version'", "")) ||
+	    !tables)
+		return rc;
+	return read_version(c, out);
+}
+
 /* One IMMEDIATE transaction: two processes migrating at once apply each migration once. */
 int sq_migrate_conn(sq_conn *c, const char *path, int *out_version)
 {
+	int64_t seen;
 	int version = 0, rc;
 
-	if ((rc = enter_wal(c, path)) || (rc = sq_begin(c, 1)))
+	if ((rc = enter_wal(c, path)) || (rc = current_version(c, &seen)))
+		return rc;
+	if (seen == kbp_sq_migrations_count) {
+		if (out_version)
+			*out_version = (int)seen;
+		return 0;
+	}
+	if ((rc = sq_begin(c, 1)))
 		return rc;
 	if ((rc = apply_pending(c, path, &version))) {
 		sq_rollback(c);
