@@ -318,24 +318,33 @@ static void txn_child(int ready_fd)
 		pause();
 }
 
+/* A child process inside a write transaction, holding the file's write lock. */
+static pid_t lock_holder(void)
+{
+	int fds[2];
+	char c;
+
+	CHECK(pipe(fds) == 0, "pipe");
+	fflush(NULL);
+	if ((child = fork()) == 0)
+		txn_child(fds[1]);
+	CHECK(child > 0, "fork");
+	CHECK(read(fds[0], &c, 1) == 1, "the child did not write");
+	close(fds[0]);
+	close(fds[1]);
+	return child;
+}
+
 static int test_txn(void)
 {
 	kbp_vendor *v = NULL;
 	kbp_pipeline *p;
-	int fds[2];
-	char c;
 	pid_t pid;
 
 	p = open_pipeline();
 	OK(kbp_vendor_put(p, "committed", "Committed before"));
 	kbp_pipeline_close(p);
-	CHECK(pipe(fds) == 0, "pipe");
-	fflush(NULL);
-	if ((pid = fork()) == 0)
-		txn_child(fds[1]);
-	CHECK(pid > 0, "fork");
-	child = pid;
-	CHECK(read(fds[0], &c, 1) == 1, "the child did not write");
+	pid = lock_holder();
 	kill(pid, SIGKILL);
 	reap(pid, SIGKILL);
 	p = open_pipeline();
@@ -357,19 +366,12 @@ static int test_busy(void)
 	kbp_vendor *v = NULL;
 	kbp_pipeline *p;
 	int64_t t0;
-	int fds[2], rc;
-	char c;
 	pid_t pid;
+	int rc;
 
 	p = open_pipeline();
 	kbp_pipeline_close(p);
-	CHECK(pipe(fds) == 0, "pipe");
-	fflush(NULL);
-	if ((pid = fork()) == 0)
-		txn_child(fds[1]);
-	CHECK(pid > 0, "fork");
-	child = pid;
-	CHECK(read(fds[0], &c, 1) == 1, "the child did not write");
+	pid = lock_holder();
 	p = open_pipeline();
 	t0 = mono_ms();
 	rc = kbp_vendor_put(p, "blocked", "Never written");
