@@ -303,6 +303,24 @@ void sq_currency(char out[4], sqlite3_stmt *st, int col)
 		memcpy(out, text, strnlen((const char *)text, 3));
 }
 
+int sq_begin_in(sq_store *q, sq_conn *c, int write)
+{
+	int rc;
+
+	/* Taken with a connection in hand, so no writer waits for the pool while holding it. */
+	if (write)
+		pthread_mutex_lock(&q->write_lock);
+	if ((rc = sq_begin(c, write)))
+		sq_end(q, write);
+	return rc;
+}
+
+void sq_end(sq_store *q, int write)
+{
+	if (write)
+		pthread_mutex_unlock(&q->write_lock);
+}
+
 int sq_write(sq_store *q, sq_body body, void *ctx)
 {
 	sq_conn *c;
@@ -310,11 +328,12 @@ int sq_write(sq_store *q, sq_body body, void *ctx)
 
 	if ((rc = sq_acquire(q, &c)))
 		return rc;
-	if ((rc = sq_begin(c, 1)) == 0) {
+	if ((rc = sq_begin_in(q, c, 1)) == 0) {
 		if ((rc = body(c, ctx)))
 			sq_rollback(c);
 		else
 			rc = sq_commit(c);
+		sq_end(q, 1);
 	}
 	sq_release(q, c);
 	return rc;

@@ -20,7 +20,7 @@ int sq_txn_begin(kbp_storage *s, unsigned int flags, kbp_txn **out)
 		free(t);
 		return rc;
 	}
-	if ((rc = sq_begin(t->c, t->write))) {
+	if ((rc = sq_begin_in(q, t->c, t->write))) {
 		sq_release(q, t->c);
 		free(t);
 		return rc;
@@ -62,6 +62,7 @@ int sq_txn_commit(kbp_storage *s, kbp_txn *t)
 	sq_store *q = sq_of(s);
 	int rc = sq_commit(t->c);
 
+	sq_end(q, t->write);
 	if (rc == 0 && t->wake_jobs)
 		sq_bump(q, KBP_TOPIC_JOBS);
 	for (size_t i = 0; rc == 0 && i < t->n_changed; i++)
@@ -75,6 +76,7 @@ void sq_txn_rollback(kbp_storage *s, kbp_txn *t)
 	if (!t)
 		return;
 	sq_rollback(t->c);
+	sq_end(sq_of(s), t->write);
 	txn_end(sq_of(s), t);
 }
 

@@ -43,6 +43,11 @@ typedef struct sq_store {
 	pthread_cond_t pool_cond;
 	sq_conn *idle;
 	int n_open, max_open;
+	/*
+	 * This process's writers queue here for the file's write lock rather
+	 * than in SQLite's busy handler, which polls with sleeps.
+	 */
+	pthread_mutex_t write_lock;
 	pthread_mutex_t maintenance_lock;
 	kbp_topics topics;
 	/* The connection that watches the file's data_version for other writers. */
@@ -89,6 +94,9 @@ int sq_run(sq_conn *c, int64_t *out_changes, const char *sql, const char *fmt, .
 /* One int64 from the first column of the first row; missing stays *out. */
 int sq_scalar(sq_conn *c, int64_t *out, const char *sql, const char *fmt, ...);
 int sq_begin(sq_conn *c, int write);
+/* sq_begin for the store's connection c, a writer taking its turn first; sq_end gives it back. */
+int sq_begin_in(sq_store *q, sq_conn *c, int write);
+void sq_end(sq_store *q, int write);
 /* Runs body in a write transaction on a pooled connection: committed when it returns 0. */
 typedef int (*sq_body)(sq_conn *c, void *ctx);
 int sq_write(sq_store *q, sq_body body, void *ctx);

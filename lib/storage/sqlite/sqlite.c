@@ -14,6 +14,7 @@ static void sq_free(kbp_storage *s)
 	kbp_topics_destroy(&q->topics);
 	pthread_mutex_destroy(&q->watch_lock);
 	pthread_mutex_destroy(&q->maintenance_lock);
+	pthread_mutex_destroy(&q->write_lock);
 	pthread_cond_destroy(&q->pool_cond);
 	pthread_mutex_destroy(&q->pool_lock);
 	free(q->path);
@@ -67,6 +68,7 @@ static sq_store *store_new(char *path, int pool_size)
 	q->max_open = pool_size > 0 ? pool_size : SQ_POOL_DEFAULT;
 	pthread_mutex_init(&q->pool_lock, NULL);
 	pthread_cond_init(&q->pool_cond, NULL);
+	pthread_mutex_init(&q->write_lock, NULL);
 	pthread_mutex_init(&q->maintenance_lock, NULL);
 	pthread_mutex_init(&q->watch_lock, NULL);
 	kbp_topics_init(&q->topics);
