@@ -28,6 +28,8 @@
 #include <kbpipeline.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "core/fields.h"
 %}
 
 %include <stdint.i>
@@ -322,117 +324,83 @@ static int kbpb_put_list(kbpb_val obj, const char *key, const void *base, size_t
 
 #define KBPB_LIST(o, k, arr, n, fn) kbpb_put_list((o), (k), (arr), (n), sizeof(*(arr)), (fn))
 
-static kbpb_val kbpb_line(const char *sku, const char *vendor_id, int64_t qty, int64_t price)
-{
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_S(o, "sku", sku) || (vendor_id && KBPB_S(o, "vendor_id", vendor_id)) ||
-	          KBPB_I(o, "qty", qty) || (price >= 0 && KBPB_I(o, "unit_price_minor", price)))) {
-		kbpb_drop(o);
-		return NULL;
-	}
-	return o;
-}
-
-static kbpb_val kbpb_cart_item(const void *e)
-{
-	const kbp_cart_item *it = (const kbp_cart_item *)e;
-
-	return kbpb_line(it->sku, NULL, it->qty, -1);
-}
-
-/* An intent's snapshot line, and so an order's line too (kbp_order_item is the same type). */
-static kbpb_val kbpb_intent_item(const void *e)
-{
-	const kbp_intent_item *it = (const kbp_intent_item *)e;
-
-	return kbpb_line(it->sku, it->vendor_id, it->qty, it->unit_price_minor);
-}
-
 static kbpb_val kbpb_id(const void *e)
 {
 	return kbpb_str(*(char *const *)e);
 }
 
-static kbpb_val kbpb_from_vendor(const kbp_vendor *v)
-{
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_S(o, "id", v->id) || KBPB_S(o, "name", v->name))) {
-		kbpb_drop(o);
-		return NULL;
+/*
+ * A struct becomes a native object with one attribute per member, named as
+ * the member, from its field list (core/fields.h): strings (None/null when
+ * NULL), numbers, booleans, an enum as its name, a currency as its code, an
+ * array as a list of objects, counts by enum as an object keyed by the enum's
+ * names. kbpb_from_name converts a kbp_name, kbpb_elem_name an array's element.
+ */
+#define KBPB_FIELD(kind, ...) KBPB_PUT_##kind(__VA_ARGS__)
+#define KBPB_PUT_STR(f) if (!rc) rc = KBPB_S(o, #f, v->f);
+#define KBPB_PUT_JSON(f) KBPB_PUT_STR(f)
+#define KBPB_PUT_I64(f) if (!rc) rc = KBPB_I(o, #f, v->f);
+#define KBPB_PUT_INT(f) KBPB_PUT_I64(f)
+#define KBPB_PUT_BOOL(f) if (!rc) rc = KBPB_B(o, #f, v->f);
+#define KBPB_PUT_ENUM(f, name_fn) if (!rc) rc = KBPB_S(o, #f, name_fn(v->f));
+#define KBPB_PUT_CUR(f) if (!rc) rc = KBPB_C(o, #f, v->f);
+#define KBPB_PUT_COUNTS(f, n, name_fn, etype)                                   \
+	if (!rc) {                                                              \
+		kbpb_val counts = kbpb_object();                                \
+		rc = kbpb_put(o, #f, counts);                                   \
+		for (int i = 0; !rc && i < (n); i++)                            \
+			rc = KBPB_I(counts, name_fn((etype)i), v->f[i]);        \
 	}
-	return o;
-}
+#define KBPB_PUT_ARRAY(f, n, name) if (!rc) rc = KBPB_LIST(o, #f, v->f, v->n, kbpb_elem_##name);
+#define KBPB_PUT_STRS(f, n) if (!rc) rc = KBPB_LIST(o, #f, v->f, v->n, kbpb_id);
+#define KBPB_PUT_STRUCT(f, name) if (!rc) rc = kbpb_put(o, #f, kbpb_from_##name(&v->f));
 
-static kbpb_val kbpb_from_product(const kbp_product *p)
-{
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_S(o, "id", p->id) || KBPB_S(o, "vendor_id", p->vendor_id) ||
-	          KBPB_S(o, "name", p->name) || KBPB_I(o, "price_minor", p->price_minor) ||
-	          KBPB_C(o, "currency", p->currency) || KBPB_I(o, "on_hand", p->on_hand) ||
-	          KBPB_I(o, "reserved", p->reserved) || KBPB_I(o, "available", p->available) ||
-	          KBPB_B(o, "active", p->active))) {
-		kbpb_drop(o);
-		return NULL;
+#define KBPB_DEFINE_FROM(name)                                        \
+	static kbpb_val kbpb_from_##name(const kbp_##name *v)         \
+	{                                                             \
+		kbpb_val o = kbpb_object();                           \
+		int rc = 0;                                           \
+                                                                      \
+		if (!o)                                               \
+			return NULL;                                  \
+		KBP_FIELDS_##name(KBPB_FIELD)                         \
+		if (rc) {                                             \
+			kbpb_drop(o);                                 \
+			return NULL;                                  \
+		}                                                     \
+		return o;                                             \
 	}
-	return o;
-}
 
-static kbpb_val kbpb_from_cart(const kbp_cart *c)
-{
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_S(o, "id", c->id) || KBPB_S(o, "customer_id", c->customer_id) ||
-	          KBPB_I(o, "version", c->version) ||
-	          KBPB_LIST(o, "items", c->items, c->n_items, kbpb_cart_item))) {
-		kbpb_drop(o);
-		return NULL;
+#define KBPB_DEFINE_ELEM(name)                                        \
+	static kbpb_val kbpb_elem_##name(const void *e)               \
+	{                                                             \
+		return kbpb_from_##name((const kbp_##name *)e);       \
 	}
-	return o;
-}
 
-static kbpb_val kbpb_from_intent(const kbp_intent *in)
-{
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_S(o, "id", in->id) || KBPB_S(o, "cart_id", in->cart_id) ||
-	          KBPB_S(o, "customer_id", in->customer_id) ||
-	          KBPB_I(o, "cart_version", in->cart_version) ||
-	          KBPB_LIST(o, "items", in->items, in->n_items, kbpb_intent_item) ||
-	          KBPB_I(o, "amount_minor", in->amount_minor) ||
-	          KBPB_C(o, "currency", in->currency) || KBPB_S(o, "gateway", in->gateway) ||
-	          KBPB_S(o, "gateway_ref", in->gateway_ref) || KBPB_S(o, "redirect", in->redirect) ||
-	          KBPB_S(o, "idempotency_key", in->idempotency_key) ||
-	          KBPB_S(o, "status", kbp_intent_status_name(in->status)) ||
-	          KBPB_S(o, "status_reason", in->status_reason) ||
-	          KBPB_B(o, "needs_refund", in->needs_refund) ||
-	          KBPB_I(o, "created_at", in->created_at) || KBPB_I(o, "expires_at", in->expires_at) ||
-	          KBPB_I(o, "updated_at", in->updated_at))) {
-		kbpb_drop(o);
-		return NULL;
-	}
-	return o;
-}
-
-static kbpb_val kbpb_from_verification(const kbp_verification *v)
-{
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_S(o, "id", v->id) || KBPB_S(o, "gateway", v->gateway) ||
-	          KBPB_S(o, "gateway_ref", v->gateway_ref) ||
-	          KBPB_S(o, "external_txn_id", v->external_txn_id) ||
-	          KBPB_S(o, "intent_id", v->intent_id) || KBPB_I(o, "amount_minor", v->amount_minor) ||
-	          KBPB_S(o, "outcome", kbp_verification_outcome_name(v->outcome)) ||
-	          KBPB_S(o, "reason", v->reason) || KBPB_B(o, "duplicate", v->duplicate) ||
-	          KBPB_S(o, "intent_status", kbp_intent_status_name(v->intent_status)) ||
-	          KBPB_B(o, "needs_refund", v->needs_refund) || KBPB_I(o, "at", v->at))) {
-		kbpb_drop(o);
-		return NULL;
-	}
-	return o;
-}
+/* Elements before the structs that hold them; an order's lines are intent items. */
+KBPB_DEFINE_FROM(vendor)
+KBPB_DEFINE_FROM(product)
+KBPB_DEFINE_FROM(cart_item)
+KBPB_DEFINE_ELEM(cart_item)
+KBPB_DEFINE_FROM(cart)
+KBPB_DEFINE_FROM(intent_item)
+KBPB_DEFINE_ELEM(intent_item)
+KBPB_DEFINE_FROM(intent)
+KBPB_DEFINE_FROM(verification)
+KBPB_DEFINE_FROM(job_error)
+KBPB_DEFINE_ELEM(job_error)
+KBPB_DEFINE_FROM(job)
+KBPB_DEFINE_ELEM(job)
+KBPB_DEFINE_FROM(order)
+KBPB_DEFINE_FROM(order_status)
+KBPB_DEFINE_FROM(maintenance_result)
+KBPB_DEFINE_FROM(metrics)
+KBPB_DEFINE_FROM(doctor_check)
+KBPB_DEFINE_ELEM(doctor_check)
+KBPB_DEFINE_FROM(doctor_report)
+KBPB_DEFINE_FROM(health_finding)
+KBPB_DEFINE_ELEM(health_finding)
+KBPB_DEFINE_FROM(health)
 
 static kbpb_val kbpb_from_verification_list(const kbp_verification_list *l)
 {
@@ -446,183 +414,12 @@ static kbpb_val kbpb_from_verification_list(const kbp_verification_list *l)
 	return a;
 }
 
-static kbpb_val kbpb_job_error(const void *elem)
-{
-	const kbp_job_error *e = (const kbp_job_error *)elem;
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_I(o, "attempt", e->attempt) || KBPB_I(o, "at", e->at) ||
-	          KBPB_S(o, "message", e->message))) {
-		kbpb_drop(o);
-		return NULL;
-	}
-	return o;
-}
-
-static kbpb_val kbpb_from_job(const kbp_job *j);
-
-static kbpb_val kbpb_job_elem(const void *elem)
-{
-	return kbpb_from_job((const kbp_job *)elem);
-}
-
-static kbpb_val kbpb_from_job(const kbp_job *j)
-{
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_S(o, "id", j->id) || KBPB_S(o, "kind", j->kind) ||
-	          KBPB_S(o, "payload", j->payload) || KBPB_S(o, "state", kbp_job_state_name(j->state)) ||
-	          KBPB_I(o, "priority", j->priority) || KBPB_I(o, "attempts", j->attempts) ||
-	          KBPB_I(o, "max_attempts", j->max_attempts) || KBPB_I(o, "run_at", j->run_at) ||
-	          KBPB_I(o, "lease_until", j->lease_until) || KBPB_S(o, "locked_by", j->locked_by) ||
-	          KBPB_S(o, "unique_key", j->unique_key) || KBPB_S(o, "last_error", j->last_error) ||
-	          KBPB_LIST(o, "errors", j->errors, j->n_errors, kbpb_job_error) ||
-	          KBPB_I(o, "created_at", j->created_at) || KBPB_I(o, "updated_at", j->updated_at) ||
-	          KBPB_I(o, "finished_at", j->finished_at))) {
-		kbpb_drop(o);
-		return NULL;
-	}
-	return o;
-}
-
 static kbpb_val kbpb_from_job_list(const kbp_job_list *l)
 {
 	kbpb_val o = kbpb_object();
 
-	if (o && (KBPB_LIST(o, "jobs", l->jobs, l->n, kbpb_job_elem) ||
+	if (o && (KBPB_LIST(o, "jobs", l->jobs, l->n, kbpb_elem_job) ||
 	          KBPB_S(o, "next_after", l->next_after))) {
-		kbpb_drop(o);
-		return NULL;
-	}
-	return o;
-}
-
-static kbpb_val kbpb_from_order_status(const kbp_order_status *s)
-{
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_S(o, "stage", kbp_order_stage_name(s->stage)) ||
-	          KBPB_S(o, "intent_id", s->intent_id) ||
-	          KBPB_S(o, "intent_status", kbp_intent_status_name(s->intent_status)) ||
-	          KBPB_S(o, "order_id", s->order_id) || KBPB_S(o, "order_number", s->order_number) ||
-	          KBPB_S(o, "reason", s->reason) || KBPB_B(o, "needs_refund", s->needs_refund))) {
-		kbpb_drop(o);
-		return NULL;
-	}
-	return o;
-}
-
-static kbpb_val kbpb_from_order(const kbp_order *r)
-{
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_S(o, "id", r->id) || KBPB_S(o, "order_number", r->order_number) ||
-	          KBPB_S(o, "intent_id", r->intent_id) || KBPB_S(o, "customer_id", r->customer_id) ||
-	          KBPB_I(o, "total_minor", r->total_minor) || KBPB_C(o, "currency", r->currency) ||
-	          KBPB_S(o, "status", r->status) ||
-	          KBPB_S(o, "fulfillment_status", r->fulfillment_status) ||
-	          KBPB_I(o, "created_at", r->created_at) ||
-	          KBPB_LIST(o, "items", r->items, r->n_items, kbpb_intent_item))) {
-		kbpb_drop(o);
-		return NULL;
-	}
-	return o;
-}
-
-static kbpb_val kbpb_from_maintenance(const kbp_maintenance_result *m)
-{
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_B(o, "ran", m->ran) || KBPB_I(o, "intents_expired", m->intents_expired) ||
-	          KBPB_I(o, "jobs_rescued", m->jobs_rescued) ||
-	          KBPB_I(o, "jobs_pruned", m->jobs_pruned) ||
-	          KBPB_I(o, "reconcile_scheduled", m->reconcile_scheduled))) {
-		kbpb_drop(o);
-		return NULL;
-	}
-	return o;
-}
-
-static kbpb_val kbpb_from_metrics(const kbp_metrics *m)
-{
-	kbpb_val o = kbpb_object(), jobs = NULL, intents = NULL;
-	int rc;
-
-	if (!o)
-		return NULL;
-	rc = kbpb_put(o, "jobs", jobs = kbpb_object()) || kbpb_put(o, "intents", intents = kbpb_object());
-	for (int i = 0; !rc && i < KBP_JOB_STATE_COUNT; i++)
-		rc = KBPB_I(jobs, kbp_job_state_name((kbp_job_state)i), m->jobs[i]);
-	for (int i = 0; !rc && i < KBP_INTENT_STATUS_COUNT; i++)
-		rc = KBPB_I(intents, kbp_intent_status_name((kbp_intent_status)i), m->intents[i]);
-	if (!rc)
-		rc = KBPB_I(o, "jobs_stuck", m->jobs_stuck) ||
-		     KBPB_I(o, "jobs_failed_last_hour", m->jobs_failed_last_hour) ||
-		     KBPB_I(o, "oldest_available_age_ms", m->oldest_available_age_ms) ||
-		     KBPB_I(o, "jobs_rescued_last_hour", m->jobs_rescued_last_hour) ||
-		     KBPB_I(o, "orders", m->orders) ||
-		     KBPB_I(o, "orders_without_items", m->orders_without_items) ||
-		     KBPB_I(o, "paid_intents_without_order", m->paid_intents_without_order) ||
-		     KBPB_I(o, "paid_intents_without_order_late", m->paid_intents_without_order_late) ||
-		     KBPB_I(o, "paid_without_order_oldest_ms", m->paid_without_order_oldest_ms) ||
-		     KBPB_I(o, "needs_refund", m->needs_refund) ||
-		     KBPB_I(o, "verifications_rejected", m->verifications_rejected) ||
-		     KBPB_I(o, "finalize_p50_ms", m->finalize_p50_ms) ||
-		     KBPB_I(o, "finalize_p95_ms", m->finalize_p95_ms) ||
-		     KBPB_I(o, "finalize_p99_ms", m->finalize_p99_ms);
-	if (rc) {
-		kbpb_drop(o);
-		return NULL;
-	}
-	return o;
-}
-
-static kbpb_val kbpb_doctor_check(const void *elem)
-{
-	const kbp_doctor_check *c = (const kbp_doctor_check *)elem;
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_S(o, "name", c->name) || KBPB_S(o, "description", c->description) ||
-	          KBPB_I(o, "count", c->count) ||
-	          KBPB_LIST(o, "ids", c->ids, c->n_ids, kbpb_id))) {
-		kbpb_drop(o);
-		return NULL;
-	}
-	return o;
-}
-
-static kbpb_val kbpb_from_doctor_report(const kbp_doctor_report *r)
-{
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_LIST(o, "checks", r->checks, r->n_checks, kbpb_doctor_check) ||
-	          KBPB_I(o, "problems", r->problems))) {
-		kbpb_drop(o);
-		return NULL;
-	}
-	return o;
-}
-
-static kbpb_val kbpb_health_finding(const void *elem)
-{
-	const kbp_health_finding *f = (const kbp_health_finding *)elem;
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_S(o, "level", kbp_health_level_name(f->level)) ||
-	          KBPB_S(o, "check", f->check) || KBPB_S(o, "message", f->message))) {
-		kbpb_drop(o);
-		return NULL;
-	}
-	return o;
-}
-
-static kbpb_val kbpb_from_health(const kbp_health *h)
-{
-	kbpb_val o = kbpb_object();
-
-	if (o && (KBPB_S(o, "level", kbp_health_level_name(h->level)) ||
-	          kbpb_put(o, "metrics", kbpb_from_metrics(&h->metrics)) ||
-	          KBPB_LIST(o, "findings", h->findings, h->n_findings, kbpb_health_finding))) {
 		kbpb_drop(o);
 		return NULL;
 	}
@@ -696,7 +493,7 @@ KBP_OUT_OBJECT(kbp_health, kbpb_from_health, kbp_health_free)
 }
 %enddef
 
-KBP_OUT_VALUE(kbp_maintenance_result, kbpb_from_maintenance)
+KBP_OUT_VALUE(kbp_maintenance_result, kbpb_from_maintenance_result)
 KBP_OUT_VALUE(kbp_metrics, kbpb_from_metrics)
 
 /* Numbers. */

@@ -4,7 +4,8 @@
 # build directory's (PKG_CONFIG_PATH=<builddir>/meson-uninstalled).
 {
   "variables": {
-    # Where bindings/kbpipeline.i is; GYP_DEFINES="kbp_root=…" when this folder is copied.
+    # Where bindings/kbpipeline.i and lib/core/fields.h are (the source tree);
+    # GYP_DEFINES="kbp_root=…" when this folder is copied.
     "kbp_root%": "../..",
   },
   "targets": [
@@ -27,6 +28,8 @@
           ],
         },
       ],
+      # lib/ for core/fields.h, the structs' field lists the converters expand.
+      "include_dirs": ["<(kbp_root)/lib"],
       "cflags_cc": [
         "<!@(pkg-config --cflags kbpipeline)",
         # SWIG 4.1's V8 runtime uses APIs this V8 marks deprecated.

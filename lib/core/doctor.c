@@ -20,22 +20,6 @@ int kbp_doctor_run(kbp_doctor_report **out, kbp_pipeline *p)
 	return 0;
 }
 
-void kbp_doctor_report_free(kbp_doctor_report *r)
-{
-	if (!r)
-		return;
-	for (size_t i = 0; i < r->n_checks; i++) {
-		kbp_doctor_check *c = &r->checks[i];
-		for (size_t k = 0; k < c->n_ids; k++)
-			free(c->ids[k]);
-		free(c->ids);
-		free(c->name);
-		free(c->description);
-	}
-	free(r->checks);
-	free(r);
-}
-
 const char *const kbp__doctor_checks[KBP__DOCTOR_CHECKS][2] = {
 	{ "orders_without_items", "orders that have no items" },
 	{ "paid_intents_without_order", "intents paid more than a minute ago that have no order" },

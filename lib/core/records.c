@@ -80,21 +80,22 @@ void kbp__step_outcome(kbp_step *st, int code, const char *message)
 	snprintf(st->message, sizeof(st->message), "%s", message ? message : "");
 }
 
-static int apply(kbp_storage *s, kbp_txn *t, kbp_step *st, const kbp_changes *c)
-{
-	int rc = s->changes_apply(s, t, c);
+/*
+ * Times a step is run when the backend reports KBP_ECONFLICT: a unique record
+ * written between the read and the write, a serialization failure or a
+ * deadlock. Run again, the step reads what the other side wrote (the intent
+ * of the same idempotency key, the accepted verification of the same
+ * transaction) and answers from it.
+ */
+#define STEP_RUNS 4
 
-	if (rc == KBP_ECONFLICT && st->conflict)
-		return kbp_error_set(KBP_ECONFLICT, "%s", st->conflict);
-	return rc;
-}
-
-int kbp__step_run(kbp_storage *s, kbp_step *st)
+/* One run; *backend_conflict tells a conflict the backend reported from one the rules decided. */
+static int run_once(kbp_storage *s, kbp_step *st, int *backend_conflict)
 {
 	kbp_facts facts;
 	kbp_changes changes;
 	kbp_txn *t = NULL;
-	int rc;
+	int rc, decided = 0;
 
 	memset(&facts, 0, sizeof(facts));
 	memset(&changes, 0, sizeof(changes));
@@ -102,15 +103,32 @@ int kbp__step_run(kbp_storage *s, kbp_step *st)
 	if ((rc = s->txn_begin(s, st->flags, &t)))
 		return rc;
 	rc = s->facts_read(s, t, &st->query, &facts);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = st->decide(st, &facts, &changes);
+		decided = rc != 0;
+	}
 	if (rc == 0 && !(st->flags & KBP_TXN_READ))
-		rc = apply(s, t, st, &changes);
+		rc = s->changes_apply(s, t, &changes);
 	if (rc == 0)
 		rc = s->txn_commit(s, t);
 	else
 		s->txn_rollback(s, t);
 	kbp__facts_clear(&facts);
+	*backend_conflict = rc == KBP_ECONFLICT && !decided;
+	return rc;
+}
+
+int kbp__step_run(kbp_storage *s, kbp_step *st)
+{
+	int rc = 0, backend_conflict = 1;
+
+	for (int i = 0; i < STEP_RUNS && backend_conflict; i++) {
+		if (i > 0 && st->reset)
+			st->reset(st);
+		rc = run_once(s, st, &backend_conflict);
+	}
+	if (backend_conflict && st->conflict)
+		return kbp_error_set(KBP_ECONFLICT, "%s", st->conflict);
 	if (rc == 0 && st->outcome != 0)
 		rc = kbp_error_set(st->outcome, "%s", st->message);
 	return rc;

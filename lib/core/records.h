@@ -24,14 +24,16 @@ void kbp__facts_clear(kbp_facts *f);
  * negative, the step ends with that error and nothing is written; 0, the
  * changes are written and committed and the step returns `outcome` (with
  * `message` when outcome is not 0: a refusal that is still recorded).
- * A KBP_ECONFLICT from the backend's write is reported with `conflict`
- * when set.
+ * When the backend reports KBP_ECONFLICT the step runs again from the start
+ * (reset() first forgets what decide() kept), a few times; a conflict that
+ * remains is reported with `conflict` when set.
  */
 typedef struct kbp_step kbp_step;
 struct kbp_step {
 	kbp_facts_query query;
 	unsigned int flags;         /* KBP_TXN_… */
 	int (*decide)(kbp_step *st, kbp_facts *f, kbp_changes *c);
+	void (*reset)(kbp_step *st);
 	int outcome;
 	char message[512];
 	const char *conflict;

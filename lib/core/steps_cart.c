@@ -12,6 +12,14 @@ typedef struct cart_step {
 	kbp_cart *cart;             /* what is written */
 } cart_step;
 
+static void reset(kbp_step *st)
+{
+	cart_step *cs = (cart_step *)st;
+
+	kbp_cart_free(cs->cart);
+	cs->cart = NULL;
+}
+
 static int decide(kbp_step *st, kbp_facts *f, kbp_changes *c)
 {
 	cart_step *cs = (cart_step *)st;
@@ -25,8 +33,8 @@ static int decide(kbp_step *st, kbp_facts *f, kbp_changes *c)
 int kbp__rec_cart_set_item(kbp_storage *s, const char *cart_id, const char *customer_id,
                            const char *sku, int64_t qty, int64_t now, int64_t *out_version)
 {
-	cart_step cs = { { { 0 }, KBP_TXN_WRITE, decide, 0, "", NULL }, cart_id, customer_id, sku,
-		         qty, NULL };
+	cart_step cs = { { { 0 }, KBP_TXN_WRITE, decide, reset, 0, "", NULL }, cart_id, customer_id,
+		         sku, qty, NULL };
 	int rc;
 
 	(void)now;

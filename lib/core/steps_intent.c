@@ -19,22 +19,28 @@ typedef struct intent_step {
 	kbp_stock_delta *stock;
 } intent_step;
 
+static void intent_step_reset(kbp_step *st)
+{
+	intent_step *is = (intent_step *)st;
+
+	kbp__intent_record_free(is->intent);
+	free(is->stock);
+	is->intent = NULL;
+	is->stock = NULL;
+}
+
 static void intent_step_init(intent_step *is, int (*decide)(kbp_step *, kbp_facts *, kbp_changes *),
                              unsigned int flags, const char *intent_id, int64_t now)
 {
 	memset(is, 0, sizeof(*is));
 	is->step.decide = decide;
+	is->step.reset = intent_step_reset;
 	is->step.flags = flags;
 	is->step.query.intent_id = intent_id;
 	is->intent_id = intent_id;
 	is->now = now;
 }
 
-static void intent_step_clear(intent_step *is)
-{
-	kbp__intent_record_free(is->intent);
-	free(is->stock);
-}
 
 /* Writes the step's intent back, and with it the stock it moves. */
 static int write_intent(intent_step *is, kbp_changes *c, int is_new, kbp_stock_move move,
@@ -77,11 +83,13 @@ static int decide_create(kbp_step *st, kbp_facts *f, kbp_changes *c)
 	return write_intent(is, c, 1, KBP_STOCK_RESERVE, 1);
 }
 
-static int create_once(kbp_storage *s, const kbp_intent_draft *d, int64_t now, kbp_intent **out)
+int kbp__rec_intent_create(kbp_storage *s, const kbp_intent_draft *d, int64_t now,
+                           kbp_intent **out)
 {
 	intent_step is;
 	int rc;
 
+	*out = NULL;
 	intent_step_init(&is, decide_create, KBP_TXN_WRITE, NULL, now);
 	is.draft = d;
 	is.step.query.idempotency_key = d->idempotency_key;
@@ -90,21 +98,7 @@ static int create_once(kbp_storage *s, const kbp_intent_draft *d, int64_t now, k
 	rc = kbp__step_run(s, &is.step);
 	if ((rc == 0 || rc == KBP_EEXISTS) && is.intent && out_intent(out, &is) != 0)
 		rc = KBP_ENOMEM;
-	intent_step_clear(&is);
-	return rc;
-}
-
-int kbp__rec_intent_create(kbp_storage *s, const kbp_intent_draft *d, int64_t now,
-                           kbp_intent **out)
-{
-	int rc;
-
-	*out = NULL;
-	rc = create_once(s, d, now, out);
-
-	/* Another caller inserted the same key between our read and write: theirs is the answer. */
-	if (rc == KBP_ECONFLICT && !*out)
-		rc = create_once(s, d, now, out);
+	intent_step_reset(&is.step);
 	return rc;
 }
 
@@ -138,7 +132,7 @@ int kbp__rec_intent_attach(kbp_storage *s, const char *intent_id, const char *ga
 	is.redirect = redirect;
 	is.step.conflict = "gateway reference is already in use";
 	rc = kbp__step_run(s, &is.step);
-	intent_step_clear(&is);
+	intent_step_reset(&is.step);
 	return rc;
 }
 
@@ -162,7 +156,7 @@ int kbp__rec_intent_get(kbp_storage *s, const char *intent_id, kbp_intent **out)
 	intent_step_init(&is, decide_get, KBP_TXN_READ, intent_id, 0);
 	if ((rc = kbp__step_run(s, &is.step)) == 0)
 		rc = out_intent(out, &is);
-	intent_step_clear(&is);
+	intent_step_reset(&is.step);
 	return rc;
 }
 
@@ -189,6 +183,6 @@ int kbp__rec_intent_cancel(kbp_storage *s, const char *intent_id, const char *re
 	intent_step_init(&is, decide_cancel, KBP_TXN_WRITE, intent_id, now);
 	is.reason = reason;
 	rc = kbp__step_run(s, &is.step);
-	intent_step_clear(&is);
+	intent_step_reset(&is.step);
 	return rc;
 }

@@ -71,8 +71,10 @@ static int decide_expire(kbp_step *st, kbp_facts *f, kbp_changes *c)
 	return 0;
 }
 
-static void scan_step_clear(scan_step *ss)
+static void scan_step_reset(kbp_step *st)
 {
+	scan_step *ss = (scan_step *)st;
+
 	for (size_t i = 0; i < ss->n_scanned; i++)
 		kbp__intent_record_clear(&ss->scanned[i]);
 	free(ss->scanned);
@@ -81,14 +83,24 @@ static void scan_step_clear(scan_step *ss)
 	free(ss->jobs);
 	free(ss->payloads);
 	free(ss->keys);
+	ss->scanned = NULL;
+	ss->n_scanned = ss->n_writes = 0;
+	ss->writes = NULL;
+	ss->stock = NULL;
+	ss->jobs = NULL;
+	ss->payloads = NULL;
+	ss->keys = NULL;
 }
 
 static int run_scan(kbp_storage *s, scan_step *ss, int64_t *out_count)
 {
-	int rc = kbp__step_run(s, &ss->step);
+	int rc;
+
+	ss->step.reset = scan_step_reset;
+	rc = kbp__step_run(s, &ss->step);
 
 	*out_count = rc == 0 ? (int64_t)ss->n_writes : 0;
-	scan_step_clear(ss);
+	scan_step_reset(&ss->step);
 	return rc;
 }
 

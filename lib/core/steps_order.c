@@ -17,6 +17,18 @@ typedef struct order_step {
 	char conflict[128];
 } order_step;
 
+static void order_step_reset(kbp_step *st)
+{
+	order_step *os = (order_step *)st;
+
+	kbp_order_free(os->order);
+	kbp_cart_free(os->cart);
+	free(os->stock);
+	os->order = NULL;
+	os->cart = NULL;
+	os->stock = NULL;
+}
+
 static int decide_finalize(kbp_step *st, kbp_facts *f, kbp_changes *c)
 {
 	order_step *os = (order_step *)st;
@@ -52,6 +64,7 @@ int kbp__rec_order_finalize(kbp_storage *s, const char *intent_id, const char *o
 
 	memset(&os, 0, sizeof(os));
 	os.step.decide = decide_finalize;
+	os.step.reset = order_step_reset;
 	os.step.query.intent_id = intent_id;
 	os.step.query.want = KBP_FACTS_ORDER | KBP_FACTS_INTENT_CART;
 	os.intent_id = intent_id;
@@ -65,9 +78,7 @@ int kbp__rec_order_finalize(kbp_storage *s, const char *intent_id, const char *o
 		*out = os.order;
 		os.order = NULL;
 	}
-	kbp_order_free(os.order);
-	kbp_cart_free(os.cart);
-	free(os.stock);
+	order_step_reset(&os.step);
 	return rc;
 }
 
@@ -81,6 +92,14 @@ static int take(char **dst, const char *src)
 	if (src && !(*dst = strdup(src)))
 		return kbp_error_set(KBP_ENOMEM, "out of memory");
 	return 0;
+}
+
+static void facts_reset(kbp_step *st)
+{
+	kbp_order_facts *o = ((facts_step *)st)->out;
+
+	kbp__order_facts_clear(o);
+	memset(o, 0, sizeof(*o));
 }
 
 static int decide_facts(kbp_step *st, kbp_facts *f, kbp_changes *c)
@@ -108,6 +127,7 @@ int kbp__rec_order_facts(kbp_storage *s, const char *intent_id, kbp_order_facts 
 
 	memset(&fs, 0, sizeof(fs));
 	fs.step.decide = decide_facts;
+	fs.step.reset = facts_reset;
 	fs.step.flags = KBP_TXN_READ;
 	fs.step.query.intent_id = intent_id;
 	fs.step.query.want = KBP_FACTS_ORDER | KBP_FACTS_JOB;

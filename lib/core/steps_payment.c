@@ -150,22 +150,29 @@ static int decide(kbp_step *st, kbp_facts *f, kbp_changes *c)
 	return 0;
 }
 
-static void payment_step_clear(payment_step *ps)
+static void payment_step_reset(kbp_step *st)
 {
+	payment_step *ps = (payment_step *)st;
+
 	kbp__intent_record_free(ps->intent);
 	free(ps->stock);
 	kbp__verification_clear(&ps->row);
+	ps->intent = NULL;
+	ps->stock = NULL;
+	memset(&ps->row, 0, sizeof(ps->row));
 }
 
-static int apply_once(kbp_storage *s, const kbp_payment_draft *d, int64_t now,
-                      kbp_verification **out)
+int kbp__rec_payment_apply(kbp_storage *s, const kbp_payment_draft *d, int64_t now,
+                           kbp_verification **out)
 {
 	int authenticated = !d->reject_reason;
 	payment_step ps;
 	int rc;
 
+	*out = NULL;
 	memset(&ps, 0, sizeof(ps));
 	ps.step.decide = decide;
+	ps.step.reset = payment_step_reset;
 	ps.d = d;
 	ps.now = now;
 	ps.step.query.gateway = d->gateway;
@@ -177,19 +184,6 @@ static int apply_once(kbp_storage *s, const kbp_payment_draft *d, int64_t now,
 	/* A refusal that was recorded has its row too; a failed write has none. */
 	if ((rc == 0 || rc == ps.step.outcome) && ps.row.id && !(*out = kbp__verification_dup(&ps.row)))
 		rc = kbp_error_set(KBP_ENOMEM, "out of memory");
-	payment_step_clear(&ps);
-	return rc;
-}
-
-int kbp__rec_payment_apply(kbp_storage *s, const kbp_payment_draft *d, int64_t now,
-                           kbp_verification **out)
-{
-	int rc;
-
-	*out = NULL;
-	rc = apply_once(s, d, now, out);
-	/* The same transaction was accepted concurrently: reading again tells a duplicate. */
-	if (rc == KBP_ECONFLICT && !*out)
-		rc = apply_once(s, d, now, out);
+	payment_step_reset(&ps.step);
 	return rc;
 }

@@ -17,6 +17,15 @@ static void open_jobs(fx *f, int max_attempts, int64_t unit, int64_t cap, int ji
 	fx_open_with(f, &o);
 }
 
+/* The last error refused a job in a state: the same words on every backend. */
+static void ck_state_message(const char *job_id, const char *state, const char *rule)
+{
+	char want[256];
+
+	snprintf(want, sizeof want, "job '%s' is %s; %s", job_id, state, rule);
+	ck_assert_str_eq(fx_last_message(), want);
+}
+
 static int run_once(fx *f, const char *worker)
 {
 	int ran = -1;
@@ -481,6 +490,7 @@ START_TEST(dead_job_and_manual_retry)
 	ck_assert_int_eq(j->finished_at, 0);
 	kbp_job_free(j);
 	CK_RC(kbp_job_retry(f.p, id), KBP_ESTATE);      /* available */
+	ck_state_message(id, "available", "only failed or canceled jobs are retried");
 
 	run_once(&f, FX_WORKER);
 	j = fx_job_get(&f, id);
@@ -622,6 +632,7 @@ START_TEST(cancel_rules)
 	ck_assert_int_eq(j->state, KBP_JOB_CANCELED);
 	kbp_job_free(j);
 	CK_RC(kbp_job_cancel(f.p, done), KBP_ESTATE);
+	ck_state_message(done, "completed", "only available or failed jobs are canceled");
 	j = fx_job_get(&f, done);
 	ck_assert_int_eq(j->state, KBP_JOB_COMPLETED);
 	kbp_job_free(j);

@@ -160,53 +160,14 @@ static int parse_since(const char *s, int64_t now, int64_t *out)
 
 /* ---- output ------------------------------------------------------------- */
 
+/* A listed job leaves out its payload and error history; jobs show has them. */
 static cJSON *job_json(const kbp_job *j, int full)
 {
-	cJSON *o = cJSON_CreateObject(), *errs, *payload;
+	cJSON *o = kbpipe_json_job(j);
 
-	if (!o)
-		return NULL;
-	cJSON_AddStringToObject(o, "id", j->id);
-	cJSON_AddStringToObject(o, "kind", j->kind);
-	cJSON_AddStringToObject(o, "state", kbp_job_state_name(j->state));
-	cJSON_AddNumberToObject(o, "priority", j->priority);
-	cJSON_AddNumberToObject(o, "attempts", j->attempts);
-	cJSON_AddNumberToObject(o, "max_attempts", j->max_attempts);
-	cJSON_AddNumberToObject(o, "run_at", (double)j->run_at);
-	cJSON_AddNumberToObject(o, "lease_until", (double)j->lease_until);
-	if (j->locked_by)
-		cJSON_AddStringToObject(o, "locked_by", j->locked_by);
-	else
-		cJSON_AddNullToObject(o, "locked_by");
-	if (j->unique_key)
-		cJSON_AddStringToObject(o, "unique_key", j->unique_key);
-	else
-		cJSON_AddNullToObject(o, "unique_key");
-	if (j->last_error)
-		cJSON_AddStringToObject(o, "last_error", j->last_error);
-	else
-		cJSON_AddNullToObject(o, "last_error");
-	cJSON_AddNumberToObject(o, "created_at", (double)j->created_at);
-	cJSON_AddNumberToObject(o, "updated_at", (double)j->updated_at);
-	cJSON_AddNumberToObject(o, "finished_at", (double)j->finished_at);
-	if (!full)
-		return o;
-	payload = j->payload ? cJSON_Parse(j->payload) : NULL;
-	if (payload)
-		cJSON_AddItemToObject(o, "payload", payload);
-	else if (j->payload)
-		cJSON_AddStringToObject(o, "payload", j->payload);
-	else
-		cJSON_AddNullToObject(o, "payload");
-	errs = cJSON_AddArrayToObject(o, "errors");
-	for (size_t i = 0; errs && i < j->n_errors; i++) {
-		cJSON *e = cJSON_CreateObject();
-		if (!e)
-			break;
-		cJSON_AddNumberToObject(e, "attempt", j->errors[i].attempt);
-		cJSON_AddNumberToObject(e, "at", (double)j->errors[i].at);
-		cJSON_AddStringToObject(e, "message", j->errors[i].message ? j->errors[i].message : "");
-		cJSON_AddItemToArray(errs, e);
+	if (o && !full) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "payload");
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "errors");
 	}
 	return o;
 }

@@ -89,6 +89,14 @@ char *kbpipe_time(char *buf, size_t len, int64_t ms);
 int kbpipe_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
 /* Prints a JSON document (and frees it); KBPIPE_EXIT_OK, or a failure when o is NULL. */
 int kbpipe_print_json(struct cJSON *o);
+
+/* A struct as one JSON object, a key per member (json_fields.c); NULL when memory runs out. */
+#define KBPIPE_JSON_STRUCTS(X) \
+	X(job_error) X(job) X(order_status) X(metrics) X(doctor_check) X(doctor_report) \
+	X(health_finding) X(health)
+#define KBPIPE_JSON_DECLARE(name) struct cJSON *kbpipe_json_##name(const kbp_##name *v);
+KBPIPE_JSON_STRUCTS(KBPIPE_JSON_DECLARE)
+#undef KBPIPE_JSON_DECLARE
 /* A decimal integer in [min, max]; returns 0 or -1. */
 int kbpipe_parse_long(const char *s, long min, long max, long *out);
 /* 1 when arg is -h or --help. */

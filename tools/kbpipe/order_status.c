@@ -78,25 +78,11 @@ int kbpipe_order_status(const kbpipe_ctx *ctx, int argc, char **argv)
 		return kbpipe_lib_error("order-status", rc);
 	}
 	if (json) {
-		cJSON *o = cJSON_CreateObject();
+		cJSON *o = kbpipe_json_order_status(st);
 		char *s;
 
-		cJSON_AddStringToObject(o, "intent_id", st->intent_id ? st->intent_id : id);
-		cJSON_AddStringToObject(o, "stage", kbp_order_stage_name(st->stage));
-		cJSON_AddStringToObject(o, "intent_status", kbp_intent_status_name(st->intent_status));
-		if (st->order_id)
-			cJSON_AddStringToObject(o, "order_id", st->order_id);
-		else
-			cJSON_AddNullToObject(o, "order_id");
-		if (st->order_number)
-			cJSON_AddStringToObject(o, "order_number", st->order_number);
-		else
-			cJSON_AddNullToObject(o, "order_number");
-		if (st->reason)
-			cJSON_AddStringToObject(o, "reason", st->reason);
-		else
-			cJSON_AddNullToObject(o, "reason");
-		cJSON_AddBoolToObject(o, "needs_refund", st->needs_refund);
+		if (o && !st->intent_id)
+			cJSON_ReplaceItemInObjectCaseSensitive(o, "intent_id", cJSON_CreateString(id));
 		if (wait_s >= 0)
 			cJSON_AddBoolToObject(o, "timed_out", timed_out);
 		s = cJSON_Print(o);

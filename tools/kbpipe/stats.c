@@ -24,32 +24,13 @@ void kbpipe_stats_usage(FILE *f)
 	      "Exit status: 0 success, 1 failure, 64 usage error.\n", f);
 }
 
+/* The members, and the finalize latency again as one object (finalize_ms.p50 …). */
 static cJSON *metrics_json(const kbp_metrics *m)
 {
-	cJSON *o = cJSON_CreateObject(), *jobs, *intents, *fin;
+	cJSON *o = kbpipe_json_metrics(m), *fin;
 
 	if (!o)
 		return NULL;
-	jobs = cJSON_AddObjectToObject(o, "jobs");
-	for (int i = 0; jobs && i < KBP_JOB_STATE_COUNT; i++)
-		cJSON_AddNumberToObject(jobs, kbp_job_state_name((kbp_job_state)i), (double)m->jobs[i]);
-	cJSON_AddNumberToObject(o, "jobs_stuck", (double)m->jobs_stuck);
-	cJSON_AddNumberToObject(o, "jobs_failed_last_hour", (double)m->jobs_failed_last_hour);
-	cJSON_AddNumberToObject(o, "jobs_rescued_last_hour", (double)m->jobs_rescued_last_hour);
-	cJSON_AddNumberToObject(o, "oldest_available_age_ms", (double)m->oldest_available_age_ms);
-	intents = cJSON_AddObjectToObject(o, "intents");
-	for (int i = 0; intents && i < KBP_INTENT_STATUS_COUNT; i++)
-		cJSON_AddNumberToObject(intents, kbp_intent_status_name((kbp_intent_status)i),
-		                        (double)m->intents[i]);
-	cJSON_AddNumberToObject(o, "orders", (double)m->orders);
-	cJSON_AddNumberToObject(o, "orders_without_items", (double)m->orders_without_items);
-	cJSON_AddNumberToObject(o, "paid_intents_without_order", (double)m->paid_intents_without_order);
-	cJSON_AddNumberToObject(o, "paid_intents_without_order_late",
-	                        (double)m->paid_intents_without_order_late);
-	cJSON_AddNumberToObject(o, "paid_without_order_oldest_ms",
-	                        (double)m->paid_without_order_oldest_ms);
-	cJSON_AddNumberToObject(o, "needs_refund", (double)m->needs_refund);
-	cJSON_AddNumberToObject(o, "verifications_rejected", (double)m->verifications_rejected);
 	fin = cJSON_AddObjectToObject(o, "finalize_ms");
 	if (fin) {
 		cJSON_AddNumberToObject(fin, "p50", (double)m->finalize_p50_ms);
@@ -223,18 +204,14 @@ int kbpipe_health(const kbpipe_ctx *ctx, int argc, char **argv)
 	}
 	rc = health_exit(h->level);
 	if (json) {
-		cJSON *o = cJSON_CreateObject(), *arr, *t;
+		cJSON *o = kbpipe_json_health(h), *t;
 
-		cJSON_AddStringToObject(o, "level", kbp_health_level_name(h->level));
-		cJSON_AddNumberToObject(o, "exit_status", rc);
-		arr = cJSON_AddArrayToObject(o, "findings");
-		for (size_t i = 0; arr && i < h->n_findings; i++) {
-			cJSON *fnd = cJSON_CreateObject();
-			cJSON_AddStringToObject(fnd, "level", kbp_health_level_name(h->findings[i].level));
-			cJSON_AddStringToObject(fnd, "check", h->findings[i].check);
-			cJSON_AddStringToObject(fnd, "message", h->findings[i].message);
-			cJSON_AddItemToArray(arr, fnd);
+		if (!o) {
+			kbp_health_free(h);
+			return KBPIPE_EXIT_HEALTH_UNKNOWN;
 		}
+		cJSON_ReplaceItemInObjectCaseSensitive(o, "metrics", metrics_json(&h->metrics));
+		cJSON_AddNumberToObject(o, "exit_status", rc);
 		t = cJSON_AddObjectToObject(o, "thresholds");
 		if (t) {
 			cJSON_AddNumberToObject(t, "stuck_critical", (double)th.stuck_critical);
@@ -244,7 +221,6 @@ int kbpipe_health(const kbpipe_ctx *ctx, int argc, char **argv)
 			cJSON_AddNumberToObject(t, "paid_without_order_critical_ms",
 			                        (double)th.paid_without_order_critical_ms);
 		}
-		cJSON_AddItemToObject(o, "metrics", metrics_json(&h->metrics));
 		kbp_health_free(h);
 		if (kbpipe_print_json(o) != KBPIPE_EXIT_OK)
 			return KBPIPE_EXIT_HEALTH_UNKNOWN;
@@ -300,22 +276,8 @@ int kbpipe_doctor(const kbpipe_ctx *ctx, int argc, char **argv)
 		return kbpipe_lib_error("doctor", rc);
 	rc = r->problems ? KBPIPE_EXIT_PROBLEMS : KBPIPE_EXIT_OK;
 	if (json) {
-		cJSON *o = cJSON_CreateObject(), *arr;
+		cJSON *o = kbpipe_json_doctor_report(r);
 
-		cJSON_AddNumberToObject(o, "problems", (double)r->problems);
-		arr = cJSON_AddArrayToObject(o, "checks");
-		for (size_t i = 0; arr && i < r->n_checks; i++) {
-			const kbp_doctor_check *c = &r->checks[i];
-			cJSON *co = cJSON_CreateObject(), *ids;
-
-			cJSON_AddStringToObject(co, "name", c->name);
-			cJSON_AddStringToObject(co, "description", c->description);
-			cJSON_AddNumberToObject(co, "count", (double)c->count);
-			ids = cJSON_AddArrayToObject(co, "ids");
-			for (size_t k = 0; ids && k < c->n_ids; k++)
-				cJSON_AddItemToArray(ids, cJSON_CreateString(c->ids[k]));
-			cJSON_AddItemToArray(arr, co);
-		}
 		kbp_doctor_report_free(r);
 		if (kbpipe_print_json(o) != KBPIPE_EXIT_OK)
 			return KBPIPE_EXIT_FAIL;

@@ -145,10 +145,10 @@ typedef struct kbp_txn kbp_txn; /* a backend's transaction */
 #define KBP_TXN_READ 1u
 
 /* What facts_read brings besides the intent and the cart. */
-#define KBP_FACTS_PRODUCTS 1u   /* the products of the cart's lines and the intent's lines */
-#define KBP_FACTS_ORDER 2u      /* the intent's order, with its items */
-#define KBP_FACTS_JOB 4u        /* the intent's finalize_order job (finalize_job_id) */
-#define KBP_FACTS_INTENT_CART 8u /* the intent's cart when cart_id is NULL */
+#define KBP_FACTS_PRODUCTS 1    /* the products of the cart's lines and the intent's lines */
+#define KBP_FACTS_ORDER 2       /* the intent's order, with its items */
+#define KBP_FACTS_JOB 4         /* the intent's finalize_order job (finalize_job_id) */
+#define KBP_FACTS_INTENT_CART 8 /* the intent's cart when cart_id is NULL */
 
 /* Lists of intents for maintenance: at most scan_max of those that match. */
 typedef enum kbp_facts_scan {
@@ -396,7 +396,10 @@ struct kbp_storage {
 	 * and of the order's intent wake (KBP_TOPIC_ORDERS), and workers wake
 	 * when jobs were inserted. A unique record that already exists (idempotency
 	 * key, gateway reference, order number, an intent's order, an accepted
-	 * gateway transaction) is KBP_ECONFLICT, and the caller rolls back.
+	 * gateway transaction) is KBP_ECONFLICT, and the caller rolls back;
+	 * so is a transaction the store gave up on for another's sake (a
+	 * serialization failure, a deadlock), from any of the five slots: the
+	 * library then runs the step again from the start.
 	 */
 	int (*changes_apply)(kbp_storage *s, kbp_txn *t, const kbp_changes *c);
 };

@@ -507,7 +507,7 @@ static int retry_locked(mem_store *m, mem_job *j, int64_t now)
 	mem_job *holder;
 
 	if (j->pub.state != KBP_JOB_FAILED && j->pub.state != KBP_JOB_CANCELED)
-		return kbp_error_set(KBP_ESTATE, "job '%s' is %s; only failed or cancelled jobs are retried",
+		return kbp_error_set(KBP_ESTATE, "job '%s' is %s; only failed or canceled jobs are retried",
 		                     j->pub.id, kbp_job_state_name(j->pub.state));
 	if (j->pub.unique_key) {
 		holder = kbp_hmap_get(&m->live_unique, j->pub.unique_key);
@@ -556,7 +556,7 @@ int mem_job_cancel(kbp_storage *s, const char *job_id, int64_t now)
 	if (!j)
 		rc = kbp_error_set(KBP_ENOTFOUND, "job '%s' does not exist", job_id);
 	else if (j->pub.state != KBP_JOB_AVAILABLE && j->pub.state != KBP_JOB_FAILED)
-		rc = kbp_error_set(KBP_ESTATE, "job '%s' is %s; only available or failed jobs are cancelled",
+		rc = kbp_error_set(KBP_ESTATE, "job '%s' is %s; only available or failed jobs are canceled",
 		                   job_id, kbp_job_state_name(j->pub.state));
 	else {
 		finish(m, j, KBP_JOB_CANCELED, now);

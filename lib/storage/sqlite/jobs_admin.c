@@ -154,7 +154,7 @@ static int retry_body(sq_conn *c, void *ctx)
 	if ((rc = state_of(c, x->job_id, &state)))
 		return rc;
 	if (state != KBP_JOB_FAILED && state != KBP_JOB_CANCELED)
-		return kbp_error_set(KBP_ESTATE, "job '%s' is %s; only failed or cancelled jobs are retried",
+		return kbp_error_set(KBP_ESTATE, "job '%s' is %s; only failed or canceled jobs are retried",
 		                     x->job_id, kbp_job_state_name((kbp_job_state)state));
 	if ((rc = key_free(c, x->job_id)))
 		return rc;
@@ -187,7 +187,7 @@ static int cancel_body(sq_conn *c, void *ctx)
 		return rc;
 	if (state != KBP_JOB_AVAILABLE && state != KBP_JOB_FAILED)
 		return kbp_error_set(KBP_ESTATE,
-		                     "job '%s' is %s; only available or failed jobs are cancelled",
+		                     "job '%s' is %s; only available or failed jobs are canceled",
 		                     x->job_id, kbp_job_state_name((kbp_job_state)state));
 	return sq_run(c, NULL,
 	              "UPDATE jobs SET state = 4, finished_at = ?1, updated_at = ?1, lease_until = 0 "
