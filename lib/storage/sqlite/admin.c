@@ -23,11 +23,11 @@ static int pass_body(sq_conn *c, void *ctx)
 
 	if ((rc = sq_jobs_rescue_in(c, now, &x->out->jobs_rescued, &x->failed)) ||
 	    (rc = sq_run(c, &x->out->jobs_pruned,
-	                 "DELETE FROM jobs WHERE state IN (2, 4) AND finished_at < ?", "l", before)))
+	                 "DELETE FROM jobs WHERE state IN (" SQ_JOB_COMPLETED ", " SQ_JOB_CANCELED ") AND finished_at < ?", "l", before)))
 		return rc;
 	/* What forged callbacks leave behind: rejected rows that no intent owns. */
 	if ((rc = sq_run(c, NULL,
-	                 "DELETE FROM verifications WHERE outcome = 1 AND intent_id IS NULL AND at < ?",
+	                 "DELETE FROM verifications WHERE outcome = " SQ_REJECTED " AND intent_id IS NULL AND at < ?",
 	                 "l", before)))
 		return rc;
 	return sq_run(c, NULL, "DELETE FROM job_rescues WHERE at < ?", "l", now - SQ_HOUR_MS);
@@ -67,11 +67,11 @@ static const struct {
 	const char *sql;
 	size_t offset;
 } scalars[] = {
-	{ "SELECT count(*) FROM jobs WHERE state = 1 AND lease_until < ?1",
+	{ "SELECT count(*) FROM jobs WHERE state = " SQ_JOB_RUNNING " AND lease_until < ?1",
 	  offsetof(kbp_metrics, jobs_stuck) },
-	{ "SELECT count(*) FROM jobs WHERE state = 3 AND finished_at >= ?1 - 3600000",
+	{ "SELECT count(*) FROM jobs WHERE state = " SQ_JOB_FAILED " AND finished_at >= ?1 - 3600000",
 	  offsetof(kbp_metrics, jobs_failed_last_hour) },
-	{ "SELECT coalesce(max(?1 - run_at), 0) FROM jobs WHERE state = 0 AND run_at <= ?1",
+	{ "SELECT coalesce(max(?1 - run_at), 0) FROM jobs WHERE state = " SQ_JOB_AVAILABLE " AND run_at <= ?1",
 	  offsetof(kbp_metrics, oldest_available_age_ms) },
 	{ "SELECT coalesce(sum(count), 0) FROM job_rescues WHERE at >= ?1 - 3600000",
 	  offsetof(kbp_metrics, jobs_rescued_last_hour) },
@@ -79,17 +79,18 @@ static const struct {
 	{ "SELECT count(*) FROM orders o WHERE NOT EXISTS "
 	  "(SELECT 1 FROM order_items i WHERE i.order_id = o.id)",
 	  offsetof(kbp_metrics, orders_without_items) },
-	{ "SELECT count(*) FROM intents i WHERE status = 1 AND NOT EXISTS "
+	{ "SELECT count(*) FROM intents i WHERE status = " SQ_INTENT_SUCCEEDED " AND NOT EXISTS "
 	  "(SELECT 1 FROM orders o WHERE o.intent_id = i.id)",
 	  offsetof(kbp_metrics, paid_intents_without_order) },
-	{ "SELECT count(*) FROM intents i WHERE status = 1 AND ?1 - paid_at > ?2 AND NOT EXISTS "
+	{ "SELECT count(*) FROM intents i WHERE status = " SQ_INTENT_SUCCEEDED " AND ?1 - paid_at > ?2 "
+	  "AND NOT EXISTS "
 	  "(SELECT 1 FROM orders o WHERE o.intent_id = i.id)",
 	  offsetof(kbp_metrics, paid_intents_without_order_late) },
-	{ "SELECT coalesce(max(max(?1 - paid_at, 0)), 0) FROM intents i WHERE status = 1 AND NOT EXISTS "
+	{ "SELECT coalesce(max(max(?1 - paid_at, 0)), 0) FROM intents i WHERE status = " SQ_INTENT_SUCCEEDED " AND NOT EXISTS "
 	  "(SELECT 1 FROM orders o WHERE o.intent_id = i.id)",
 	  offsetof(kbp_metrics, paid_without_order_oldest_ms) },
 	{ "SELECT count(*) FROM intents WHERE needs_refund = 1", offsetof(kbp_metrics, needs_refund) },
-	{ "SELECT count(*) FROM verifications WHERE outcome = 1",
+	{ "SELECT count(*) FROM verifications WHERE outcome = " SQ_REJECTED,
 	  offsetof(kbp_metrics, verifications_rejected) },
 };
 
@@ -179,13 +180,14 @@ static const char *const checks[KBP__DOCTOR_CHECKS] = {
 		"SELECT o.order_number FROM orders o WHERE NOT EXISTS "
 		"(SELECT 1 FROM order_items i WHERE i.order_id = o.id) ORDER BY o.order_number",
 	[KBP__DOCTOR_PAID_WITHOUT_ORDER] =
-		"SELECT i.id FROM intents i WHERE i.status = 1 AND i.paid_at < ?1 AND NOT EXISTS "
+		"SELECT i.id FROM intents i WHERE i.status = " SQ_INTENT_SUCCEEDED " AND i.paid_at < ?1 "
+		"AND NOT EXISTS "
 		"(SELECT 1 FROM orders o WHERE o.intent_id = i.id) ORDER BY i.paid_at, i.id",
 	/* Reservations are held by pending intents and by paid ones whose order is not made yet. */
 	[KBP__DOCTOR_UNBALANCED_RESERVATIONS] =
 		"SELECT p.id FROM products p LEFT JOIN (SELECT it.sku, sum(it.qty) AS held "
-		"FROM intent_items it JOIN intents i ON i.id = it.intent_id WHERE i.status = 0 "
-		"OR (i.status = 1 AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.intent_id = i.id)) "
+		"FROM intent_items it JOIN intents i ON i.id = it.intent_id WHERE i.status = " SQ_INTENT_PENDING " "
+		"OR (i.status = " SQ_INTENT_SUCCEEDED " AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.intent_id = i.id)) "
 		"GROUP BY it.sku) h ON h.sku = p.id WHERE p.reserved <> coalesce(h.held, 0) "
 		"ORDER BY p.id",
 	[KBP__DOCTOR_PRODUCTS_WITHOUT_VENDOR] =

@@ -55,7 +55,7 @@ static int products_read(sq_conn *c, const kbp_facts_query *q, kbp_facts *f)
 static int accepted_read(sq_conn *c, const kbp_facts_query *q, kbp_facts *f)
 {
 	sqlite3_stmt *st = sq_stmt(c, "SELECT " SQ_VERIFICATION_COLS " FROM verifications "
-	                              "WHERE gateway = ? AND external_txn_id = ? AND outcome = 0",
+	                              "WHERE gateway = ? AND external_txn_id = ? AND outcome = " SQ_ACCEPTED,
 	                           "tt", q->gateway, q->accepted_txn);
 	int rc;
 
@@ -73,11 +73,11 @@ static int accepted_read(sq_conn *c, const kbp_facts_query *q, kbp_facts *f)
 }
 
 static const char *const scan_sql[] = {
-	[KBP_SCAN_EXPIRING] = "SELECT " SQ_INTENT_COLS " FROM intents WHERE status = 0 "
+	[KBP_SCAN_EXPIRING] = "SELECT " SQ_INTENT_COLS " FROM intents WHERE status = " SQ_INTENT_PENDING " "
 	                      "AND expires_at <= ? ORDER BY created_at, id LIMIT ?",
 	[KBP_SCAN_UNSETTLED] = "SELECT " SQ_INTENT_COLS " FROM intents WHERE gateway_ref IS NOT NULL "
 	                       "AND needs_refund = 0 AND reconcile_marked = 0 "
-	                       "AND ((status = 0 AND created_at < ?) OR status = 3) "
+	                       "AND ((status = " SQ_INTENT_PENDING " AND created_at < ?) OR status = " SQ_INTENT_EXPIRED ") "
 	                       "ORDER BY created_at, id LIMIT ?",
 };
 

@@ -2,7 +2,7 @@
 #include "storage/sqlite/sq_internal.h"
 
 /* Running under worker's lease: only then may worker settle or renew the job. */
-#define HELD "id = ? AND state = 1 AND locked_by = ?"
+#define HELD "id = ? AND state = " SQ_JOB_RUNNING " AND locked_by = ?"
 
 typedef struct held_ctx {
 	const char *sql;            /* binds a value, the job id and the worker */
@@ -30,7 +30,7 @@ static int held_body(sq_conn *c, void *ctx)
 int sq_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
                      int64_t now, int64_t *out_done)
 {
-	held_ctx x = { "UPDATE jobs SET state = 2, finished_at = ?1, updated_at = ?2, lease_until = 0 "
+	held_ctx x = { "UPDATE jobs SET state = " SQ_JOB_COMPLETED ", finished_at = ?1, updated_at = ?2, lease_until = 0 "
 		       "WHERE " HELD,
 		       job_ids, n, worker, now, now, 0 };
 	int rc = sq_write(sq_of(s), held_body, &x);
@@ -62,7 +62,7 @@ int sq_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const c
 	" ELSE 0 END, "                                                                            \
 	"run_at = CASE WHEN " retry_at " < 0 OR attempts >= max_attempts THEN run_at ELSE "        \
 	retry_at " END, "                                                                          \
-	"state = CASE WHEN " retry_at " < 0 OR attempts >= max_attempts THEN 3 ELSE 0 END "
+	"state = CASE WHEN " retry_at " < 0 OR attempts >= max_attempts THEN " SQ_JOB_FAILED " ELSE " SQ_JOB_AVAILABLE " END "
 
 typedef struct fail_ctx {
 	const char *job_id, *worker, *error;
@@ -81,7 +81,7 @@ static int fail_body(sq_conn *c, void *ctx)
 		return rc;
 	if (state < 0)
 		return kbp_error_set(KBP_ENOTFOUND, "job '%s' does not exist", x->job_id);
-	st = sq_stmt(c, SETTLE("?1", "?2", "?3") "WHERE id = ?4 AND state = 1 AND locked_by = ?5 "
+	st = sq_stmt(c, SETTLE("?1", "?2", "?3") "WHERE id = ?4 AND state = " SQ_JOB_RUNNING " AND locked_by = ?5 "
 	                "RETURNING state",
 	             "tlltt", x->error, x->retry_at, x->now, x->job_id, x->worker);
 	if (!st)
@@ -112,7 +112,7 @@ int sq_jobs_rescue_in(sq_conn *c, int64_t now, int64_t *out_count, int64_t *out_
 {
 	sqlite3_stmt *st = sq_stmt(c, SETTLE("('lease expired while held by ' || "
 	                                     "coalesce(locked_by, 'unknown'))", "?1", "?1")
-	                           "WHERE state = 1 AND lease_until < ?1 RETURNING state",
+	                           "WHERE state = " SQ_JOB_RUNNING " AND lease_until < ?1 RETURNING state",
 	                           "l", now);
 	int rc;
 

@@ -129,7 +129,7 @@ static int state_of(sq_conn *c, const char *job_id, int64_t *state)
 static int key_free(sq_conn *c, const char *job_id)
 {
 	sqlite3_stmt *st = sq_stmt(c, "SELECT h.id, j.unique_key FROM jobs j JOIN jobs h "
-	                              "ON h.unique_key = j.unique_key AND h.state IN (0, 1) "
+	                              "ON h.unique_key = j.unique_key AND h.state IN (" SQ_JOB_AVAILABLE ", " SQ_JOB_RUNNING ") "
 	                              "WHERE j.id = ?",
 	                           "t", job_id);
 	int rc;
@@ -160,7 +160,7 @@ static int retry_body(sq_conn *c, void *ctx)
 		return rc;
 	/* A retried job gets at least one more attempt. */
 	return sq_run(c, NULL,
-	              "UPDATE jobs SET state = 0, run_at = ?1, finished_at = 0, updated_at = ?1, "
+	              "UPDATE jobs SET state = " SQ_JOB_AVAILABLE ", run_at = ?1, finished_at = 0, updated_at = ?1, "
 	              "max_attempts = max(max_attempts, attempts + 1) WHERE id = ?2",
 	              "lt", x->now, x->job_id);
 }
@@ -190,7 +190,7 @@ static int cancel_body(sq_conn *c, void *ctx)
 		                     "job '%s' is %s; only available or failed jobs are canceled",
 		                     x->job_id, kbp_job_state_name((kbp_job_state)state));
 	return sq_run(c, NULL,
-	              "UPDATE jobs SET state = 4, finished_at = ?1, updated_at = ?1, lease_until = 0 "
+	              "UPDATE jobs SET state = " SQ_JOB_CANCELED ", finished_at = ?1, updated_at = ?1, lease_until = 0 "
 	              "WHERE id = ?2",
 	              "lt", x->now, x->job_id);
 }

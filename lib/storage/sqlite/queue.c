@@ -14,7 +14,7 @@ static int live_holder(sq_conn *c, const char *key, char **out)
 	*out = NULL;
 	if (!key)
 		return 0;
-	if (!(st = sq_stmt(c, "SELECT id FROM jobs WHERE unique_key = ? AND state IN (0, 1)", "t", key)))
+	if (!(st = sq_stmt(c, "SELECT id FROM jobs WHERE unique_key = ? AND state IN (" SQ_JOB_AVAILABLE ", " SQ_JOB_RUNNING ")", "t", key)))
 		return kbp_error_last()->code;
 	if ((rc = sq_next(c, st)) != 1)
 		return rc;
@@ -28,7 +28,7 @@ static int job_insert(sq_conn *c, const kbp_job_draft *d, int64_t now)
 	return sq_run(c, NULL,
 	              "INSERT INTO jobs (id, kind, payload, state, priority, attempts, max_attempts, "
 	              "run_at, lease_until, unique_key, errors, created_at, updated_at, finished_at) "
-	              "VALUES (?1, ?2, ?3, 0, ?4, 0, ?5, ?6, 0, ?7, '[]', ?8, ?8, 0)",
+	              "VALUES (?1, ?2, ?3, " SQ_JOB_AVAILABLE ", ?4, 0, ?5, ?6, 0, ?7, '[]', ?8, ?8, 0)",
 	              "tttddltl", d->id, d->kind, d->payload, d->priority, d->max_attempts, d->run_at,
 	              d->unique_key, now);
 }
@@ -103,7 +103,7 @@ typedef struct acquire_ctx {
 /* The due jobs' ids in acquisition order, read before any of them changes. */
 static int due_ids(sq_conn *c, const acquire_ctx *x, char **ids, int *n)
 {
-	sqlite3_stmt *st = sq_stmt(c, "SELECT id FROM jobs WHERE state = 0 AND run_at <= ? "
+	sqlite3_stmt *st = sq_stmt(c, "SELECT id FROM jobs WHERE state = " SQ_JOB_AVAILABLE " AND run_at <= ? "
 	                              "ORDER BY priority, run_at, rowid LIMIT ?",
 	                           "ld", x->now, x->max);
 	int rc, ok = 1;
@@ -120,7 +120,7 @@ static int due_ids(sq_conn *c, const acquire_ctx *x, char **ids, int *n)
 static int take(sq_conn *c, acquire_ctx *x, const char *id)
 {
 	sqlite3_stmt *st = sq_stmt(c,
-	                           "UPDATE jobs SET state = 1, attempts = attempts + 1, lease_until = ?, "
+	                           "UPDATE jobs SET state = " SQ_JOB_RUNNING ", attempts = attempts + 1, lease_until = ?, "
 	                           "locked_by = ?, updated_at = ? WHERE id = ? RETURNING " SQ_JOB_COLS,
 	                           "ltlt", x->lease_until, x->worker, x->now, id);
 	int rc;

@@ -120,7 +120,10 @@ int sq_facts_read(kbp_storage *s, kbp_txn *t, const kbp_facts_query *q, kbp_fact
 }
 
 static const char *const intent_insert =
-	"INSERT INTO intents (" SQ_INTENT_COLS ") VALUES "
+	"INSERT INTO intents (id, cart_id, customer_id, cart_version, amount_minor, currency, gateway, "
+	"gateway_ref, redirect, idempotency_key, status, status_reason, needs_refund, created_at, "
+	"expires_at, updated_at, success_url, failure_url, paid_at, finalize_job_id, reconcile_marked) "
+	"VALUES "
 	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char *const intent_update =
 	"UPDATE intents SET id = ?1, cart_id = ?2, customer_id = ?3, cart_version = ?4, "
@@ -223,7 +226,9 @@ static int verification_write(sq_conn *c, const kbp_changes *ch)
 	const kbp_verification *v = ch->verification;
 
 	return sq_run(c, NULL,
-	              "INSERT INTO verifications (" SQ_VERIFICATION_COLS ", raw, raw_sha256) "
+	              "INSERT INTO verifications (id, gateway, gateway_ref, external_txn_id, intent_id, "
+	              "amount_minor, outcome, reason, duplicate, intent_status, needs_refund, at, raw, "
+	              "raw_sha256) "
 	              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	              "tttttldtdddlbt", v->id, v->gateway, v->gateway_ref, v->external_txn_id,
 	              v->intent_id, v->amount_minor, (int)v->outcome, v->reason,

@@ -12,6 +12,28 @@ static int oom(void)
 	return kbp_error_set(KBP_ENOMEM, "out of memory");
 }
 
+/* Reads the members of *o from the row's columns, rowid skipped (SQ_COLS). */
+#define SQ_READ(kind, member, ...) SQ_READ_##kind(member)
+#define SQ_READ_STR(m) o->m = sq_dup(st, col++, &ok);
+#define SQ_READ_JSON(m) o->m = sq_dup(st, col++, &ok);
+#define SQ_READ_I64(m) o->m = sqlite3_column_int64(st, col++);
+#define SQ_READ_INT(m) o->m = sqlite3_column_int(st, col++);
+#define SQ_READ_BOOL(m) o->m = sqlite3_column_int(st, col++);
+#define SQ_READ_ENUM(m) o->m = sqlite3_column_int(st, col++);
+#define SQ_READ_CUR(m) sq_currency(o->m, st, col++);
+#define SQ_READ_ARRAY(m)
+#define SQ_READER(name)                                                       \
+	static int name##_columns(sqlite3_stmt *st, kbp_##name *o)           \
+	{                                                                     \
+		int col = 1, ok = 1;                                          \
+		KBP_FIELDS_##name(SQ_READ) return ok ? 0 : oom();             \
+	}
+SQ_READER(intent)
+SQ_READER(order)
+SQ_READER(job)
+SQ_READER(verification)
+SQ_READER(product)
+
 /* Lines of an intent or an order, in their order. */
 static int items_load(sq_conn *c, const char *sql, const char *owner, kbp_intent_item **items,
                       size_t *n)
@@ -40,45 +62,30 @@ static int items_load(sq_conn *c, const char *sql, const char *owner, kbp_intent
 	return rc ? rc : ok ? 0 : oom();
 }
 
-static void intent_columns(sqlite3_stmt *st, kbp_intent_record *r, int *ok)
+/* The record's own columns follow the intent's members (SQ_INTENT_COLS). */
+static int record_columns(sqlite3_stmt *st, kbp_intent_record *r)
 {
-	kbp_intent *in = &r->intent;
+	int col = 1 + SQ_NCOLS(intent), ok = 1;
+	int rc = intent_columns(st, &r->intent);
 
-	in->id = sq_dup(st, 0, ok);
-	in->cart_id = sq_dup(st, 1, ok);
-	in->customer_id = sq_dup(st, 2, ok);
-	in->cart_version = sqlite3_column_int64(st, 3);
-	in->amount_minor = sqlite3_column_int64(st, 4);
-	sq_currency(in->currency, st, 5);
-	in->gateway = sq_dup(st, 6, ok);
-	in->gateway_ref = sq_dup(st, 7, ok);
-	in->redirect = sq_dup(st, 8, ok);
-	in->idempotency_key = sq_dup(st, 9, ok);
-	in->status = (kbp_intent_status)sqlite3_column_int(st, 10);
-	in->status_reason = sq_dup(st, 11, ok);
-	in->needs_refund = sqlite3_column_int(st, 12);
-	in->created_at = sqlite3_column_int64(st, 13);
-	in->expires_at = sqlite3_column_int64(st, 14);
-	in->updated_at = sqlite3_column_int64(st, 15);
-	r->success_url = sq_dup(st, 16, ok);
-	r->failure_url = sq_dup(st, 17, ok);
-	r->paid_at = sqlite3_column_int64(st, 18);
-	r->finalize_job_id = sq_dup(st, 19, ok);
-	r->reconcile_marked = sqlite3_column_int(st, 20);
+	r->success_url = sq_dup(st, col++, &ok);
+	r->failure_url = sq_dup(st, col++, &ok);
+	r->paid_at = sqlite3_column_int64(st, col++);
+	r->finalize_job_id = sq_dup(st, col++, &ok);
+	r->reconcile_marked = sqlite3_column_int(st, col);
+	return rc ? rc : ok ? 0 : oom();
 }
 
 int sq_intent_fill(sq_conn *c, sqlite3_stmt *st, kbp_intent_record *r)
 {
-	int ok = 1, rc;
+	int rc = record_columns(st, r);
 
-	intent_columns(st, r, &ok);
-	if (!ok)
-		return oom();
-	rc = items_load(c,
+	if (rc)
+		return rc;
+	return items_load(c,
 	                "SELECT sku, vendor_id, qty, unit_price_minor FROM intent_items "
 	                "WHERE intent_id = ? ORDER BY pos",
 	                r->intent.id, &r->intent.items, &r->intent.n_items);
-	return rc;
 }
 
 int sq_intent_read(sq_conn *c, sqlite3_stmt *st, kbp_intent_record **out)
@@ -97,28 +104,8 @@ int sq_intent_read(sq_conn *c, sqlite3_stmt *st, kbp_intent_record **out)
 }
 
 static const char *const order_by_number =
-	"SELECT id, order_number, intent_id, customer_id, total_minor, currency, status, "
-	"fulfillment_status, created_at FROM orders WHERE order_number = ?";
-static const char *const order_by_intent =
-	"SELECT id, order_number, intent_id, customer_id, total_minor, currency, status, "
-	"fulfillment_status, created_at FROM orders WHERE intent_id = ?";
-
-static int order_columns(sqlite3_stmt *st, kbp_order *o)
-{
-	int ok = 1;
-
-	o->id = sq_dup(st, 0, &ok);
-	o->order_number = sq_dup(st, 1, &ok);
-	o->intent_id = sq_dup(st, 2, &ok);
-	o->customer_id = sq_dup(st, 3, &ok);
-	o->total_minor = sqlite3_column_int64(st, 4);
-	sq_currency(o->currency, st, 5);
-	o->status = sq_dup(st, 6, &ok);
-	o->fulfillment_status = sq_dup(st, 7, &ok);
-	o->created_at = sqlite3_column_int64(st, 8);
-	sqlite3_reset(st);
-	return ok ? 0 : oom();
-}
+	"SELECT " SQ_ORDER_COLS " FROM orders WHERE order_number = ?";
+static const char *const order_by_intent = "SELECT " SQ_ORDER_COLS " FROM orders WHERE intent_id = ?";
 
 /* *out stays NULL when there is no such order. */
 int sq_order_load(sq_conn *c, const char *by_number, const char *by_intent, kbp_order **out)
@@ -137,7 +124,9 @@ int sq_order_load(sq_conn *c, const char *by_number, const char *by_intent, kbp_
 		sqlite3_reset(st);
 		return oom();
 	}
-	if ((rc = order_columns(st, o)) == 0)
+	rc = order_columns(st, o);
+	sqlite3_reset(st);
+	if (rc == 0)
 		rc = items_load(c,
 		                "SELECT sku, vendor_id, qty, unit_price_minor FROM order_items "
 		                "WHERE order_id = ? ORDER BY pos",
@@ -231,26 +220,11 @@ static int job_errors(const char *json, kbp_job *j)
 
 int sq_job_read(sqlite3_stmt *st, kbp_job *j)
 {
-	int ok = 1;
+	int rc = job_columns(st, j);
 
-	j->id = sq_dup(st, 0, &ok);
-	j->kind = sq_dup(st, 1, &ok);
-	j->payload = sq_dup(st, 2, &ok);
-	j->state = (kbp_job_state)sqlite3_column_int(st, 3);
-	j->priority = sqlite3_column_int(st, 4);
-	j->attempts = sqlite3_column_int(st, 5);
-	j->max_attempts = sqlite3_column_int(st, 6);
-	j->run_at = sqlite3_column_int64(st, 7);
-	j->lease_until = sqlite3_column_int64(st, 8);
-	j->locked_by = sq_dup(st, 9, &ok);
-	j->unique_key = sq_dup(st, 10, &ok);
-	j->last_error = sq_dup(st, 11, &ok);
-	if (ok && job_errors((const char *)sqlite3_column_text(st, 12), j) != 0)
-		ok = 0;
-	j->created_at = sqlite3_column_int64(st, 13);
-	j->updated_at = sqlite3_column_int64(st, 14);
-	j->finished_at = sqlite3_column_int64(st, 15);
-	return ok ? 0 : oom();
+	if (rc == 0 && job_errors((const char *)sqlite3_column_text(st, 1 + SQ_NCOLS(job)), j) != 0)
+		rc = oom();
+	return rc;
 }
 
 /* *out stays NULL when there is no such job. */
@@ -281,35 +255,10 @@ int sq_job_load(sq_conn *c, const char *job_id, kbp_job **out)
 
 int sq_verification_read(sqlite3_stmt *st, kbp_verification *v)
 {
-	int ok = 1;
-
-	v->id = sq_dup(st, 0, &ok);
-	v->gateway = sq_dup(st, 1, &ok);
-	v->gateway_ref = sq_dup(st, 2, &ok);
-	v->external_txn_id = sq_dup(st, 3, &ok);
-	v->intent_id = sq_dup(st, 4, &ok);
-	v->amount_minor = sqlite3_column_int64(st, 5);
-	v->outcome = (kbp_verification_outcome)sqlite3_column_int(st, 6);
-	v->reason = sq_dup(st, 7, &ok);
-	v->duplicate = sqlite3_column_int(st, 8);
-	v->intent_status = (kbp_intent_status)sqlite3_column_int(st, 9);
-	v->needs_refund = sqlite3_column_int(st, 10);
-	v->at = sqlite3_column_int64(st, 11);
-	return ok ? 0 : oom();
+	return verification_columns(st, v);
 }
 
 int sq_product_read(sqlite3_stmt *st, kbp_product *p)
 {
-	int ok = 1;
-
-	p->id = sq_dup(st, 0, &ok);
-	p->vendor_id = sq_dup(st, 1, &ok);
-	p->name = sq_dup(st, 2, &ok);
-	p->price_minor = sqlite3_column_int64(st, 3);
-	sq_currency(p->currency, st, 4);
-	p->on_hand = sqlite3_column_int64(st, 5);
-	p->reserved = sqlite3_column_int64(st, 6);
-	p->available = p->on_hand - p->reserved;
-	p->active = sqlite3_column_int(st, 7);
-	return ok ? 0 : oom();
+	return product_columns(st, p);
 }

@@ -14,10 +14,34 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "core/fields.h"
 #include "kbpipeline/sys/storage.h"
 #include "util/topics.h"
 
 #define SQ_BUSY_MS 5000
+
+/*
+ * The states that SQL names, as literals (a partial index serves only a query
+ * that spells its condition the same way), held to the C enums at build time;
+ * the schema takes them from the headers ({{KBP_…}}, embed_sql.py).
+ */
+#define SQ_JOB_AVAILABLE "0"
+#define SQ_JOB_RUNNING "1"
+#define SQ_JOB_COMPLETED "2"
+#define SQ_JOB_FAILED "3"
+#define SQ_JOB_CANCELED "4"
+#define SQ_INTENT_PENDING "0"
+#define SQ_INTENT_SUCCEEDED "1"
+#define SQ_INTENT_EXPIRED "3"
+#define SQ_ACCEPTED "0"
+#define SQ_REJECTED "1"
+_Static_assert(KBP_JOB_AVAILABLE == 0 && KBP_JOB_RUNNING == 1 && KBP_JOB_COMPLETED == 2 &&
+                       KBP_JOB_FAILED == 3 && KBP_JOB_CANCELED == 4,
+               "SQ_JOB_… are the kbp_job_state values");
+_Static_assert(KBP_INTENT_PENDING == 0 && KBP_INTENT_SUCCEEDED == 1 && KBP_INTENT_EXPIRED == 3,
+               "SQ_INTENT_… are the kbp_intent_status values");
+_Static_assert(KBP_VERIFICATION_ACCEPTED == 0 && KBP_VERIFICATION_REJECTED == 1,
+               "SQ_ACCEPTED and SQ_REJECTED are the kbp_verification_outcome values");
 /* How often a waiter looks at the file for commits of other processes. */
 #define SQ_WATCH_MS 50
 #define SQ_POOL_DEFAULT 8
@@ -125,19 +149,41 @@ int sq_product_read(sqlite3_stmt *st, kbp_product *out);
 /* The record of the row st is on (SQ_INTENT_COLS), with its lines. */
 int sq_intent_fill(sq_conn *c, sqlite3_stmt *st, kbp_intent_record *r);
 
-/* The columns each reader above takes, in its order. */
-#define SQ_INTENT_COLS                                                                         \
-	"id, cart_id, customer_id, cart_version, amount_minor, currency, gateway, gateway_ref, " \
-	"redirect, idempotency_key, status, status_reason, needs_refund, created_at, "          \
-	"expires_at, updated_at, success_url, failure_url, paid_at, finalize_job_id, "          \
-	"reconcile_marked"
-#define SQ_JOB_COLS                                                                            \
-	"id, kind, payload, state, priority, attempts, max_attempts, run_at, lease_until, "     \
-	"locked_by, unique_key, last_error, errors, created_at, updated_at, finished_at"
-#define SQ_VERIFICATION_COLS                                                                   \
-	"id, gateway, gateway_ref, external_txn_id, intent_id, amount_minor, outcome, reason, " \
-	"duplicate, intent_status, needs_refund, at"
-#define SQ_PRODUCT_COLS "id, vendor_id, name, price_minor, currency, on_hand, reserved, active"
+/*
+ * The columns a reader takes: rowid, then a struct's members in the order of
+ * its field list (core/fields.h), each stored in the column of its name; a
+ * member that is an array (lines, a job's errors) is read apart.
+ */
+#define SQ_COL(kind, member, ...) SQ_COL_##kind(member)
+#define SQ_COL_STR(m) ", " #m
+#define SQ_COL_JSON(m) ", " #m
+#define SQ_COL_I64(m) ", " #m
+#define SQ_COL_INT(m) ", " #m
+#define SQ_COL_BOOL(m) ", " #m
+#define SQ_COL_ENUM(m) ", " #m
+#define SQ_COL_CUR(m) ", " #m
+#define SQ_COL_ARRAY(m)
+#define SQ_COLS(name) "rowid" KBP_FIELDS_##name(SQ_COL)
+/* How many columns SQ_COLS(name) has after rowid. */
+#define SQ_NCOL(kind, member, ...) SQ_NCOL_##kind
+#define SQ_NCOL_STR +1
+#define SQ_NCOL_JSON +1
+#define SQ_NCOL_I64 +1
+#define SQ_NCOL_INT +1
+#define SQ_NCOL_BOOL +1
+#define SQ_NCOL_ENUM +1
+#define SQ_NCOL_CUR +1
+#define SQ_NCOL_ARRAY
+#define SQ_NCOLS(name) (0 KBP_FIELDS_##name(SQ_NCOL))
+
+#define SQ_PRODUCT_COLS SQ_COLS(product)
+#define SQ_VERIFICATION_COLS SQ_COLS(verification)
+#define SQ_ORDER_COLS SQ_COLS(order)
+/* A job's error history is a JSON array in the column errors, after its members. */
+#define SQ_JOB_COLS SQ_COLS(job) ", errors"
+/* What only the pipeline keeps of an intent follows its members (kbp_intent_record). */
+#define SQ_INTENT_COLS \
+	SQ_COLS(intent) ", success_url, failure_url, paid_at, finalize_job_id, reconcile_marked"
 
 /* records.c */
 int sq_txn_begin(kbp_storage *s, unsigned int flags, kbp_txn **out);

@@ -9,10 +9,8 @@
 -- stock and money, never a state transition. Every time is an integer of
 -- milliseconds since the Unix epoch passed in by the library's clock.
 --
--- Enumerations are integers with the values of the public C enums:
---   intent status   0 pending, 1 succeeded, 2 failed, 3 expired, 4 canceled
---   job state       0 available, 1 running, 2 completed, 3 failed, 4 canceled
---   verification    0 accepted, 1 rejected, 2 pending, 3 declined
+-- Enumerations are integers with the values of the public C enums, written
+-- {{KBP_…}}: embed_sql.py puts in the value the C headers give the name.
 
 CREATE TABLE vendors (
 	id          TEXT PRIMARY KEY,
@@ -29,6 +27,7 @@ CREATE TABLE products (
 	currency     TEXT NOT NULL CHECK (length(currency) = 3),
 	on_hand      INTEGER NOT NULL,
 	reserved     INTEGER NOT NULL DEFAULT 0,
+	available    INTEGER GENERATED ALWAYS AS (on_hand - reserved) VIRTUAL,
 	active       INTEGER NOT NULL,
 	created_at   INTEGER NOT NULL,
 	updated_at   INTEGER NOT NULL,
@@ -63,7 +62,8 @@ CREATE TABLE intents (
 	idempotency_key     TEXT NOT NULL UNIQUE,
 	success_url         TEXT,
 	failure_url         TEXT,
-	status              INTEGER NOT NULL CHECK (status BETWEEN 0 AND 4),
+	status              INTEGER NOT NULL
+	                    CHECK (status BETWEEN 0 AND {{KBP_INTENT_STATUS_COUNT}} - 1),
 	status_reason       TEXT,
 	needs_refund        INTEGER NOT NULL,
 	paid_at             INTEGER NOT NULL,
@@ -76,10 +76,10 @@ CREATE TABLE intents (
 ) STRICT;
 
 -- Maintenance scans: pending intents by expiry, unsettled ones by age.
-CREATE INDEX intents_pending_expiry ON intents (expires_at) WHERE status = 0;
+CREATE INDEX intents_pending_expiry ON intents (expires_at) WHERE status = {{KBP_INTENT_PENDING}};
 CREATE INDEX intents_unsettled ON intents (created_at)
 	WHERE gateway_ref IS NOT NULL AND needs_refund = 0 AND reconcile_marked = 0
-	  AND status IN (0, 3);
+	  AND status IN ({{KBP_INTENT_PENDING}}, {{KBP_INTENT_EXPIRED}});
 
 -- The snapshot the shopper pays for, in cart order.
 CREATE TABLE intent_items (
@@ -100,7 +100,7 @@ CREATE TABLE verifications (
 	external_txn_id  TEXT,
 	intent_id        TEXT,
 	amount_minor     INTEGER NOT NULL,
-	outcome          INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 3),
+	outcome          INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND {{KBP_VERIFICATION_DECLINED}}),
 	reason           TEXT,
 	duplicate        INTEGER NOT NULL,
 	intent_status    INTEGER NOT NULL,
@@ -112,10 +112,10 @@ CREATE TABLE verifications (
 
 -- One accepted verification per gateway transaction: what makes a replayed callback a no-op.
 CREATE UNIQUE INDEX verifications_accepted_txn ON verifications (gateway, external_txn_id)
-	WHERE outcome = 0 AND external_txn_id IS NOT NULL;
+	WHERE outcome = {{KBP_VERIFICATION_ACCEPTED}} AND external_txn_id IS NOT NULL;
 CREATE INDEX verifications_by_intent ON verifications (intent_id);
 CREATE INDEX verifications_orphan_rejections ON verifications (at)
-	WHERE outcome = 1 AND intent_id IS NULL;
+	WHERE outcome = {{KBP_VERIFICATION_REJECTED}} AND intent_id IS NULL;
 
 -- rowid is creation order, for the most recent orders' latency.
 CREATE TABLE orders (
@@ -147,7 +147,7 @@ CREATE TABLE jobs (
 	id            TEXT NOT NULL UNIQUE,
 	kind          TEXT NOT NULL,
 	payload       TEXT NOT NULL,
-	state         INTEGER NOT NULL CHECK (state BETWEEN 0 AND 4),
+	state         INTEGER NOT NULL CHECK (state BETWEEN 0 AND {{KBP_JOB_STATE_COUNT}} - 1),
 	priority      INTEGER NOT NULL,
 	attempts      INTEGER NOT NULL,
 	max_attempts  INTEGER NOT NULL,
@@ -162,11 +162,12 @@ CREATE TABLE jobs (
 	finished_at   INTEGER NOT NULL
 ) STRICT;
 
-CREATE INDEX jobs_available ON jobs (priority, run_at) WHERE state = 0;
+CREATE INDEX jobs_available ON jobs (priority, run_at) WHERE state = {{KBP_JOB_AVAILABLE}};
 -- At most one live job per unique key.
-CREATE UNIQUE INDEX jobs_live_unique ON jobs (unique_key) WHERE state IN (0, 1);
-CREATE INDEX jobs_running_lease ON jobs (lease_until) WHERE state = 1;
-CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state >= 2;
+CREATE UNIQUE INDEX jobs_live_unique ON jobs (unique_key)
+	WHERE state IN ({{KBP_JOB_AVAILABLE}}, {{KBP_JOB_RUNNING}});
+CREATE INDEX jobs_running_lease ON jobs (lease_until) WHERE state = {{KBP_JOB_RUNNING}};
+CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state >= {{KBP_JOB_COMPLETED}};
 CREATE INDEX jobs_listing ON jobs (created_at);
 
 -- When leases were rescued, for jobs_rescued_last_hour; maintenance prunes it.
