@@ -227,7 +227,6 @@ DEFINE_WRITE(verification)
 DEFINE_WRITE(job_error)
 DEFINE_WRITE(job)
 DEFINE_WRITE(order)
-DEFINE_WRITE(order_facts)
 DEFINE_WRITE(metrics)
 
 /* The payload comes back as the backend prints it: compare it as JSON. */
@@ -240,7 +239,8 @@ static void canonical_payload(kbp_job *j)
 	cJSON_Delete(parsed);
 }
 
-#define TEST_READ(name, fixup)                                                     \
+/* src through writer, then back through the PostgreSQL reader. */
+#define ROUND_TRIP(name, fixup, writer)                                            \
 	{                                                                          \
 		kbp_##name src, *back;                                             \
 		cJSON *row;                                                        \
@@ -248,7 +248,8 @@ static void canonical_payload(kbp_job *j)
 		memset(&src, 0, sizeof src);                                       \
 		fill_##name(&src, 1);                                              \
 		fixup;                                                             \
-		row = write_##name(&src);                                          \
+		row = writer(&src);                                                \
+		ck_assert_ptr_nonnull(row);                                        \
 		back = js_##name(row);                                             \
 		cJSON_Delete(row);                                                 \
 		ck_assert_ptr_nonnull(back);                                       \
@@ -256,6 +257,10 @@ static void canonical_payload(kbp_job *j)
 		kbp_##name##_free(back);                                           \
 		kbp__##name##_clear(&src);                                         \
 	}
+/* What the schema's functions answer reads back whole. */
+#define TEST_READ(name, fixup) ROUND_TRIP(name, fixup, write_##name)
+/* What the backend writes (records' changes) reads back whole. */
+#define TEST_WRITE(name) ROUND_TRIP(name, (void)0, pg_json_##name)
 
 START_TEST(every_member_survives_the_postgres_reader)
 {
@@ -269,22 +274,20 @@ START_TEST(every_member_survives_the_postgres_reader)
 }
 END_TEST
 
+START_TEST(every_member_survives_the_postgres_writer)
+{
+	TEST_WRITE(cart)
+	TEST_WRITE(intent)
+	TEST_WRITE(verification)
+	TEST_WRITE(order)
+}
+END_TEST
+
 /* Read into the caller's struct rather than a new one. */
 START_TEST(every_member_survives_the_postgres_reader_in_place)
 {
 	cJSON *row;
-	kbp_order_facts facts, facts_back;
 	kbp_metrics metrics, metrics_back;
-
-	memset(&facts, 0, sizeof facts);
-	memset(&facts_back, 0, sizeof facts_back);
-	fill_order_facts(&facts, 1);
-	row = write_order_facts(&facts);
-	ck_assert_int_eq(js_order_facts(&facts_back, row), 0);
-	cJSON_Delete(row);
-	same_order_facts(&facts, &facts_back);
-	kbp__order_facts_clear(&facts);
-	kbp__order_facts_clear(&facts_back);
 
 	memset(&metrics, 0, sizeof metrics);
 	fill_metrics(&metrics, 1);
@@ -348,6 +351,7 @@ static Suite *fields_suite(void)
 #ifdef KBP_HAVE_POSTGRES
 	tcase_add_test(tc, every_member_survives_the_postgres_reader);
 	tcase_add_test(tc, every_member_survives_the_postgres_reader_in_place);
+	tcase_add_test(tc, every_member_survives_the_postgres_writer);
 #endif
 	suite_add_tcase(s, tc);
 	return s;

@@ -40,20 +40,25 @@ static void js_currency(char out[4], const cJSON *o, const char *name)
 		strncpy(out, v->valuestring, 3);
 }
 
+/* An array for the elements of the JSON array a (NULL for none, or with *ok 0 when memory runs out). */
+static void *js_array_of(const cJSON *a, size_t size, int *ok)
+{
+	void *items;
+
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0)
+		return NULL;
+	if (!(items = calloc((size_t)cJSON_GetArraySize(a), size)))
+		*ok = 0;
+	return items;
+}
+
 /* Allocates an array for a JSON array's elements; *n is its length. */
 static void *js_array(const cJSON *o, const char *name, size_t size, size_t *n, int *ok)
 {
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, name);
-	void *items;
+	void *items = js_array_of(a, size, ok);
 
-	*n = 0;
-	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0)
-		return NULL;
-	if (!(items = calloc((size_t)cJSON_GetArraySize(a), size))) {
-		*ok = 0;
-		return NULL;
-	}
-	*n = (size_t)cJSON_GetArraySize(a);
+	*n = items ? (size_t)cJSON_GetArraySize(a) : 0;
 	return items;
 }
 
@@ -132,7 +137,6 @@ DEFINE_FILL(verification)
 DEFINE_FILL(job_error)
 DEFINE_FILL(job)
 DEFINE_FILL(order)
-DEFINE_FILL(order_facts)
 DEFINE_FILL(metrics)
 
 /* available is not stored: it is what is on hand and not reserved. */
@@ -201,17 +205,80 @@ kbp_job_list *js_job_list(const cJSON *array, const cJSON *next_after)
 }
 
 /* No finalize job yet: its state is -1, not available. */
-int js_order_facts(kbp_order_facts *f, const cJSON *o)
-{
-	int rc = fill_order_facts(f, o);
-
-	if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "job_state")))
-		f->job_state = -1;
-	return rc;
-}
-
 void js_metrics(kbp_metrics *m, const cJSON *o)
 {
 	memset(m, 0, sizeof(*m));
 	fill_metrics(m, o);
+}
+
+static int record_fill(kbp_intent_record *r, const cJSON *o)
+{
+	kbp_intent *in = js_intent(o);
+	int ok = in != NULL;
+
+	if (!in)
+		return -1;
+	r->intent = *in;
+	free(in);
+	r->success_url = js_str(o, "success_url", &ok);
+	r->failure_url = js_str(o, "failure_url", &ok);
+	r->finalize_job_id = js_str(o, "finalize_job_id", &ok);
+	r->paid_at = js_i64(o, "paid_at");
+	r->reconcile_marked = js_bool(o, "reconcile_marked");
+	return ok ? 0 : -1;
+}
+
+static int products_fill(kbp_facts *f, const cJSON *a)
+{
+	const cJSON *item;
+	int ok = 1;
+
+	if (!(f->products = js_array_of(a, sizeof(*f->products), &ok)))
+		return ok ? 0 : -1;
+	cJSON_ArrayForEach(item, a) {
+		kbp_product *p = js_product(item);
+		if (!p)
+			return -1;
+		f->products[f->n_products++] = *p;
+		free(p);
+	}
+	return 0;
+}
+
+static int scanned_fill(kbp_facts *f, const cJSON *a)
+{
+	const cJSON *item;
+	int ok = 1;
+
+	if (!(f->scanned = js_array_of(a, sizeof(*f->scanned), &ok)))
+		return ok ? 0 : -1;
+	cJSON_ArrayForEach(item, a) {
+		if (record_fill(&f->scanned[f->n_scanned], item) != 0)
+			return -1;
+		f->n_scanned++;
+	}
+	return 0;
+}
+
+int pg_facts_parse(kbp_facts *f, const cJSON *doc)
+{
+	const cJSON *v;
+	int ok = 1;
+
+	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "intent"))) {
+		ok = (f->intent = calloc(1, sizeof(*f->intent))) && record_fill(f->intent, v) == 0;
+	}
+	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "cart")))
+		ok = (f->cart = js_cart(v)) != NULL;
+	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "products")))
+		ok = products_fill(f, v) == 0;
+	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "order")))
+		ok = (f->order = js_order(v)) != NULL;
+	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "accepted")))
+		ok = (f->accepted = js_verification(v)) != NULL;
+	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "job")))
+		ok = (f->job = js_job(v)) != NULL;
+	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "scanned")))
+		ok = scanned_fill(f, v) == 0;
+	return ok ? 0 : pg_oom();
 }

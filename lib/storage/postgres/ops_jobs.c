@@ -178,16 +178,6 @@ static int call_on_ids(kbp_storage *s, pg_stmt st, const char **params, int n, i
 	return rc;
 }
 
-int pg_reconcile_schedule(kbp_storage *s, const kbp_reconcile_params *params, int64_t *out_count)
-{
-	pg_num n = pg_i64(params->now), before = pg_i64(params->created_before),
-	       attempts = pg_i64(params->max_attempts);
-	const char *p[] = { n.s, before.s, attempts.s, NULL };
-
-	return call_on_ids(s, ST_RECONCILE_SCHEDULE, p, 4, 3, params->job_ids, params->n_ids,
-	                   out_count);
-}
-
 int pg_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
                      int64_t now, int64_t *out_done)
 {
@@ -206,30 +196,11 @@ int pg_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const c
 	return call_on_ids(s, ST_JOBS_EXTEND, p, 4, 0, job_ids, n, out_count);
 }
 
-/* The drafts as the JSON array that jobs_insert reads with jsonb_to_recordset(). */
 static char *drafts_json(const kbp_job_draft *drafts, size_t n)
 {
-	cJSON *arr = cJSON_CreateArray();
-	char *text;
+	cJSON *arr = pg_json_drafts(drafts, n);
+	char *text = arr ? cJSON_PrintUnformatted(arr) : NULL;
 
-	for (size_t i = 0; arr && i < n; i++) {
-		const kbp_job_draft *d = &drafts[i];
-		cJSON *o = cJSON_CreateObject();
-
-		if (!o || !cJSON_AddItemToArray(arr, o) || !cJSON_AddStringToObject(o, "id", d->id) ||
-		    !cJSON_AddStringToObject(o, "kind", d->kind) ||
-		    !cJSON_AddStringToObject(o, "payload", d->payload) ||
-		    !(d->unique_key ? cJSON_AddStringToObject(o, "unique_key", d->unique_key)
-		                    : cJSON_AddNullToObject(o, "unique_key")) ||
-		    !cJSON_AddNumberToObject(o, "priority", d->priority) ||
-		    !cJSON_AddNumberToObject(o, "run_at", (double)d->run_at) ||
-		    !cJSON_AddNumberToObject(o, "max_attempts", d->max_attempts)) {
-			cJSON_Delete(o);
-			cJSON_Delete(arr);
-			return NULL;
-		}
-	}
-	text = arr ? cJSON_PrintUnformatted(arr) : NULL;
 	cJSON_Delete(arr);
 	return text;
 }

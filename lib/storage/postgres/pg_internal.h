@@ -3,9 +3,11 @@
 #define KBP_STORAGE_PG_INTERNAL_H
 
 /*
- * The PostgreSQL backend. Every vtable operation is one call of one SQL
- * function (lib/storage/postgres/schema/), so each step of the pipeline is
- * one transaction and one round trip. The functions answer
+ * The PostgreSQL backend. It stores records (records.c): each step of the
+ * pipeline is one transaction of two round trips, whose decisions the
+ * library makes. Every other vtable operation is one call of one SQL
+ * function (lib/storage/postgres/schema/), one transaction and one round
+ * trip. The functions answer
  * {"code","message","data"}; data uses the public structs' field names.
  * Connections come from a pool (libpq allows one thread per PGconn at a
  * time); a listener thread holds a LISTEN connection and turns
@@ -31,17 +33,9 @@ typedef enum pg_stmt {
 	ST_PRODUCT_PUT,
 	ST_PRODUCT_GET,
 	ST_PRODUCT_SET_ACTIVE,
-	ST_CART_SET_ITEM,
 	ST_CART_GET,
-	ST_INTENT_CREATE,
-	ST_INTENT_ATTACH,
-	ST_INTENT_GET,
-	ST_INTENT_CANCEL,
-	ST_PAYMENT_APPLY,
 	ST_VERIFICATIONS_LIST,
-	ST_ORDER_FINALIZE,
 	ST_ORDER_GET,
-	ST_ORDER_FACTS,
 	ST_JOB_ENQUEUE,
 	ST_JOBS_ACQUIRE,
 	ST_JOB_COMPLETE,
@@ -53,11 +47,12 @@ typedef enum pg_stmt {
 	ST_JOBS_RESCUE,
 	ST_MAINTENANCE,
 	ST_METRICS,
-	ST_RECONCILE_SCHEDULE,
 	ST_JOBS_COMPLETE,
 	ST_DOCTOR,
 	ST_JOBS_EXTEND,
 	ST_JOBS_INSERT,
+	ST_FACTS,
+	ST_CHANGES_APPLY,
 	ST_COUNT
 } pg_stmt;
 
@@ -111,6 +106,35 @@ int pg_call(pg_store *s, pg_stmt st, const char *const *params, int n, cJSON **o
 int pg_call_raw(pg_store *s, pg_stmt st, const char *const *params, const int *lengths, int n,
                 cJSON **out_data);
 
+/* A statement's prepared name. */
+const char *pg_stmt_name(pg_stmt st);
+/* The pool's connections (pool.c), for a transaction that spans calls. */
+pg_conn *pg_pool_get(pg_store *s);
+void pg_pool_put(pg_store *s, pg_conn *c);
+void pg_conn_drop(pg_conn *c);
+/*
+ * How a call lost its connection: not at all, before its statement was sent
+ * (it cannot have run), or while it ran (it may have committed).
+ */
+enum { LIVE = 0, LOST_UNSENT = 1, LOST_UNKNOWN = 2 };
+/* Opens the connection if needed and prepares the statement on it; *lost: LOST_…. */
+int pg_conn_ready(pg_store *s, pg_conn *c, pg_stmt st, int *lost);
+/* A fatal result without SQLSTATE, or a connection libpq knows is gone. */
+int pg_conn_broken(PGconn *conn, const PGresult *res);
+/* A serialization failure or a deadlock: the transaction lost a race. */
+int pg_retryable(const PGresult *res);
+/* The server's error as a KBP_E… code with its message (unique violation: KBP_ECONFLICT). */
+int pg_sql_error(const PGresult *res);
+
+/* Records (records.c). */
+int pg_txn_begin(kbp_storage *s, unsigned int flags, kbp_txn **out);
+int pg_txn_commit(kbp_storage *s, kbp_txn *t);
+void pg_txn_rollback(kbp_storage *s, kbp_txn *t);
+int pg_facts_read(kbp_storage *s, kbp_txn *t, const kbp_facts_query *q, kbp_facts *out);
+int pg_changes_apply(kbp_storage *s, kbp_txn *t, const kbp_changes *c);
+/* The facts as the schema's kbp_facts answered them. */
+int pg_facts_parse(kbp_facts *f, const cJSON *doc);
+
 void pg_bump_jobs(pg_store *s);
 /* A change of one intent's order (NULL or "": of any order). */
 void pg_bump_order(pg_store *s, const char *intent_id);
@@ -140,8 +164,16 @@ kbp_order *js_order(const cJSON *o);
 int js_job_fill(kbp_job *j, const cJSON *o);
 kbp_job *js_job(const cJSON *o);
 kbp_job_list *js_job_list(const cJSON *array, const cJSON *next_after);
-int js_order_facts(kbp_order_facts *f, const cJSON *o);
 void js_metrics(kbp_metrics *m, const cJSON *o);
+
+/* The structs as the JSON the schema reads (json_write.c); NULL when memory runs out. */
+#define PG_JSON_STRUCTS(X) X(intent_item) X(intent) X(cart_item) X(cart) X(order) X(verification)
+#define PG_JSON_DECLARE(name) cJSON *pg_json_##name(const kbp_##name *v);
+PG_JSON_STRUCTS(PG_JSON_DECLARE)
+#undef PG_JSON_DECLARE
+cJSON *pg_json_intent_record(const kbp_intent_record *r);
+/* Job drafts as the array jobs_insert and changes_apply read with jsonb_to_recordset(). */
+cJSON *pg_json_drafts(const kbp_job_draft *drafts, size_t n);
 
 /* Integers as the text parameters libpq sends. */
 typedef struct pg_num {
@@ -155,22 +187,10 @@ int pg_vendor_get(kbp_storage *s, const char *id, kbp_vendor **out);
 int pg_product_put(kbp_storage *s, const kbp_product_spec *spec, int64_t now);
 int pg_product_get(kbp_storage *s, const char *id, kbp_product **out);
 int pg_product_set_active(kbp_storage *s, const char *id, int active, int64_t now);
-int pg_cart_set_item(kbp_storage *s, const char *cart_id, const char *customer_id,
-                     const char *sku, int64_t qty, int64_t now, int64_t *out_version);
 int pg_cart_get(kbp_storage *s, const char *cart_id, kbp_cart **out);
-int pg_intent_create(kbp_storage *s, const kbp_intent_draft *d, int64_t now, kbp_intent **out);
-int pg_intent_attach(kbp_storage *s, const char *intent_id, const char *gateway_ref,
-                     const char *redirect, int64_t now);
-int pg_intent_get(kbp_storage *s, const char *intent_id, kbp_intent **out);
-int pg_intent_cancel(kbp_storage *s, const char *intent_id, const char *reason, int64_t now);
-int pg_payment_apply(kbp_storage *s, const kbp_payment_draft *d, int64_t now,
-                     kbp_verification **out);
 int pg_verifications_list(kbp_storage *s, const char *intent_id, kbp_verification_list **out);
-int pg_order_finalize(kbp_storage *s, const char *intent_id, const char *order_id,
-                      const char *order_number, int64_t now, kbp_order **out);
 int pg_order_get(kbp_storage *s, const char *order_number, const char *intent_id,
                  kbp_order **out);
-int pg_order_facts(kbp_storage *s, const char *intent_id, kbp_order_facts *out);
 int pg_job_enqueue(kbp_storage *s, const kbp_job_draft *d, int64_t now, char **out_id);
 int pg_jobs_insert(kbp_storage *s, const kbp_job_draft *drafts, size_t n, int64_t now,
                    char **out_ids, size_t *out_created);
@@ -187,7 +207,6 @@ int pg_jobs_rescue(kbp_storage *s, int64_t now, int64_t *out_count);
 int pg_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
                    kbp_maintenance_result *out);
 int pg_metrics(kbp_storage *s, int64_t now, kbp_metrics *out);
-int pg_reconcile_schedule(kbp_storage *s, const kbp_reconcile_params *params, int64_t *out_count);
 int pg_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
                      int64_t now, int64_t *out_done);
 int pg_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,

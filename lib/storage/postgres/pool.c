@@ -11,8 +11,8 @@
 #define RETRIES 5
 
 enum { WAKE_JOBS = 1, WAKE_ORDERS = 2 };
-/* Whose order changed, for WAKE_ORDERS: no key (every waiter), a parameter, or the result's intent. */
-enum { KEY_NONE = -1, KEY_RESULT_INTENT = -2 };
+/* Whose order changed, for WAKE_ORDERS: no key (every waiter), or a parameter. */
+enum { KEY_NONE = -1 };
 
 typedef struct stmt_def {
 	const char *name;
@@ -30,19 +30,9 @@ static const stmt_def stmts[ST_COUNT] = {
 	[ST_PRODUCT_PUT] = { "product_put", "SELECT kbp_product_put($1,$2,$3,$4,$5,$6,$7,$8)", 8, -1, 1, 0, KEY_NONE },
 	[ST_PRODUCT_GET] = { "product_get", "SELECT kbp_product_get($1)", 1, -1, 1, 0, KEY_NONE },
 	[ST_PRODUCT_SET_ACTIVE] = { "product_set_active", "SELECT kbp_product_set_active($1,$2,$3)", 3, -1, 1, 0, KEY_NONE },
-	[ST_CART_SET_ITEM] = { "cart_set_item", "SELECT kbp_cart_set_item($1,$2,$3,$4,$5)", 5, -1, 0, 0, KEY_NONE },
 	[ST_CART_GET] = { "cart_get", "SELECT kbp_cart_get($1)", 1, -1, 1, 0, KEY_NONE },
-	[ST_INTENT_CREATE] = { "intent_create", "SELECT kbp_intent_create($1,$2,$3,$4,$5,$6,$7,$8)", 8, -1, 1, 0, KEY_NONE },
-	[ST_INTENT_ATTACH] = { "intent_attach", "SELECT kbp_intent_attach($1,$2,$3,$4)", 4, -1, 0, 0, KEY_NONE },
-	[ST_INTENT_GET] = { "intent_get", "SELECT kbp_intent_get($1)", 1, -1, 1, 0, KEY_NONE },
-	[ST_INTENT_CANCEL] = { "intent_cancel", "SELECT kbp_intent_cancel($1,$2,$3)", 3, -1, 0, WAKE_ORDERS, 0 },
-	[ST_PAYMENT_APPLY] = { "payment_apply",
-		"SELECT kbp_payment_apply($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)", 13, 9, 1,
-		WAKE_JOBS | WAKE_ORDERS, KEY_RESULT_INTENT },
 	[ST_VERIFICATIONS_LIST] = { "verifications_list", "SELECT kbp_verifications_list($1)", 1, -1, 1, 0, KEY_NONE },
-	[ST_ORDER_FINALIZE] = { "order_finalize", "SELECT kbp_order_finalize($1,$2,$3,$4)", 4, -1, 1, WAKE_ORDERS, 0 },
 	[ST_ORDER_GET] = { "order_get", "SELECT kbp_order_get($1,$2)", 2, -1, 1, 0, KEY_NONE },
-	[ST_ORDER_FACTS] = { "order_facts", "SELECT kbp_order_facts($1)", 1, -1, 1, 0, KEY_NONE },
 	[ST_JOB_ENQUEUE] = { "job_enqueue", "SELECT kbp_job_enqueue($1,$2,$3,$4,$5,$6,$7,$8)", 8, -1, 0, WAKE_JOBS, KEY_NONE },
 	[ST_JOBS_ACQUIRE] = { "jobs_acquire", "SELECT kbp_jobs_acquire($1,$2,$3,$4)", 4, -1, 0, 0, KEY_NONE },
 	[ST_JOB_COMPLETE] = { "job_complete", "SELECT kbp_job_complete($1,$2,$3)", 3, -1, 0, 0, KEY_NONE },
@@ -54,8 +44,6 @@ static const stmt_def stmts[ST_COUNT] = {
 	[ST_JOBS_RESCUE] = { "jobs_rescue", "SELECT kbp_jobs_rescue($1)", 1, -1, 1, WAKE_JOBS, KEY_NONE },
 	[ST_MAINTENANCE] = { "maintenance", "SELECT kbp_maintenance($1,$2)", 2, -1, 1, WAKE_JOBS | WAKE_ORDERS, KEY_NONE },
 	[ST_METRICS] = { "metrics", "SELECT kbp_metrics($1)", 1, -1, 1, 0, KEY_NONE },
-	[ST_RECONCILE_SCHEDULE] = { "reconcile_schedule", "SELECT kbp_reconcile_schedule($1,$2,$3,$4)",
-		4, -1, 1, WAKE_JOBS, KEY_NONE },
 	[ST_JOBS_COMPLETE] = { "jobs_complete", "SELECT kbp_jobs_complete($1,$2,$3)", 3, -1, 1, 0, KEY_NONE },
 	[ST_DOCTOR] = { "doctor", "SELECT kbp_doctor($1,$2,$3)", 3, -1, 1, 0, KEY_NONE },
 	[ST_JOBS_EXTEND] = { "jobs_extend", "SELECT kbp_jobs_extend($1,$2,$3,$4)", 4, -1, 1, 0, KEY_NONE },
@@ -85,7 +73,17 @@ static const stmt_def stmts[ST_COUNT] = {
 		"                     AND j.state IN (0, 1)))),"
 		" (SELECT kbp__notify('jobs') FROM ins LIMIT 1)",
 		2, -1, 0, WAKE_JOBS, KEY_NONE },
+	/* Records: run inside a transaction that records.c opens, so never replayed on their own. */
+	[ST_FACTS] = { "facts", "SELECT kbp_facts($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)", 12, -1,
+		       0, 0, KEY_NONE },
+	[ST_CHANGES_APPLY] = { "changes_apply", "SELECT kbp_changes_apply($1::jsonb,$2)", 2, 1, 0, 0,
+		               KEY_NONE },
 };
+
+const char *pg_stmt_name(pg_stmt st)
+{
+	return stmts[st].name;
+}
 
 _Static_assert(ST_COUNT <= 64, "the prepared-statement bitmap holds 64 statements");
 
@@ -144,7 +142,7 @@ PGconn *pg_connect(const char *conninfo, const char *schema)
 }
 
 /* Takes a free connection, opening one while the pool has room, else waits. */
-static pg_conn *pool_get(pg_store *s)
+pg_conn *pg_pool_get(pg_store *s)
 {
 	pg_conn *c = NULL;
 
@@ -164,7 +162,7 @@ static pg_conn *pool_get(pg_store *s)
 	return c;
 }
 
-static void pool_put(pg_store *s, pg_conn *c)
+void pg_pool_put(pg_store *s, pg_conn *c)
 {
 	pthread_mutex_lock(&s->pool_lock);
 	c->in_use = 0;
@@ -172,25 +170,20 @@ static void pool_put(pg_store *s, pg_conn *c)
 	pthread_mutex_unlock(&s->pool_lock);
 }
 
-static void conn_drop(pg_conn *c)
+void pg_conn_drop(pg_conn *c)
 {
 	PQfinish(c->conn);
 	c->conn = NULL;
 	c->prepared = 0;
 }
 
-/*
- * How a call lost its connection: not at all, before its statement was sent
- * (it cannot have run), or while it ran (it may have committed).
- */
-enum { LIVE = 0, LOST_UNSENT = 1, LOST_UNKNOWN = 2 };
 
 /*
  * libpq's own failures carry no SQLSTATE, the server's errors always do: a
  * fatal result without one is a connection that broke, even when PQstatus
  * has not caught up (an immediate server restart leaves it CONNECTION_OK).
  */
-static int conn_broken(PGconn *conn, const PGresult *res)
+int pg_conn_broken(PGconn *conn, const PGresult *res)
 {
 	return PQstatus(conn) != CONNECTION_OK ||
 	       (PQresultStatus(res) == PGRES_FATAL_ERROR && !PQresultErrorField(res, PG_DIAG_SQLSTATE));
@@ -208,12 +201,12 @@ static void drop_if_dead(pg_conn *c)
 		if (PQstatus(c->conn) == CONNECTION_OK && poll(&fd, 1, 0) == 0)
 			return;
 		if (PQstatus(c->conn) != CONNECTION_OK || !PQconsumeInput(c->conn))
-			conn_drop(c);
+			pg_conn_drop(c);
 	}
 }
 
 /* Opens the connection if needed and prepares the statement on it. */
-static int conn_ready(pg_store *s, pg_conn *c, pg_stmt st, int *lost)
+int pg_conn_ready(pg_store *s, pg_conn *c, pg_stmt st, int *lost)
 {
 	const stmt_def *d = &stmts[st];
 	Oid types[16] = { 0 };
@@ -231,12 +224,12 @@ static int conn_ready(pg_store *s, pg_conn *c, pg_stmt st, int *lost)
 		types[d->bytea_param] = 17; /* bytea */
 	res = PQprepare(c->conn, d->name, d->sql, d->n_params, types);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	broken = !ok && conn_broken(c->conn, res);
+	broken = !ok && pg_conn_broken(c->conn, res);
 	PQclear(res);
 	if (broken) {
 		/* Reopened on the next attempt; the statement itself never went out. */
 		int rc = pg_conn_error(c->conn, "connection to PostgreSQL lost");
-		conn_drop(c);
+		pg_conn_drop(c);
 		*lost = LOST_UNSENT;
 		return rc;
 	}
@@ -246,14 +239,14 @@ static int conn_ready(pg_store *s, pg_conn *c, pg_stmt st, int *lost)
 	return 0;
 }
 
-static int retryable(const PGresult *res)
+int pg_retryable(const PGresult *res)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
 	return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
 }
 
-static int sql_error(const PGresult *res)
+int pg_sql_error(const PGresult *res)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -307,8 +300,6 @@ static void wake(pg_store *s, pg_stmt st, const char *const *params, const cJSON
 		return;
 	if (stmts[st].order_key >= 0)
 		key = params[stmts[st].order_key];
-	else if (stmts[st].order_key == KEY_RESULT_INTENT)
-		key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "intent_id"));
 	pg_bump_order(s, key);
 }
 
@@ -322,20 +313,20 @@ static int attempt(pg_store *s, pg_conn *c, pg_stmt st, const char *const *param
 
 	*again = 0;
 	*lost = LIVE;
-	if ((rc = conn_ready(s, c, st, lost)) != 0)
+	if ((rc = pg_conn_ready(s, c, st, lost)) != 0)
 		return rc;
 	if (stmts[st].bytea_param >= 0)
 		formats[stmts[st].bytea_param] = 1;
 	res = PQexecPrepared(c->conn, stmts[st].name, n, params, lengths, formats, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		rc = answer(res, out_data);
-	} else if (conn_broken(c->conn, res)) {
+	} else if (pg_conn_broken(c->conn, res)) {
 		rc = pg_conn_error(c->conn, "connection to PostgreSQL lost");
-		conn_drop(c);
+		pg_conn_drop(c);
 		*lost = LOST_UNKNOWN;
 	} else {
-		*again = retryable(res);
-		rc = sql_error(res);
+		*again = pg_retryable(res);
+		rc = pg_sql_error(res);
 	}
 	PQclear(res);
 	return rc;
@@ -344,7 +335,7 @@ static int attempt(pg_store *s, pg_conn *c, pg_stmt st, const char *const *param
 int pg_call_raw(pg_store *s, pg_stmt st, const char *const *params, const int *lengths, int n,
                 cJSON **out_data)
 {
-	pg_conn *c = pool_get(s);
+	pg_conn *c = pg_pool_get(s);
 	int rc = 0, again = 0, lost = LIVE, replayed = 0;
 
 	if (out_data)
@@ -364,7 +355,7 @@ int pg_call_raw(pg_store *s, pg_stmt st, const char *const *params, const int *l
 		}
 		break;
 	}
-	pool_put(s, c);
+	pg_pool_put(s, c);
 	if (rc == 0 || rc == KBP_EEXISTS)
 		wake(s, st, params, out_data ? *out_data : NULL);
 	return rc;

@@ -160,9 +160,9 @@ BEGIN
 			        (x->>'created_at')::bigint, (x->>'expires_at')::bigint,
 			        (x->>'updated_at')::bigint);
 			INSERT INTO intent_items (intent_id, pos, sku, vendor_id, qty, unit_price_minor)
-			SELECT x->>'id', t.ord, t.sku, t.vendor_id, t.qty, t.unit_price_minor
-			  FROM jsonb_to_recordset(x->'items') WITH ORDINALITY
-			    AS t(sku text, vendor_id text, qty bigint, unit_price_minor bigint, ord integer);
+			SELECT x->>'id', e.ord, e.v->>'sku', e.v->>'vendor_id', (e.v->>'qty')::bigint,
+			       (e.v->>'unit_price_minor')::bigint
+			  FROM jsonb_array_elements(x->'items') WITH ORDINALITY AS e(v, ord);
 		ELSE
 			UPDATE intents
 			   SET gateway_ref = x->>'gateway_ref', redirect = x->>'redirect',
@@ -207,9 +207,9 @@ BEGIN
 	END IF;
 	DELETE FROM cart_items WHERE cart_id = v_id;
 	INSERT INTO cart_items (cart_id, sku, qty)
-	SELECT v_id, t.sku, t.qty
-	  FROM jsonb_to_recordset(p_cart->'items') WITH ORDINALITY AS t(sku text, qty bigint, ord integer)
-	 ORDER BY t.ord;
+	SELECT v_id, e.v->>'sku', (e.v->>'qty')::bigint
+	  FROM jsonb_array_elements(p_cart->'items') WITH ORDINALITY AS e(v, ord)
+	 ORDER BY e.ord;
 END
 $$;
 
@@ -223,9 +223,9 @@ BEGIN
 	       (o->>'created_at')::bigint, (o->>'created_at')::bigint - coalesce(i.paid_at, 0)
 	  FROM intents i WHERE i.id = o->>'intent_id';
 	INSERT INTO order_items (order_id, pos, sku, vendor_id, qty, unit_price_minor)
-	SELECT o->>'id', t.ord, t.sku, t.vendor_id, t.qty, t.unit_price_minor
-	  FROM jsonb_to_recordset(o->'items') WITH ORDINALITY
-	    AS t(sku text, vendor_id text, qty bigint, unit_price_minor bigint, ord integer);
+	SELECT o->>'id', e.ord, e.v->>'sku', e.v->>'vendor_id', (e.v->>'qty')::bigint,
+	       (e.v->>'unit_price_minor')::bigint
+	  FROM jsonb_array_elements(o->'items') WITH ORDINALITY AS e(v, ord);
 END
 $$;
 
@@ -244,12 +244,11 @@ RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
 	INSERT INTO jobs (id, kind, payload, state, priority, max_attempts, run_at, unique_key,
 	                  created_at, updated_at)
-	SELECT t.id, t.kind, t.payload::jsonb, {{KBP_JOB_AVAILABLE}}, t.priority, t.max_attempts,
-	       t.run_at, t.unique_key, p_now, p_now
-	  FROM jsonb_to_recordset(p_jobs) WITH ORDINALITY
-	    AS t(id text, kind text, payload text, unique_key text, priority integer, run_at bigint,
-	         max_attempts integer, ord integer)
-	 ORDER BY t.ord
+	SELECT e.v->>'id', e.v->>'kind', (e.v->>'payload')::jsonb, {{KBP_JOB_AVAILABLE}},
+	       (e.v->>'priority')::smallint, (e.v->>'max_attempts')::integer,
+	       (e.v->>'run_at')::bigint, e.v->>'unique_key', p_now, p_now
+	  FROM jsonb_array_elements(p_jobs) WITH ORDINALITY AS e(v, ord)
+	 ORDER BY e.ord
 	ON CONFLICT (unique_key) WHERE state IN ({{KBP_JOB_AVAILABLE}}, {{KBP_JOB_RUNNING}}) DO NOTHING;
 	IF FOUND THEN
 		PERFORM kbp__notify('jobs');
