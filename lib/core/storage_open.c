@@ -111,9 +111,18 @@ static int no_postgres_migrate(int *out_version, const char *uri, const char *sc
 #define POSTGRES_MIGRATE no_postgres_migrate
 #endif
 
+#ifdef KBP_HAVE_SQLITE
+int kbp__storage_sqlite_open_fn(kbp_storage **out, const char *uri,
+                                const kbp_storage_open_options *opts);
+int kbp__storage_sqlite_migrate(int *out_version, const char *uri, const char *schema);
+#endif
+
 static void register_builtins(void)
 {
 	add("memory", kbp__storage_memory_open_fn, NULL);
+#ifdef KBP_HAVE_SQLITE
+	add("sqlite", kbp__storage_sqlite_open_fn, kbp__storage_sqlite_migrate);
+#endif
 	add("postgresql", POSTGRES_OPEN, POSTGRES_MIGRATE);
 	add("postgres", POSTGRES_OPEN, POSTGRES_MIGRATE);
 }
