@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev libcjson-dev libsodium-dev check scdoc
-	postgresql-15 postgresql-client-15 libpq-dev libcurl4-openssl-dev swig python3-dev)
+	postgresql-15 postgresql-client-15 libpq-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev swig python3-dev)
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 
 # install_packages [PACKAGE…]: PACKAGES and the ones named, those not installed yet.
@@ -158,13 +158,14 @@ cmd_test() {
 	# Features enabled: a missing dependency fails the build rather than dropping its suites.
 	# The Node addon is built (by node-gyp, with node-gyp from npm) and tested here only:
 	# an instrumented addon would need an instrumented node.
-	configure build/dev -Dpostgres=enabled -Dcurl=enabled -Dpython=enabled -Dnode=enabled
+	configure build/dev -Dpostgres=enabled -Dsqlite=enabled -Dcurl=enabled -Dpython=enabled \
+		-Dnode=enabled
 	meson compile -C build/dev
 	run_suites build/dev || status=1
 	echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 	configure build/asan -Db_sanitize=address,undefined -Db_lundef=false \
-		-Dc_args=-fno-sanitize-recover=all -Dman=disabled -Dpostgres=enabled -Dcurl=enabled \
-		-Dpython=enabled
+		-Dc_args=-fno-sanitize-recover=all -Dman=disabled -Dpostgres=enabled -Dsqlite=enabled \
+		-Dcurl=enabled -Dpython=enabled
 	meson compile -C build/asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		run_suites build/asan || status=1

@@ -5,7 +5,8 @@
  *
  *   kbp-bench [options] [STORAGE_URI]
  *
- * On the memory backend ("memory:", the default):
+ * On the memory backend ("memory:", the default), and on a file
+ * ("sqlite:PATH", each pipeline scenario in a store of its own beside PATH):
  *
  * Pipeline scenarios: C concurrent shoppers (C = 1, 2), each looping
  * cart_set_item -> intent_create -> sandbox_pay + payment_verify -> confirmed
@@ -1669,7 +1670,8 @@ static void usage(FILE *f)
 	        "  --pgbench PATH       the baseline tool (default %s)\n"
 	        "  --pgbench-seconds N  each pgbench run, at the start and at the end (default %ld)\n"
 	        "  --keep-schemas       PostgreSQL: keep the bench_<tag>_* schemas for inspection\n"
-	        "  STORAGE_URI          default memory:; postgresql://… runs the PostgreSQL bench\n",
+	        "  STORAGE_URI          default memory:; sqlite:PATH runs the memory bench on a file;\n"
+	        "                       postgresql://… runs the PostgreSQL bench\n",
 	        DEFAULT_ORDERS, DEFAULT_PG_ORDERS, DEFAULT_JOBS, DEFAULT_PG_JOBS,
 	        DEFAULT_LATENCY_SAMPLES, DEFAULT_PG_LATENCY_SAMPLES, DEFAULT_PG_SECONDS,
 	        DEFAULT_PGBENCH, DEFAULT_PGBENCH_SECONDS);
@@ -1794,6 +1796,10 @@ static int main_memory(bench_cfg *cfg, int64_t t_run)
 
 	base0 = baseline_ops();
 	for (int i = 0; i < 4 && atomic_load(&errors) == 0; i++) {
+		/* A store that outlives its handle (sqlite:) gives each scenario its own. */
+		if (strcmp(cfg->storage, "memory:") != 0)
+			sc[i].schema = (const char *[]){ "scenario1", "scenario2", "scenario3",
+				                         "scenario4" }[i];
 		sc[i].orders = cfg->orders / 4;
 		sc[i].worker_threads = sc[i].inline_worker ? 0 : cfg->worker_threads;
 		run_scenario(&sc[i], cfg);

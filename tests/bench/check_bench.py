@@ -2,9 +2,11 @@
 """The benchmark tools run and say what they measured, with tiny N.
 
     check_bench.py memory KBP_BENCH
+    check_bench.py sqlite KBP_BENCH
     check_bench.py postgres KBP_BENCH PEERS_SOURCE_DIR PEERS_MODULES_DIR
 
-memory: kbp-bench on the memory backend. postgres: kbp-bench on the server
+memory: kbp-bench on the memory backend; sqlite: the same on a SQLite file in
+a temporary directory. postgres: kbp-bench on the server
 named by KBP_TEST_PG_URI, then the peers (graphile-worker, pg-boss: npm ci
 from tests/bench/peers/package-lock.json into PEERS_MODULES_DIR) with the
 same N on the same server, then the table's document (compare.js --json).
@@ -89,10 +91,10 @@ def check_common(doc, storage):
         check({"name", "unit", "target", "measured", "met"} <= t.keys(), f"target fields: {t}")
 
 
-def check_memory(bench):
+def check_memory(bench, storage="memory", uri="memory:"):
     doc = run_json([bench, "--orders", str(4 * 8), "--jobs", str(JOBS),
-                    "--latency-samples", str(SAMPLES), "memory:"])
-    check_common(doc, "memory")
+                    "--latency-samples", str(SAMPLES), uri])
+    check_common(doc, storage)
     rows = doc["pipeline"]
     check([(r["mode"], r["shoppers"]) for r in rows] ==
           [("worker", 1), ("worker", 2), ("inline", 1), ("inline", 2)], f"pipeline scenarios {rows}")
@@ -216,6 +218,9 @@ def main():
     try:
         if len(sys.argv) == 3 and sys.argv[1] == "memory":
             check_memory(sys.argv[2])
+        elif len(sys.argv) == 3 and sys.argv[1] == "sqlite":
+            with tempfile.TemporaryDirectory(prefix="kbp-bench-sqlite.") as d:
+                check_memory(sys.argv[2], "sqlite", "sqlite:" + os.path.join(d, "bench.db"))
         elif len(sys.argv) == 5 and sys.argv[1] == "postgres":
             main_postgres(*sys.argv[2:])
         else:

@@ -105,11 +105,15 @@ static int apply_pending(sq_conn *c, const char *path, int *out_version)
  * WAL lets readers run beside the one writer, in this process and others.
  * Switching needs no transaction; a file already in WAL mode stays so.
  */
-static int enter_wal(sq_conn *c)
+static int enter_wal(sq_conn *c, const char *path)
 {
 	int src = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+	char what[512];
 
-	return src == SQLITE_OK ? 0 : sq_fail(c, src, "cannot put the SQLite database in WAL mode");
+	if (src == SQLITE_OK)
+		return 0;
+	snprintf(what, sizeof(what), "cannot use '%s' as a SQLite database in WAL mode", path);
+	return sq_fail(c, src, what);
 }
 
 /* One IMMEDIATE transaction: two processes migrating at once apply each migration once. */
@@ -117,7 +121,7 @@ int sq_migrate_conn(sq_conn *c, const char *path, int *out_version)
 {
 	int version = 0, rc;
 
-	if ((rc = enter_wal(c)) || (rc = sq_begin(c, 1)))
+	if ((rc = enter_wal(c, path)) || (rc = sq_begin(c, 1)))
 		return rc;
 	if ((rc = apply_pending(c, path, &version))) {
 		sq_rollback(c);
