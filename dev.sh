@@ -140,8 +140,9 @@ cmd_demo() {
 cmd_shop() {
 	# shellcheck disable=SC2046 # one package name per word
 	install_packages $(node_packages)
+	# -Dsqlite=enabled: the shop keeps its data in a SQLite file unless told otherwise.
 	configure build/shop --buildtype=release -Dtests=false -Dnode=enabled -Dpython=disabled \
-		-Dman=disabled
+		-Dman=disabled -Dsqlite=enabled
 	meson compile -C build/shop
 	NODE_PATH="$PWD/build/shop/bindings/node/stage" exec node examples/node-shop/server.js "$@"
 }

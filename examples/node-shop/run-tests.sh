@@ -26,6 +26,11 @@ fi
 export NODE_PATH="$NODE_PATH:$work/node_modules"
 export KBP_SHOP_SCREENSHOTS="$work/screenshots"
 export KBP_CHROMIUM="$chromium"
+# Each shop a test starts keeps its store in a directory of its own under
+# this one, made afresh for the run and removed after it.
+KBP_SHOP_TEST_DATA=$(mktemp -d "$work/data.XXXXXX")
+export KBP_SHOP_TEST_DATA
+trap 'rm -rf "$KBP_SHOP_TEST_DATA"' EXIT
 rm -rf "$KBP_SHOP_SCREENSHOTS"
 echo "node-shop tests: screenshots in $KBP_SHOP_SCREENSHOTS"
 status=0

@@ -2,7 +2,8 @@
 // A web shop over the kbpipeline Node package: catalog, cart, checkout
 // through the sandbox gateway, a status page that waits for the order, and
 // admin pages for the job queue. Settings come from the environment (see
-// README.md beside this file); with none it runs on the memory store:
+// README.md beside this file); with none it keeps its data in the SQLite
+// file data/shop.db beside this file:
 //     NODE_PATH=<the staged kbpipeline package> node server.js
 'use strict';
 
@@ -25,6 +26,11 @@ function listen(server, port) {
   });
 }
 
+function storageNote(settings) {
+  if (settings.dataFile) return `, kept in ${settings.dataFile}`;
+  return settings.storage === 'memory:' ? ' (nothing is kept after exit)' : '';
+}
+
 async function main() {
   const settings = config.load();
   const server = createServer(settings);
@@ -39,8 +45,9 @@ async function main() {
 
   server.on('request', createShop({ p, config: settings, log, worker, url }));
 
-  // The storage URI may hold a password: only the backend's name is printed.
-  log(`storage: ${p.storageName}${settings.storage === 'memory:' ? ' (nothing is kept after exit)' : ''}`);
+  // The storage URI may hold a password: only the backend's name is printed,
+  // and the path of the shop's own file, which holds none.
+  log(`storage: ${p.storageName}${storageNote(settings)}`);
   log(settings.adminToken ? 'admin pages: sign in at /admin with KBP_SHOP_ADMIN_TOKEN'
     : 'admin pages: disabled (set KBP_SHOP_ADMIN_TOKEN to enable them)');
   log(`receipts: ${settings.receiptUrl ? 'posted to the mail relay (KBP_SHOP_RECEIPT_URL)' : 'written to this log'}`);

@@ -3,6 +3,12 @@
 // starts: a typo in a number must stop the shop, not run it with a default.
 'use strict';
 
+const path = require('node:path');
+
+// Beside server.js, so the shop finds its orders again wherever it is started from.
+const DATA_DIR = path.join(__dirname, '..', 'data');
+const DATA_FILE = 'shop.db';
+
 // Shorter tokens can be guessed through the login form.
 const ADMIN_TOKEN_MIN = 16;
 
@@ -44,7 +50,6 @@ function adminToken(env) {
 function load(env = process.env) {
   const port = integer(env, 'PORT', 8080, 0, 65535);
   const publicUrl = httpUrl(env, 'KBP_SHOP_PUBLIC_URL', null);
-  const storage = env.KBP_SHOP_STORAGE || 'memory:';
   const schema = env.KBP_SHOP_STORAGE_SCHEMA || null;
   if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new ConfigError('KBP_SHOP_STORAGE_SCHEMA must be a lower-case SQL identifier');
@@ -54,7 +59,7 @@ function load(env = process.env) {
     port,
     // Known only once listening when PORT is 0.
     publicUrl: publicUrl && publicUrl.origin,
-    storage,
+    ...storage(env),
     schema,
     adminToken: adminToken(env),
     intentTtlMs: integer(env, 'KBP_SHOP_INTENT_TTL_MS', 0, 1000, 30 * 86400000),
@@ -65,6 +70,20 @@ function load(env = process.env) {
     receiptAttempts: integer(env, 'KBP_SHOP_RECEIPT_ATTEMPTS', 5, 1, 1000),
     ...limits(env),
   };
+}
+
+/**
+ * The store: KBP_SHOP_STORAGE when set, else a SQLite file in the data
+ * directory (dataFile; null when the store is not the shop's own file).
+ */
+function storage(env) {
+  const chosen = env.KBP_SHOP_STORAGE || null;
+  const dir = env.KBP_SHOP_DATA_DIR || null;
+  // Either names where the data is: both would leave one of them silently unused.
+  if (chosen && dir) throw new ConfigError('set KBP_SHOP_STORAGE or KBP_SHOP_DATA_DIR, not both');
+  if (chosen) return { storage: chosen, dataFile: null };
+  const dataFile = path.resolve(dir ?? DATA_DIR, DATA_FILE);
+  return { storage: `sqlite:${dataFile}`, dataFile };
 }
 
 // What one client may hold or try: sessions, sign-in failures, connections, time.

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Every filter of the job table refuses a bad value with a 400 that says
-// which field and why, never a 500: on memory, and on PostgreSQL when
-// KBP_TEST_PG_URI is set (the paging cursor is checked by the store).
+// which field and why, never a 500: on the default store (SQLite), on
+// memory, and on PostgreSQL when KBP_TEST_PG_URI is set (the paging cursor
+// is checked by the store).
 'use strict';
 
 const { describe, test, before, after } = require('node:test');
@@ -33,7 +34,7 @@ const REFUSED = [
   ['since=1969-12-31T23:59', SINCE],
 ];
 
-const BACKENDS = [['memory', {}]];
+const BACKENDS = [['SQLite, the default', {}], ['memory', { KBP_SHOP_STORAGE: 'memory:' }]];
 if (PG_URI) BACKENDS.push(['PostgreSQL', { KBP_SHOP_STORAGE: PG_URI, KBP_SHOP_STORAGE_SCHEMA: `shop_filters_${process.pid}` }]);
 
 for (const [backend, env] of BACKENDS) {

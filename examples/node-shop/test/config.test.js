@@ -4,6 +4,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const path = require('node:path');
 const config = require('../lib/config');
 
 test('the limits have defaults and can be set', () => {
@@ -25,4 +26,22 @@ test('a bad limit stops the shop with the setting\'s name', () => {
   ]) {
     assert.throws(() => config.load(env), (err) => err instanceof config.ConfigError && err.message === message);
   }
+});
+
+test('the store is a SQLite file in the data directory unless KBP_SHOP_STORAGE names another', () => {
+  const d = config.load({});
+  assert.equal(d.dataFile, path.join(__dirname, '..', 'data', 'shop.db'));
+  assert.equal(d.storage, `sqlite:${d.dataFile}`);
+  const srv = config.load({ KBP_SHOP_DATA_DIR: '/srv/shop/' });
+  assert.deepEqual([srv.storage, srv.dataFile], ['sqlite:/srv/shop/shop.db', '/srv/shop/shop.db']);
+  assert.equal(config.load({ KBP_SHOP_DATA_DIR: 'state' }).dataFile, path.resolve('state', 'shop.db'));
+  for (const storage of ['memory:', 'postgresql://shop@db.internal/shop', 'sqlite:/var/lib/shop/kbp.db']) {
+    const s = config.load({ KBP_SHOP_STORAGE: storage });
+    assert.deepEqual([s.storage, s.dataFile], [storage, null]);
+  }
+});
+
+test('a store named twice stops the shop', () => {
+  assert.throws(() => config.load({ KBP_SHOP_STORAGE: 'memory:', KBP_SHOP_DATA_DIR: '/srv/shop' }),
+    (err) => err instanceof config.ConfigError && err.message === 'set KBP_SHOP_STORAGE or KBP_SHOP_DATA_DIR, not both');
 });

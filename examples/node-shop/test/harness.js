@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Starts the shop as a child process on a free port with its output
-// captured, launches Debian's chromium, and saves screenshots.
+// captured, each on a store of its own, launches Debian's chromium, and
+// saves screenshots.
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -14,11 +15,37 @@ const CHROMIUM = process.env.KBP_CHROMIUM || '/usr/bin/chromium';
 const SERVER = path.join(__dirname, '..', 'server.js');
 const SCREENSHOTS = process.env.KBP_SHOP_SCREENSHOTS || path.join(os.tmpdir(), 'node-shop-screenshots');
 const START_TIMEOUT_MS = 15000;
+// run-tests.sh names a fresh directory under the build directory and removes it after the run.
+const DATA_ROOT = process.env.KBP_SHOP_TEST_DATA || os.tmpdir();
 
 const newToken = () => crypto.randomBytes(24).toString('hex');
 
-/** The shop with `env` on top of a clean environment: no KBP_SHOP_* leaks in from the caller. */
+/** A new, empty data directory (KBP_SHOP_DATA_DIR); removeDataDir() removes it. */
+function newDataDir() {
+  return fs.mkdtempSync(path.join(DATA_ROOT, 'shop-'));
+}
+
+function removeDataDir(dir) {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * The shop with `env` on top of a clean environment: no KBP_SHOP_* leaks in
+ * from the caller. Unless env names the store, the shop keeps its default
+ * store, a SQLite file, in a data directory of its own that stop() removes:
+ * no test sees another's carts, orders or jobs.
+ */
 async function startShop(env = {}) {
+  const own = env.KBP_SHOP_STORAGE || env.KBP_SHOP_DATA_DIR ? null : newDataDir();
+  try {
+    return await spawnShop({ ...(own ? { KBP_SHOP_DATA_DIR: own } : {}), ...env }, own);
+  } catch (err) {
+    if (own) removeDataDir(own);
+    throw err;
+  }
+}
+
+async function spawnShop(env, own) {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KBP_SHOP_')));
   const child = spawn(process.execPath, [SERVER], {
     env: { ...base, PORT: '0', ...env },
@@ -52,6 +79,7 @@ async function startShop(env = {}) {
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       const [code] = await exited;
+      if (own) removeDataDir(own);
       return code;
     },
   };
@@ -82,4 +110,4 @@ async function waitFor(what, check, timeoutMs = 10000, everyMs = 100) {
   }
 }
 
-module.exports = { startShop, launchBrowser, screenshot, waitFor, newToken };
+module.exports = { startShop, newDataDir, removeDataDir, launchBrowser, screenshot, waitFor, newToken };

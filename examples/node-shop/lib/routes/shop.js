@@ -64,6 +64,14 @@ async function createIntent(app, session, key) {
   }
 }
 
+// A cart outlives its shopper's session, which a restart ends: the log names
+// it so an operator can still find it in the store.
+function openShopper(app, req, res) {
+  const session = app.shoppers.open(req, res);
+  app.log(`cart: ${session.cartId} opened for customer ${session.customerId}`);
+  return session;
+}
+
 function routes(router, app) {
   router.get('/', async ({ req, res }) => {
     sendHtml(res, 200, views.catalog(await catalog.list(app.p), app.shoppers.formToken(req, res)));
@@ -85,7 +93,7 @@ function routes(router, app) {
     const adding = validate.int(form, 'qty', 1, views.MAX_QTY);
     const qty = (known ? await qtyInCart(app, known, wanted) : 0) + adding;
     if (qty > views.MAX_QTY) throw badRequest(`At most ${views.MAX_QTY} of a product fit in one cart.`);
-    await setQty(app, known ?? app.shoppers.open(req, res), wanted, qty);
+    await setQty(app, known ?? openShopper(app, req, res), wanted, qty);
     redirect(res, '/cart');
   });
 
