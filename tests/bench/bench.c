@@ -850,6 +850,13 @@ static void print_and_free(cJSON *root)
 
 /* ---- PostgreSQL ------------------------------------------------------------ */
 
+static void free_probe(probe *pr)
+{
+	free(pr->call);
+	free(pr->ret);
+	free(pr->at);
+}
+
 #ifdef KBP_BENCH_POSTGRES
 
 #define PG_CLIENTS 3
@@ -1293,13 +1300,6 @@ static cJSON *start_latency_json(probe *pr, const pg_run *r, const char *how)
 	free(a);
 	free(b);
 	return o;
-}
-
-static void free_probe(probe *pr)
-{
-	free(pr->call);
-	free(pr->ret);
-	free(pr->at);
 }
 
 static int write_script(pg_run *r)
