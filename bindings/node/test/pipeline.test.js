@@ -136,6 +136,9 @@ function backendSuite(name, open) {
       const statuses = await Promise.all(waits);
       assert.deepEqual(new Set(statuses.map((s) => s.stage)), new Set(['confirmed']));
       assert.deepEqual(statuses.map((s) => s.intent_id), [...ids, ids[0]]);
+      // One read ends both waits of ids[0], and each gets an object of its own.
+      assert.deepEqual(statuses[40], statuses[0]);
+      assert.notEqual(statuses[40], statuses[0]);
       assert.ok(Date.now() - started < 10000, `the waits took ${Date.now() - started} ms`);
       await assert.rejects(p.orderWait('pi_none', 1000), rejects('KBP_ENOTFOUND'));
     });
