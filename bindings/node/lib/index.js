@@ -177,6 +177,13 @@ const FINAL_STAGES = new Set(['confirmed', 'failed']);
 const parseRedirect = (intent) => parseField(intent, 'redirect');
 const parsePayload = (job) => parseField(job, 'payload');
 
+// A job as kbpw_job_enqueue takes it, after the kind: [kind, payload JSON, unique key, priority, run at, max attempts].
+function jobSpec(kind, payload, o, where) {
+  const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  if (text === undefined) throw new TypeError(`${where}payload must be JSON-serializable`);
+  return [kind, text, dflt(o.uniqueKey), zero(o.priority), zero(o.runAt), zero(o.maxAttempts)];
+}
+
 // A health threshold: null/undefined keep the library's default (-1 to the helper).
 function threshold(value, what) {
   if (value === undefined || value === null) return -1;
@@ -250,17 +257,31 @@ const CALLS = {
   jobEnqueue: {
     c: 'kbpw_job_enqueue',
     outs: 2,
-    args: (kind, payload = {}, opts = undefined) => {
-      const o = options(opts, 'options');
-      const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
-      if (text === undefined) throw new TypeError('payload must be JSON-serializable');
-      return [kind, text, dflt(o.uniqueKey), zero(o.priority), zero(o.runAt), zero(o.maxAttempts)];
-    },
+    args: (kind, payload = {}, opts = undefined) => jobSpec(kind, payload, options(opts, 'options'), ''),
     then: ([id, exists], [, , opts]) => {
       if (!exists) return id;
       const err = libraryError('KBP_EEXISTS', `job ${id} already holds the unique key '${opts.uniqueKey}'`);
       err.jobId = id;
       throw err;
+    },
+  },
+  /**
+   * Enqueues a batch of jobs in one storage step (kbp_jobs_enqueue(3)):
+   * each job is { kind, payload?, uniqueKey?, priority?, runAt?, maxAttempts? },
+   * as jobEnqueue takes them. Resolves to { ids, created }: ids[i] is job
+   * i's id or, when a live job (one earlier in the batch included) holds its
+   * unique key, that job's; created counts the new jobs. One refused job
+   * (its index in the message), or more than 10,000, enqueues none.
+   */
+  jobsEnqueue: {
+    c: 'kbpw_jobs_enqueue',
+    outs: 1,
+    args: (jobs) => {
+      if (!Array.isArray(jobs)) throw new TypeError('jobs must be an array');
+      return [jobs.map((job, i) => {
+        const o = options(job, `jobs[${i}]`);
+        return jobSpec(o.kind, o.payload === undefined ? {} : o.payload, o, `jobs[${i}].`);
+      })];
     },
   },
   /** A page of jobs, newest first: { jobs, next_after }. state: a job state name ('available' …
