@@ -195,11 +195,13 @@ def check_node(args, inst, work):
     env = dict(os.environ, PKG_CONFIG_SYSROOT_DIR=str(inst.dest),
                PKG_CONFIG_PATH=str(lib / "pkgconfig"))
     env.pop("GYP_DEFINES", None)
-    # The package's folder as in the source tree: binding.gyp reads ../kbpipeline.i.
+    # The package's folder as in the source tree: binding.gyp reads ../kbpipeline.i,
+    # which includes the other interface files beside it.
     src = Path(args.srcdir) / "bindings"
     pkg = work / "bindings" / "node"
     pkg.mkdir(parents=True)
-    shutil.copy(src / "kbpipeline.i", pkg.parent)
+    for interface in src.glob("*.i"):
+        shutil.copy(interface, pkg.parent)
     for name in ("package.json", "package-lock.json", "binding.gyp", "runtime.swg",
                  "async.swg"):
         shutil.copy(src / "node" / name, pkg)
