@@ -11,7 +11,7 @@
 //
 // The lag is reported, beside that of an idle event loop in a thread of this
 // process over the same time, not asserted: on 2 cores its p99 stayed under
-// 10 ms in every run while the machine was shared with other work (2.2 to
+// 10 ms in every run while the machine was shared with other work (2.0 to
 // 7.3 ms, while an idle loop saw up to 36 ms), but not while a compiler kept
 // both cores busy (13 to 53 ms, the idle loop beside it 8 to 52 ms).
 //
