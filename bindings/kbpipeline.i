@@ -63,6 +63,7 @@
 %ignore kbp_gateway_add_esewa;
 %ignore kbp_gateway_add_khalti;
 %ignore kbp_job_enqueue;
+%ignore kbp_jobs_enqueue;
 %ignore kbp_job_register;
 %ignore kbp_worker_start;
 %ignore kbp_order_wait;
@@ -812,6 +813,8 @@ static int kbpw_health_check(kbp_health **out, kbp_pipeline *p, int64_t stuck_cr
 	return kbp_health_check(out, p, &t);
 }
 %}
+
+%include "jobs_batch.i"
 
 /* ------------------------------------------------------------------ */
 /* Job handlers written in the host language                            */

@@ -23,6 +23,8 @@ EXPECT = {
         r"order ORD-[0-9A-Z]+: confirmed",
     ],
     "receipts-python": [
+        r"batch: 1 new of 2",
+        r"receipt for pi_[0-9a-z]+",
         r"receipt for pi_[0-9a-z]+",
         r"confirmed ORD-[0-9A-Z]+",
         r"refused: -5 'tea-250g' is out of stock: 8 available, 50 wanted",
@@ -30,6 +32,8 @@ EXPECT = {
     "receipts-node": [
         r"confirmed ORD-[0-9A-Z]+",
         r"receipt for pi_[0-9a-z]+",
+        r"receipt for pi_[0-9a-z]+",
+        r"batch: 1 new of 2",
         r"refused: KBP_EOUTOFSTOCK 'tea-250g' is out of stock: 8 available, 50 wanted",
     ],
 }

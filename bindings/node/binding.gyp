@@ -17,6 +17,7 @@
           "action_name": "swig",
           "inputs": [
             "<(kbp_root)/bindings/kbpipeline.i",
+            "<(kbp_root)/bindings/jobs_batch.i",
             "<(kbp_root)/bindings/node/runtime.swg",
             "<(kbp_root)/bindings/node/async.swg",
           ],

@@ -13,11 +13,12 @@ async function main() {
     priceMinor: 45000, onHand: 10 });                     // paisa, stock
   await p.cartSetItem('cart-1', 'customer-1', 'tea-250g', 2);
 
-  let receiptSent;
-  const sent = new Promise((resolve) => { receiptSent = resolve; });
+  let receipts = 0;
+  let receiptsSent;
+  const sent = new Promise((resolve) => { receiptsSent = resolve; });
   p.jobRegister('send_receipt', async (job) => {          // your own jobs, in JavaScript
     console.log('receipt for', job.payload.intentId);
-    receiptSent();
+    if (++receipts === 2) receiptsSent();
   });
   const worker = p.workerStart({ threads: 2 });           // library threads, woken at once
 
@@ -28,7 +29,12 @@ async function main() {
   const status = await p.orderWait(intent.id, 5000);      // off the event loop
   console.log(status.stage, status.order_number);
   await p.jobEnqueue('send_receipt', { intentId: intent.id });
+  const batch = await p.jobsEnqueue([                     // many jobs in one storage step;
+    { kind: 'send_receipt', payload: { intentId: intent.id }, uniqueKey: 'copy' },
+    { kind: 'send_receipt', payload: { intentId: intent.id }, uniqueKey: 'copy' },
+  ]);                                                     // one live job per unique key
   await sent;
+  console.log('batch:', batch.created, 'new of', batch.ids.length);
 
   try {
     await p.cartSetItem('cart-2', 'customer-2', 'tea-250g', 50);

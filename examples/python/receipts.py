@@ -19,6 +19,11 @@ with kbpipeline.Pipeline(storage="memory:") as p:
         print("receipt for", job.payload["intent_id"])
 
     p.job_enqueue("send_receipt", {"intent_id": intent.id})
+    batch = p.jobs_enqueue([                         # many jobs in one storage step;
+        {"kind": "send_receipt", "payload": {"intent_id": intent.id}, "unique_key": "copy"},
+        {"kind": "send_receipt", "payload": {"intent_id": intent.id}, "unique_key": "copy"},
+    ])                                               # one live job per unique key
+    print("batch:", batch.created, "new of", len(batch.ids))
     p.worker_run_once()
     status = p.order_wait(intent.id, timeout_ms=5000)
     print(status.stage, status.order_number)

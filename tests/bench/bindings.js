@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // One shopper's orders through the Node binding: the same steps per order as
-// kbp-bench's inline scenario, once with the synchronous forms (binding
-// "node") and once with the Promise forms, each call on libuv's thread pool
-// ("node-promise"). runOnce goes through the thread pool in both (it may run
-// JavaScript handlers); the order is then final, so its status is read
-// directly rather than waited for. Beside each rate: the event loop's lag
-// while it ran (perf_hooks.monitorEventLoopDelay, p99 and max, in ms), which
-// the synchronous forms add to every other request of the process.
+// bindings.c, once with the synchronous forms (binding "node") and once with
+// the Promise forms, each call on libuv's thread pool ("node-promise").
+// runOnce goes through the thread pool in both (it may run JavaScript
+// handlers); the order is then final, so its status is read directly rather
+// than waited for. Beside each rate: the event loop's lag while it ran
+// (perf_hooks.monitorEventLoopDelay, p50, p99 and max, in ms), which the
+// synchronous forms add to every other request of the process.
 // Prints one JSON object per form. bindings.sh runs it beside the C bench.
 //
 //     node bindings.js ORDERS [STORAGE]      (STORAGE: memory: or a PostgreSQL URI)
@@ -60,8 +60,9 @@ async function measure(p, storage, binding, orders) {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   lag.disable();
   return {
-    binding, storage: storage.split(':')[0], orders, seconds: Number(seconds.toFixed(3)),
+    binding, storage: storage === 'memory:' ? 'memory' : 'postgresql', orders, seconds: Number(seconds.toFixed(3)),
     orders_per_s: Math.round(orders / seconds), us_per_order: Number((seconds * 1e6 / orders).toFixed(1)),
+    lag_p50_ms: Number((lag.percentile(50) / 1e6).toFixed(2)),
     lag_p99_ms: Number((lag.percentile(99) / 1e6).toFixed(2)), lag_max_ms: Number((lag.max / 1e6).toFixed(2)),
   };
 }

@@ -1,22 +1,23 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""One shopper's orders through the Python binding, on the memory backend: the
-same steps per order as kbp-bench's inline scenario (cart_set_item,
-intent_create, sandbox_pay, payment_verify, worker_run_once, order_wait).
-Prints one JSON object. bindings.sh runs it beside the C bench.
+"""One shopper's orders through the Python binding: the same steps per order
+as bindings.c (cart_set_item, intent_create, sandbox_pay, payment_verify,
+worker_run_once, order_wait). Prints one JSON object. bindings.sh runs it
+beside the C bench.
 
-Also measures a Python clock callback's cost per order: the same orders on a
-pipeline whose clock is a Python callable, in rounds interleaved with the
-baseline's (the system clock, from C) so that the machine's load touches both
-alike. "orders_per_s" is the baseline's; "python_clock" holds the other's
-figures, the difference per order, and, less noisy on a busy machine, the
-cost of one clock call (pipeline.now() timed on both) times the calls an
-order makes.
+On memory it also measures a Python clock callback's cost per order: the
+same orders on a pipeline whose clock is a Python callable, in rounds
+interleaved with the baseline's (the system clock, from C) so that the
+machine's load touches both alike. "orders_per_s" is the baseline's;
+"python_clock" holds the other's figures, the difference per order, and,
+less noisy on a busy machine, the cost of one clock call (pipeline.now()
+timed on both) times the calls an order makes.
 
-    bindings.py ORDERS
+    bindings.py ORDERS [STORAGE]      (STORAGE: memory: or a PostgreSQL URI)
 """
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -39,9 +40,12 @@ class CountingClock:
         return time.time_ns() // 1000000
 
 
-def run(orders, clock=None):
+def run(orders, clock=None, storage="memory:"):
     """(seconds for ORDERS orders after a warm-up of a tenth as many, ns per now() call)"""
-    with kbpipeline.Pipeline(storage="memory:", clock=clock) as p:
+    schema = None if storage == "memory:" else "kbp_bench_py_%d" % os.getpid()
+    if schema:
+        kbpipeline.migrate(storage, schema)
+    with kbpipeline.Pipeline(storage=storage, storage_schema=schema, clock=clock) as p:
         p.add_sandbox_gateway()
         p.vendor_put("bench-vendor", "Bench Vendor")
         for i in range(N_SKUS):
@@ -70,6 +74,13 @@ def run(orders, clock=None):
 
 def main():
     orders = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
+    storage = sys.argv[2] if len(sys.argv) > 2 else "memory:"
+    if storage != "memory:":
+        seconds, _ = run(orders, storage=storage)
+        print(json.dumps({"binding": "python", "storage": "postgresql", "orders": orders,
+                          "seconds": round(seconds, 3), "orders_per_s": round(orders / seconds),
+                          "us_per_order": round(seconds * 1e6 / orders, 1)}))
+        return
     base, hooked = [], []
     clock = CountingClock()
     for r in range(ROUNDS):
@@ -89,8 +100,9 @@ def main():
         "us_per_order_from_now": round(calls * (now_hooked_ns - now_ns) / 1000, 2),
         "rounds": ROUNDS,
     }
-    print(json.dumps({"binding": "python", "orders": orders, "seconds": round(seconds, 3),
-                      "orders_per_s": round(orders / seconds), "python_clock": cost}))
+    print(json.dumps({"binding": "python", "storage": "memory", "orders": orders,
+                      "seconds": round(seconds, 3), "orders_per_s": round(orders / seconds),
+                      "us_per_order": round(seconds * 1e6 / orders, 1), "python_clock": cost}))
     # bindings.sh keeps stdout for its table: the clock's figures are shown here.
     print("python clock callback: %+.2f us per order measured, %d orders/s against %d with "
           "the system clock; %s calls per order at %+d ns each (now(): %d ns against %d) = "

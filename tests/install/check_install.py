@@ -196,11 +196,13 @@ def check_node(args, inst, work):
                PKG_CONFIG_PATH=str(lib / "pkgconfig"))
     env.pop("GYP_DEFINES", None)
     # The package's folder as in the source tree: binding.gyp reads ../kbpipeline.i,
-    # and the structs' field lists its converters expand, ../../lib/core/fields.h.
+    # which includes the other interface files beside it, and the structs' field
+    # lists its converters expand, ../../lib/core/fields.h.
     src = Path(args.srcdir) / "bindings"
     pkg = work / "bindings" / "node"
     pkg.mkdir(parents=True)
-    shutil.copy(src / "kbpipeline.i", pkg.parent)
+    for interface in src.glob("*.i"):
+        shutil.copy(interface, pkg.parent)
     (work / "lib" / "core").mkdir(parents=True)
     shutil.copy(Path(args.srcdir) / "lib" / "core" / "fields.h", work / "lib" / "core")
     for name in ("package.json", "package-lock.json", "binding.gyp", "runtime.swg",

@@ -177,6 +177,13 @@ const FINAL_STAGES = new Set(['confirmed', 'failed']);
 const parseRedirect = (intent) => parseField(intent, 'redirect');
 const parsePayload = (job) => parseField(job, 'payload');
 
+// A job as kbpw_job_enqueue takes it, after the kind: [kind, payload JSON, unique key, priority, run at, max attempts].
+function jobSpec(kind, payload, o, where) {
+  const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  if (text === undefined) throw new TypeError(`${where}payload must be JSON-serializable`);
+  return [kind, text, dflt(o.uniqueKey), zero(o.priority), zero(o.runAt), zero(o.maxAttempts)];
+}
+
 // A health threshold: null/undefined keep the library's default (-1 to the helper).
 function threshold(value, what) {
   if (value === undefined || value === null) return -1;
@@ -250,17 +257,31 @@ const CALLS = {
   jobEnqueue: {
     c: 'kbpw_job_enqueue',
     outs: 2,
-    args: (kind, payload = {}, opts = undefined) => {
-      const o = options(opts, 'options');
-      const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
-      if (text === undefined) throw new TypeError('payload must be JSON-serializable');
-      return [kind, text, dflt(o.uniqueKey), zero(o.priority), zero(o.runAt), zero(o.maxAttempts)];
-    },
+    args: (kind, payload = {}, opts = undefined) => jobSpec(kind, payload, options(opts, 'options'), ''),
     then: ([id, exists], [, , opts]) => {
       if (!exists) return id;
       const err = libraryError('KBP_EEXISTS', `job ${id} already holds the unique key '${opts.uniqueKey}'`);
       err.jobId = id;
       throw err;
+    },
+  },
+  /**
+   * Enqueues a batch of jobs in one storage step (kbp_jobs_enqueue(3)):
+   * each job is { kind, payload?, uniqueKey?, priority?, runAt?, maxAttempts? },
+   * as jobEnqueue takes them. Resolves to { ids, created }: ids[i] is job
+   * i's id or, when a live job (one earlier in the batch included) holds its
+   * unique key, that job's; created counts the new jobs. One refused job
+   * (its index in the message), or more than 10,000, enqueues none.
+   */
+  jobsEnqueue: {
+    c: 'kbpw_jobs_enqueue',
+    outs: 1,
+    args: (jobs) => {
+      if (!Array.isArray(jobs)) throw new TypeError('jobs must be an array');
+      return [jobs.map((job, i) => {
+        const o = options(job, `jobs[${i}]`);
+        return jobSpec(o.kind, o.payload === undefined ? {} : o.payload, o, `jobs[${i}].`);
+      })];
     },
   },
   /** A page of jobs, newest first: { jobs, next_after }. state: a job state name ('available' …
@@ -326,7 +347,7 @@ class Pipeline {
   #idle = [];
   #workers = new Set();
   #held; // what the FinalizationRegistry closes: { handle, watch }
-  #waits = new Map(); // intent id -> the wake-up functions of its orderWaits
+  #waits = new Map(); // intent id -> its orderWaits: { resolve, reject, timer }
 
   /**
    * @param {object} [opts] storage ('memory:' or a PostgreSQL URI) and kbp_options'
@@ -399,13 +420,10 @@ class Pipeline {
     const h = this.#open();
     if (!this.#held.watch) {
       const self = new WeakRef(this);
-      this.#held.watch = c.kbpw_order_watch_open(OUT, h, (ids) => self.deref()?.#ordersChanged(ids));
+      this.#held.watch = c.kbpw_order_watch_open(OUT, h,
+        (ids, results) => self.deref()?.#ordersFinal(ids, results));
     }
     return this.#held.watch;
-  }
-
-  #ordersChanged(ids) {
-    for (const id of ids) this.#waits.get(id)?.forEach((wake) => wake());
   }
 
   _forgetWorker(w) {
@@ -490,53 +508,66 @@ class Pipeline {
    * Resolves when the order is confirmed or failed; rejects with KBP_ETIMEOUT
    * (its `status` the latest) when timeoutMs passes first. A wait holds no
    * thread: the pipeline's order watch (kbp_order_watch_open(3)) says when
-   * the order may have changed, and the status is read again then, off the
-   * event loop, so thousands of waits can be in flight.
+   * the order may have changed, and its two threads read the status then;
+   * the event loop hears only of final orders, many in one callback, so
+   * thousands of waits can be in flight.
    */
-  async orderWait(intentId, timeoutMs = 10000) {
-    if (typeof timeoutMs !== 'number') throw new TypeError('timeoutMs must be a number');
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > ORDER_WAIT_MAX_MS) {
-      throw new RangeError(`timeoutMs must be an integer 0 ..= ${ORDER_WAIT_MAX_MS}`);
-    }
-    const watch = this.#orderWatch();
-    // Watched before the first read, so that no change slips between the two.
-    c.kbpw_order_watch_add(watch, intentId);
-    this.#busy++;
-    let woken = false;
-    let wakeUp = null;
-    const wake = () => {
-      woken = true;
-      wakeUp?.();
-    };
-    const waits = this.#waits.get(intentId) ?? new Set();
-    this.#waits.set(intentId, waits.add(wake));
-    let timer;
-    const expired = new Promise((resolve) => {
-      timer = setTimeout(resolve, timeoutMs, true);
-    });
+  orderWait(intentId, timeoutMs = 10000) {
     try {
-      for (let late = false; ;) {
-        woken = false;
-        const status = await this.orderStatus(intentId);
-        if (FINAL_STAGES.has(status.stage)) return status;
-        if (late) {
-          const err = libraryError('KBP_ETIMEOUT',
-            `order of intent ${intentId} still ${status.stage} after ${timeoutMs} ms`);
-          err.status = status;
-          throw err;
-        }
-        // Asleep until the watch reports the intent, or time is up (one more read, the latest).
-        if (!woken) late = await Promise.race([new Promise((resolve) => { wakeUp = resolve; }), expired]) === true;
-        wakeUp = null;
+      if (typeof timeoutMs !== 'number') throw new TypeError('timeoutMs must be a number');
+      if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > ORDER_WAIT_MAX_MS) {
+        throw new RangeError(`timeoutMs must be an integer 0 ..= ${ORDER_WAIT_MAX_MS}`);
       }
-    } finally {
-      clearTimeout(timer);
-      waits.delete(wake);
-      if (waits.size === 0) {
-        this.#waits.delete(intentId);
-        c.kbpw_order_watch_remove(watch, intentId);
+      // Watched, and its status read once by the watch: the wait ends when the watch says it is final.
+      c.kbpw_order_watch_add(this.#orderWatch(), intentId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#busy++;
+    return new Promise((resolve, reject) => {
+      const wait = { resolve, reject, timer: null };
+      wait.timer = setTimeout(() => this.#orderWaitLate(intentId, wait, timeoutMs), timeoutMs);
+      const waits = this.#waits.get(intentId);
+      if (waits) waits.add(wait);
+      else this.#waits.set(intentId, new Set([wait]));
+    });
+  }
+
+  // Time is up: the wait stops listening and reads the status one last time.
+  #orderWaitLate(intentId, wait, timeoutMs) {
+    const waits = this.#waits.get(intentId);
+    waits.delete(wait);
+    if (waits.size === 0) this.#unwatch(intentId);
+    this.orderStatus(intentId).then((status) => {
+      if (FINAL_STAGES.has(status.stage)) return status;
+      const err = libraryError('KBP_ETIMEOUT',
+        `order of intent ${intentId} still ${status.stage} after ${timeoutMs} ms`);
+      err.status = status;
+      throw err;
+    }).then(wait.resolve, wait.reject).finally(() => this.#release());
+  }
+
+  #unwatch(intentId) {
+    this.#waits.delete(intentId);
+    c.kbpw_order_watch_remove(this.#held.watch, intentId);
+  }
+
+  // From the order watch: the orders that are final (or could not be read);
+  // their waits end, all in this one pass.
+  #ordersFinal(ids, results) {
+    for (let i = 0; i < ids.length; i++) {
+      const waits = this.#waits.get(ids[i]);
+      if (waits === undefined) continue;
+      this.#unwatch(ids[i]);
+      const result = results[i];
+      let first = true;
+      for (const wait of waits) {
+        clearTimeout(wait.timer);
+        if (result instanceof Error) wait.reject(result);
+        else wait.resolve(first ? result : { ...result });
+        first = false;
+        this.#release();
       }
-      this.#release();
     }
   }
 

@@ -136,6 +136,9 @@ function backendSuite(name, open) {
       const statuses = await Promise.all(waits);
       assert.deepEqual(new Set(statuses.map((s) => s.stage)), new Set(['confirmed']));
       assert.deepEqual(statuses.map((s) => s.intent_id), [...ids, ids[0]]);
+      // One read ends both waits of ids[0], and each gets an object of its own.
+      assert.deepEqual(statuses[40], statuses[0]);
+      assert.notEqual(statuses[40], statuses[0]);
       assert.ok(Date.now() - started < 10000, `the waits took ${Date.now() - started} ms`);
       await assert.rejects(p.orderWait('pi_none', 1000), rejects('KBP_ENOTFOUND'));
     });
@@ -165,6 +168,70 @@ function backendSuite(name, open) {
       assert.throws(() => p.jobEnqueueSync('email', {}, { uniqueKey: 'k' }) &&
         p.jobEnqueueSync('email', {}, { uniqueKey: 'k' }), (err) => rejects('KBP_EEXISTS')(err) &&
         typeof err.jobId === 'string');
+    });
+
+    test('jobsEnqueue: a batch in one step, each job answered, the new ones counted', async () => {
+      const q = shop(open);
+      try {
+        const held = q.jobEnqueueSync('mail', { to: 'held' }, { uniqueKey: 'held' });
+        const { ids, created } = await q.jobsEnqueue([
+          { kind: 'mail', payload: { to: 'a' }, uniqueKey: 'new', priority: 5 },
+          { kind: 'mail', payload: { to: 'b' }, uniqueKey: 'new' },
+          { kind: 'mail', payload: { to: 'c' }, uniqueKey: 'held' },
+          { kind: 'mail', payload: '{"to":"d"}', maxAttempts: 2, runAt: 1 },
+          { kind: 'report' },
+        ]);
+        assert.equal(ids.length, 5);
+        assert.equal(created, 3);
+        // A key held in the batch answers with its first job; one held before, with that job.
+        assert.equal(ids[1], ids[0]);
+        assert.equal(ids[2], held);
+        assert.equal(new Set([held, ids[0], ids[3], ids[4]]).size, 4);
+        const first = await q.jobGet(ids[0]);
+        assert.deepEqual([first.kind, first.payload, first.priority, first.unique_key, first.state],
+          ['mail', { to: 'a' }, 5, 'new', 'available']);
+        assert.deepEqual([q.jobGetSync(ids[3]).payload, q.jobGetSync(ids[3]).max_attempts], [{ to: 'd' }, 2]);
+        assert.deepEqual(q.jobGetSync(ids[4]).payload, {});
+        assert.equal(q.metricsSync().jobs.available, 4);
+
+        const again = q.jobsEnqueueSync([{ kind: 'mail', uniqueKey: 'new' }, { kind: 'report' }]);
+        assert.equal(again.ids[0], ids[0]);
+        assert.equal(again.created, 1);
+        assert.deepEqual(q.jobsEnqueueSync([]), { ids: [], created: 0 });
+        assert.equal(q.metricsSync().jobs.available, 5);
+      } finally {
+        await q.close();
+      }
+    });
+
+    test('jobsEnqueue refuses a bad batch whole, in both forms', { timeout: 60000 }, async () => {
+      const q = shop(open);
+      const good = { kind: 'mail', payload: { to: 'a' } };
+      const library = (code, message) => (err) => rejects(code)(err) && message.test(err.message);
+      const type = (message) => (err) => err instanceof TypeError && err.message === message;
+      const cases = [
+        [[good, good, { kind: 'mail', priority: 999 }], library('KBP_EINVAL', /^jobs\[2\]: priority/)],
+        [[good, { kind: 'mail', payload: '[1]' }], library('KBP_EPARSE', /^jobs\[1\]: /)],
+        [[good, { kind: 'mail', uniqueKey: 'k'.repeat(100000) }], library('KBP_ETOOBIG', /^jobs\[1\]: /)],
+        [Array(10001).fill(good), library('KBP_ETOOBIG', /^10001 jobs exceed the batch limit of 10000$/)],
+        [[good, { kind: 'mail', priority: 'high' }], type('jobs[1].priority must be a number')],
+        [[good, { payload: {} }], type('jobs[1].kind must be a string')],
+        [[good, 'mail'], type('jobs[1] must be an object')],
+        [[good, { kind: 'mail', payload: { n: 1n } }], TypeError],
+        ['mail', type('jobs must be an array')],
+      ];
+      try {
+        for (const [jobs, check] of cases) {
+          await assert.rejects(q.jobsEnqueue(jobs), check);
+          assert.throws(() => q.jobsEnqueueSync(jobs), check);
+        }
+        assert.equal(q.metricsSync().jobs.available, 0);
+        // The limit itself is one batch.
+        assert.equal((await q.jobsEnqueue(Array(10000).fill(good))).created, 10000);
+        assert.equal(q.metricsSync().jobs.available, 10000);
+      } finally {
+        await q.close();
+      }
     });
 
     test('a handler that throws a non-Error fails its job with a message', { timeout: 30000 }, async () => {

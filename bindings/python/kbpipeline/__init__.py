@@ -32,7 +32,7 @@ that would wait for the handler or callback itself.
 
 import asyncio
 import atexit
-import collections
+import collections.abc
 import importlib.util
 import json
 import logging
@@ -277,6 +277,32 @@ def _json_field(record, key):
     if isinstance(text, str):
         record[key] = json.loads(text)
     return record
+
+
+def _payload_text(payload):
+    """A job's payload as JSON text: a dict (None: {}), or text passed as it is."""
+    if payload is None:
+        return "{}"
+    return payload if isinstance(payload, str) else json.dumps(payload)
+
+
+_JOB_SPEC_DEFAULTS = {"payload": None, "unique_key": None, "priority": 0, "run_at": 0,
+                      "max_attempts": 0}
+
+
+def _job_spec(i, job):
+    """jobs_enqueue()'s job i as the extension takes it: (kind, payload, unique_key, priority,
+    run_at, max_attempts)."""
+    if not isinstance(job, collections.abc.Mapping):
+        raise TypeError("jobs[%d] must be a dict, not %s" % (i, type(job).__name__))
+    unknown = set(job) - set(_JOB_SPEC_DEFAULTS) - {"kind"}
+    if unknown:
+        raise TypeError("jobs[%d] has unknown keys: %s" % (i, ", ".join(sorted(map(str, unknown)))))
+    if "kind" not in job:
+        raise TypeError("jobs[%d] has no kind" % i)
+    f = dict(_JOB_SPEC_DEFAULTS, **job)
+    return (f["kind"], _payload_text(f["payload"]), f["unique_key"], f["priority"], f["run_at"],
+            f["max_attempts"])
 
 
 def _job(record):
@@ -676,18 +702,27 @@ class Pipeline:
         With ``unique_key`` held by a live job, raises AlreadyExists whose
         ``job_id`` is that job's.
         """
-        if payload is None:
-            payload = "{}"
-        elif not isinstance(payload, str):
-            payload = json.dumps(payload)
-        job_id, exists = self._call(_c.kbpw_job_enqueue, kind, payload, unique_key, priority,
-                                    run_at, max_attempts)
+        job_id, exists = self._call(_c.kbpw_job_enqueue, kind, _payload_text(payload), unique_key,
+                                    priority, run_at, max_attempts)
         if exists:
             e = AlreadyExists(_c.KBP_EEXISTS,
                               "job %s already holds the unique key %r" % (job_id, unique_key))
             e.job_id = job_id
             raise e
         return job_id
+
+    def jobs_enqueue(self, jobs):
+        """Enqueues a batch of jobs in one storage step (kbp_jobs_enqueue(3)).
+
+        Each job is a dict of job_enqueue()'s arguments: ``kind``, and
+        optionally ``payload``, ``unique_key``, ``priority``, ``run_at`` and
+        ``max_attempts``. Returns Record(ids=[…], created=n): ids[i] is job
+        i's id or, when a live job (one earlier in the batch included) holds
+        its unique key, that job's; ``created`` counts the new jobs. One
+        refused job (its index in the message), or more than 10,000,
+        enqueues none.
+        """
+        return self._call(_c.kbpw_jobs_enqueue, [_job_spec(i, job) for i, job in enumerate(jobs)])
 
     def job_register(self, kind, handler=None):
         """Runs ``handler(job)`` for jobs of ``kind``; usable as a decorator.

@@ -202,6 +202,60 @@ class PipelineCase:
         self.assertEqual(cm.exception.job_id, first)
         self.assertEqual(kbpipeline.strerror(_c.KBP_EOUTOFSTOCK), _c.kbp_strerror(-5))
 
+    # -------------------------------------------------------- batch enqueue
+
+    def available_jobs(self):
+        return self.p.metrics().jobs.available
+
+    def test_jobs_enqueue_answers_each_job_and_counts_the_new(self):
+        p = self.p
+        held = p.job_enqueue("mail", {"to": "held"}, unique_key="held-" + self.u)
+        key = "new-" + self.u
+        batch = p.jobs_enqueue([
+            {"kind": "mail", "payload": {"to": "a"}, "unique_key": key, "priority": 5},
+            {"kind": "mail", "payload": {"to": "b"}, "unique_key": key},
+            {"kind": "mail", "payload": {"to": "c"}, "unique_key": "held-" + self.u},
+            {"kind": "mail", "payload": '{"to": "d"}', "max_attempts": 2, "run_at": 1},
+            {"kind": "report"},
+        ])
+        ids = batch.ids
+        self.assertEqual((len(ids), batch.created), (5, 3))
+        # A key held in the batch answers with its first job; one held before, with that job.
+        self.assertEqual(ids[1], ids[0])
+        self.assertEqual(ids[2], held)
+        self.assertEqual(len({held, ids[0], ids[3], ids[4]}), 4)
+        first = p.job_get(ids[0])
+        self.assertEqual((first.kind, first.payload, first.priority, first.unique_key, first.state),
+                         ("mail", {"to": "a"}, 5, key, "available"))
+        self.assertEqual((p.job_get(ids[3]).payload, p.job_get(ids[3]).max_attempts), ({"to": "d"}, 2))
+        self.assertEqual(p.job_get(ids[4]).payload, {})
+        self.assertEqual(p.job_get(held).payload, {"to": "held"})
+        self.assertEqual(self.available_jobs(), 4)
+        self.assertEqual(p.jobs_enqueue([]).as_dict(), {"ids": [], "created": 0})
+
+    def test_jobs_enqueue_refuses_a_bad_batch_whole(self):
+        p = self.p
+        good = {"kind": "mail", "payload": {"to": "a"}}
+        cases = [
+            ([good, good, {"kind": "mail", "priority": 999}], kbpipeline.InvalidArgument,
+             r"^jobs\[2\]: priority"),
+            ([good, {"kind": "mail", "payload": "[1]"}], kbpipeline.ParseError, r"^jobs\[1\]: "),
+            ([good, {"kind": "mail", "unique_key": "k" * 100000}], kbpipeline.TooBig, r"^jobs\[1\]: "),
+            ([good] * 10001, kbpipeline.TooBig, r"^10001 jobs exceed the batch limit of 10000$"),
+            ([good, {"kind": "mail", "priority": "high"}], TypeError,
+             r"^jobs\[1\]\.priority must be int, not str$"),
+            ([good, {"kind": "mail", "unique": "k"}], TypeError, r"^jobs\[1\] has unknown keys: unique$"),
+            ([good, {"payload": {}}], TypeError, r"^jobs\[1\] has no kind$"),
+            ([good, {"kind": "mail", "payload": {"at": object()}}], TypeError, "JSON serializable"),
+        ]
+        for jobs, error, message in cases:
+            with self.subTest(message=message), self.assertRaisesRegex(error, message):
+                p.jobs_enqueue(jobs)
+        self.assertEqual(self.available_jobs(), 0)
+        # The limit itself is one batch.
+        self.assertEqual(p.jobs_enqueue([good] * 10000).created, 10000)
+        self.assertEqual(self.available_jobs(), 10000)
+
     # -------------------------------------------------------- job handlers
 
     def test_python_job_handler_runs(self):
@@ -451,7 +505,8 @@ class PipelineCase:
             "cart_remove_item": ("c", "u", "s"), "cart_get": ("c",), "intent_create": ("c",),
             "intent_get": ("pi_x",), "intent_cancel": ("pi_x",), "sandbox_pay": ("pi_x",),
             "payment_verify": ("sandbox", "data=x"), "verifications": ("pi_x",),
-            "job_enqueue": ("k",), "job_register": ("k", lambda job: None),
+            "job_enqueue": ("k",), "jobs_enqueue": ([{"kind": "k"}],),
+            "job_register": ("k", lambda job: None),
             "worker_run_once": (), "worker_start": (), "jobs_list": (), "job_get": ("j",),
             "job_retry": ("j",), "job_cancel": ("j",), "jobs_rescue": (),
             "jobs_requeue_stale": (),
