@@ -154,9 +154,13 @@ int pg_facts_read(kbp_storage *st, kbp_txn *tx, const kbp_facts_query *q, kbp_fa
 	(void)st;
 	rc = write ? pipeline(t->c, qs, 2, &res, &lost) : pipeline(t->c, qs + 1, 1, &res, &lost);
 	t->begun = write && !lost;
-	/* Nothing was committed: the library may run the step again on a fresh connection. */
+	/*
+	 * Nothing was committed, but the server may be going down: the caller
+	 * hears of it (KBP_ESTORAGE) rather than a conflict, and the next call
+	 * opens a fresh connection.
+	 */
 	if (lost)
-		return kbp_error_set(KBP_ECONFLICT, "connection to PostgreSQL lost before the commit");
+		return rc;
 	if (rc == 0)
 		rc = res ? parse_answer(out, res) : kbp_error_set(KBP_ESTORAGE, "no facts answered");
 	PQclear(res);
