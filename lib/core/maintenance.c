@@ -36,6 +36,8 @@ int kbp_maintenance_run(kbp_maintenance_result *out, kbp_pipeline *p)
 	rc = p->storage->maintenance(p->storage, &params, out);
 	if (rc == 0 && out->ran && kbp__storage_has_records(p->storage))
 		rc = kbp__rec_intents_expire(p->storage, params.now, &out->intents_expired);
+	if (rc == 0 && out->ran && kbp__storage_has_records(p->storage))
+		rc = kbp__rec_jobs_rescue(p->storage, params.now, &out->jobs_rescued);
 	/* Expiry comes first, so an intent expired in this pass also gets its last reconcile. */
 	if (rc == 0 && out->ran)
 		rc = schedule_reconcile(p, params.now, &out->reconcile_scheduled);

@@ -71,6 +71,8 @@ void kbp__facts_clear(kbp_facts *f)
 	for (size_t i = 0; i < f->n_scanned; i++)
 		kbp__intent_record_clear(&f->scanned[i]);
 	free(f->scanned);
+	kbp_job_free(f->holder);
+	kbp_job_list_free(f->jobs);
 	memset(f, 0, sizeof(*f));
 }
 

@@ -64,5 +64,10 @@ int kbp__rec_reconcile_schedule(kbp_storage *s, const kbp_reconcile_params *para
                                 int64_t *out_count);
 /* Expires the pending intents past their expiry, releasing their stock. */
 int kbp__rec_intents_expire(kbp_storage *s, int64_t now, int64_t *out_count);
+int kbp__rec_job_fail(kbp_storage *s, const char *job_id, const char *worker, const char *error,
+                      int64_t retry_at, int64_t now);
+int kbp__rec_job_retry(kbp_storage *s, const char *job_id, int64_t now);
+int kbp__rec_job_cancel(kbp_storage *s, const char *job_id, int64_t now);
+int kbp__rec_jobs_rescue(kbp_storage *s, int64_t now, int64_t *out_count);
 
 #endif

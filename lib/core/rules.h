@@ -96,4 +96,23 @@ int kbp__rule_cart_after_purchase(kbp_cart **out, const kbp_cart *cart, const kb
 /* Whether maintenance asks the gateway about this intent (DESIGN §4.4). */
 int kbp__rule_needs_reconcile(const kbp_intent_record *in, int64_t created_before);
 
+/*
+ * The job queue's rules (rules_jobs.c). Each fills *w with what the job
+ * becomes, or refuses with the error the operator or worker sees. job is
+ * the job read (NULL: it does not exist), holder the live job holding its
+ * unique key (NULL: none).
+ */
+int kbp__rule_job_retry(kbp_job_write *w, const kbp_job *job, const kbp_job *holder,
+                        const char *job_id, int64_t now);
+int kbp__rule_job_cancel(kbp_job_write *w, const kbp_job *job, const char *job_id);
+/* A worker's failed attempt: retry_at < 0 ends the job for good, as does its last attempt. */
+int kbp__rule_job_fail(kbp_job_write *w, const kbp_job *job, const char *job_id,
+                       const char *worker, const char *error, int64_t retry_at);
+/*
+ * A running job whose lease passed before now: 1 and *w, with the reason in
+ * message (size bytes, which *w points to); 0 when the job is not lapsed.
+ */
+int kbp__rule_job_rescue(kbp_job_write *w, const kbp_job *job, int64_t now, char *message,
+                         size_t size);
+
 #endif

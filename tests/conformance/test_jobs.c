@@ -508,6 +508,47 @@ START_TEST(dead_job_and_manual_retry)
 }
 END_TEST
 
+/* A dead job comes back only while no other live job holds its unique key. */
+START_TEST(retry_waits_for_its_unique_key)
+{
+	fx f;
+	const char *kind;
+	counter c = { 0 };
+	kbp_enqueue_options eo = KBP_ENQUEUE_OPTIONS_INIT;
+	char *dead, *live, want[256];
+	kbp_job *j;
+
+	fx_open(&f);
+	kind = fx_kind(&f, "keyed");
+	c.fail_first = 1;
+	CK_OK(kbp_job_register(f.p, kind, h_count, &c));
+	eo.unique_key = fx_id(&f, "key");
+	eo.max_attempts = 1;
+	dead = enqueue(&f, kind, NULL, &eo);
+	run_once(&f, FX_WORKER);
+	live = enqueue(&f, kind, NULL, &eo);
+	ck_assert_str_ne(dead, live);
+
+	CK_RC(kbp_job_retry(f.p, dead), KBP_ECONFLICT);
+	snprintf(want, sizeof want, "job %s already holds unique key '%s'", live, eo.unique_key);
+	ck_assert_str_eq(fx_last_message(), want);
+	j = fx_job_get(&f, dead);
+	ck_assert_int_eq(j->state, KBP_JOB_FAILED);
+	ck_assert_int_eq(j->max_attempts, 1);
+	kbp_job_free(j);
+
+	CK_OK(kbp_job_cancel(f.p, live));
+	CK_OK(kbp_job_retry(f.p, dead));
+	j = fx_job_get(&f, dead);
+	ck_assert_int_eq(j->state, KBP_JOB_AVAILABLE);
+	ck_assert_int_eq(j->max_attempts, 2);
+	kbp_job_free(j);
+	free(dead);
+	free(live);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(no_handler_is_a_failed_attempt)
 {
 	fx f;
@@ -1180,6 +1221,7 @@ void add_jobs_tests(Suite *s)
 	tcase_add_test(tc, backoff_exact_without_jitter_and_capped);
 	tcase_add_test(tc, backoff_is_jittered);
 	tcase_add_test(tc, dead_job_and_manual_retry);
+	tcase_add_test(tc, retry_waits_for_its_unique_key);
 	tcase_add_test(tc, no_handler_is_a_failed_attempt);
 	tcase_add_test(tc, failure_message_is_whole_utf8);
 	tcase_add_test(tc, cancel_rules);

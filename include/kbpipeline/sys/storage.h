@@ -147,8 +147,9 @@ typedef struct kbp_txn kbp_txn; /* a backend's transaction */
 /* What facts_read brings besides the intent and the cart. */
 #define KBP_FACTS_PRODUCTS 1    /* the products of the cart's lines and the intent's lines */
 #define KBP_FACTS_ORDER 2       /* the intent's order, with its items */
-#define KBP_FACTS_JOB 4         /* the intent's finalize_order job (finalize_job_id) */
+#define KBP_FACTS_JOB 4         /* the job job_id, else the intent's finalize_order job */
 #define KBP_FACTS_INTENT_CART 8 /* the intent's cart when cart_id is NULL */
+#define KBP_FACTS_JOB_HOLDER 16 /* the live job other than f->job that holds f->job's unique key */
 
 /* Lists of intents for maintenance: at most scan_max of those that match. */
 typedef enum kbp_facts_scan {
@@ -160,7 +161,9 @@ typedef enum kbp_facts_scan {
 	 * reconcile_marked that are pending and created before scan_before, or
 	 * expired
 	 */
-	KBP_SCAN_UNSETTLED = 2
+	KBP_SCAN_UNSETTLED = 2,
+	/* running jobs with lease_until < scan_before, into jobs; locked ones are skipped */
+	KBP_SCAN_LAPSED_LEASES = 3
 } kbp_facts_scan;
 
 /*
@@ -179,6 +182,7 @@ typedef struct kbp_facts_query {
 	kbp_facts_scan scan;
 	int64_t scan_before;
 	size_t scan_max;
+	const char *job_id;         /* the job KBP_FACTS_JOB reads, or NULL */
 } kbp_facts_query;
 
 typedef struct kbp_facts {
@@ -191,6 +195,8 @@ typedef struct kbp_facts {
 	kbp_job *job;
 	kbp_intent_record *scanned; /* the scan's intents */
 	size_t n_scanned;
+	kbp_job *holder;            /* KBP_FACTS_JOB_HOLDER */
+	kbp_job_list *jobs;         /* KBP_SCAN_LAPSED_LEASES: its jobs (next_after unused) */
 } kbp_facts;
 
 /* Added to a product's on_hand and reserved. */
@@ -204,6 +210,22 @@ typedef struct kbp_intent_write {
 	const kbp_intent_record *record; /* written whole */
 	int is_new;                      /* 1: inserted, 0: replaces the stored one */
 } kbp_intent_write;
+
+/*
+ * A job's new state, written at changes.now: run_at and max_attempts with
+ * it, the lease given up (lease_until 0), finished_at now for failed and
+ * canceled and 0 otherwise. error, when not NULL, becomes last_error and is
+ * appended to the history with the job's attempt count. rescued counts one
+ * lapsed lease rescued (kbp_metrics.jobs_rescued_last_hour).
+ */
+typedef struct kbp_job_write {
+	const char *id;
+	kbp_job_state state;
+	int64_t run_at;
+	int max_attempts;
+	const char *error;
+	int rescued;
+} kbp_job_write;
 
 /* What one step writes; every part may be empty. */
 typedef struct kbp_changes {
@@ -229,6 +251,12 @@ typedef struct kbp_changes {
 	const kbp_job_draft *jobs;
 	size_t n_jobs;
 	int64_t now;
+	/*
+	 * Jobs that change state. One that becomes live (available) while
+	 * another live job holds its unique key is KBP_ECONFLICT.
+	 */
+	const kbp_job_write *job_writes;
+	size_t n_job_writes;
 } kbp_changes;
 
 struct kbp_storage {
@@ -300,19 +328,20 @@ struct kbp_storage {
 	 * Optional when jobs_complete is set (a batch of one stands in for it).
 	 */
 	int (*job_complete)(kbp_storage *s, const char *job_id, const char *worker, int64_t now);
-	/* retry_at < 0: the job is dead (failed). */
+	/* Records. retry_at < 0: the job is dead (failed). */
 	int (*job_fail)(kbp_storage *s, const char *job_id, const char *worker, const char *error,
 	                int64_t retry_at, int64_t now);
 	int (*job_get)(kbp_storage *s, const char *job_id, kbp_job **out);
 	int (*jobs_list)(kbp_storage *s, const kbp_job_filter *filter, kbp_job_list **out);
+	/* Records, the three of them. */
 	int (*job_retry)(kbp_storage *s, const char *job_id, int64_t now);
 	int (*job_cancel)(kbp_storage *s, const char *job_id, int64_t now);
 	int (*jobs_rescue)(kbp_storage *s, int64_t now, int64_t *out_count);
 
 	/*
 	 * One elected pass; out->ran is 0 when another caller holds the
-	 * election. A backend with records leaves intents alone: the library
-	 * expires them after an elected pass.
+	 * election. A backend with records leaves intents and leases alone:
+	 * the library expires intents and rescues jobs after an elected pass.
 	 */
 	int (*maintenance)(kbp_storage *s, const kbp_maintenance_params *params,
 	                   kbp_maintenance_result *out);
@@ -413,13 +442,13 @@ struct kbp_storage {
 #define KBP_STORAGE_REQUIRED_SLOTS(X)                                                         \
 	X(vendor_put) X(vendor_get) X(product_put) X(product_get) X(product_set_active)       \
 	X(cart_get) X(verifications_list) X(order_get) X(job_enqueue) X(jobs_acquire)         \
-	X(job_fail) X(job_get) X(jobs_list) X(job_retry) X(job_cancel) X(jobs_rescue)         \
-	X(maintenance) X(metrics) X(free) X(doctor) X(jobs_extend)
+	X(job_get) X(jobs_list) X(maintenance) X(metrics) X(free) X(doctor) X(jobs_extend)
 #define KBP_STORAGE_RECORDS_SLOTS(X)                                                          \
 	X(txn_begin) X(txn_commit) X(txn_rollback) X(facts_read) X(changes_apply)
 #define KBP_STORAGE_STANDING_IN_SLOTS(X)                                                      \
 	X(cart_set_item) X(intent_create) X(intent_attach) X(intent_get) X(intent_cancel)     \
-	X(payment_apply) X(order_finalize) X(order_facts) X(reconcile_schedule)
+	X(payment_apply) X(order_finalize) X(order_facts) X(reconcile_schedule) X(job_fail)    \
+	X(job_retry) X(job_cancel) X(jobs_rescue)
 /* Optional: NULL means the library's fallback (see each slot). */
 #define KBP_STORAGE_OPTIONAL_SLOTS(X)                                                         \
 	X(job_complete) X(jobs_complete) X(wait) X(notify) X(wait_order) X(jobs_insert)

@@ -61,6 +61,9 @@ static int check(mem_store *m, const kbp_changes *c)
 	for (size_t i = 0; i < c->n_stock; i++)
 		if (!kbp_hmap_get(&m->products, c->stock[i].sku))
 			return kbp_error_set(KBP_ENOTFOUND, "product '%s' does not exist", c->stock[i].sku);
+	for (size_t i = 0; i < c->n_job_writes; i++)
+		if ((rc = mem_job_write_check(m, &c->job_writes[i])))
+			return rc;
 	return 0;
 }
 
@@ -201,6 +204,9 @@ static int write_jobs(mem_store *m, const kbp_changes *c)
 		if (mem_job_insert(m, d, c->now, &j) != 0)
 			return -1;
 	}
+	for (size_t i = 0; i < c->n_job_writes; i++)
+		if (mem_job_write(m, &c->job_writes[i], c->now) != 0)
+			return -1;
 	return 0;
 }
 

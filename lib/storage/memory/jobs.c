@@ -370,40 +370,6 @@ static int append_error(mem_job *j, const char *message, int64_t now)
 	return 0;
 }
 
-/* With the lock held: the job leaves running, for another attempt or for good. */
-static void settle(mem_store *m, mem_job *j, const char *error, int64_t retry_at, int64_t now)
-{
-	/* Losing the message must not lose the state change. */
-	append_error(j, error, now);
-	if (retry_at < 0 || j->pub.attempts >= j->pub.max_attempts) {
-		finish(m, j, KBP_JOB_FAILED, now);
-		mem_bump(m, KBP_TOPIC_ORDERS);
-		return;
-	}
-	j->pub.state = KBP_JOB_AVAILABLE;
-	j->pub.run_at = retry_at;
-	j->pub.lease_until = 0;
-	j->pub.updated_at = now;
-	if (queue_push(m, j, now) == 0)
-		mem_bump(m, KBP_TOPIC_JOBS);
-}
-
-int mem_job_fail(kbp_storage *s, const char *job_id, const char *worker, const char *error,
-                 int64_t retry_at, int64_t now)
-{
-	mem_store *m = mem_of(s);
-	mem_job *j;
-	int rc = 0;
-
-	pthread_mutex_lock(&m->lock);
-	if ((j = owned_job(m, job_id, worker)))
-		settle(m, j, error, retry_at, now);
-	else
-		rc = kbp_error_last()->code;
-	pthread_mutex_unlock(&m->lock);
-	return rc;
-}
-
 int mem_job_get(kbp_storage *s, const char *job_id, kbp_job **out)
 {
 	mem_store *m = mem_of(s);
@@ -502,96 +468,57 @@ int mem_jobs_list(kbp_storage *s, const kbp_job_filter *f, kbp_job_list **out)
 	return 0;
 }
 
-static int retry_locked(mem_store *m, mem_job *j, int64_t now)
+/* Another live job holding j's unique key, or NULL. */
+static mem_job *unique_holder(mem_store *m, const mem_job *j)
 {
-	mem_job *holder;
+	mem_job *holder = j->pub.unique_key ? kbp_hmap_get(&m->live_unique, j->pub.unique_key) : NULL;
 
-	if (j->pub.state != KBP_JOB_FAILED && j->pub.state != KBP_JOB_CANCELED)
-		return kbp_error_set(KBP_ESTATE, "job '%s' is %s; only failed or canceled jobs are retried",
-		                     j->pub.id, kbp_job_state_name(j->pub.state));
-	if (j->pub.unique_key) {
-		holder = kbp_hmap_get(&m->live_unique, j->pub.unique_key);
-		if (holder)
-			return kbp_error_set(KBP_ECONFLICT, "job %s already holds unique key '%s'",
-			                     holder->pub.id, j->pub.unique_key);
-		if (kbp_hmap_put(&m->live_unique, j->pub.unique_key, j) != 0)
-			return kbp_error_set(KBP_ENOMEM, "out of memory");
-	}
-	j->pub.state = KBP_JOB_AVAILABLE;
-	j->pub.run_at = now;
-	j->pub.finished_at = 0;
-	j->pub.updated_at = now;
-	if (j->pub.max_attempts <= j->pub.attempts)
-		j->pub.max_attempts = j->pub.attempts + 1;
-	if (queue_push(m, j, now) != 0) {
-		finish(m, j, KBP_JOB_FAILED, now);
-		return kbp_error_set(KBP_ENOMEM, "out of memory");
-	}
-	mem_bump(m, KBP_TOPIC_JOBS);
-	mem_bump(m, KBP_TOPIC_ORDERS);
+	return holder != j ? holder : NULL;
+}
+
+int mem_job_write_check(mem_store *m, const kbp_job_write *w)
+{
+	mem_job *j = kbp_hmap_get(&m->jobs, w->id), *holder;
+
+	if (!j)
+		return kbp_error_set(KBP_ENOTFOUND, "job '%s' does not exist", w->id);
+	if (w->state == KBP_JOB_AVAILABLE && (holder = unique_holder(m, j)))
+		return kbp_error_set(KBP_ECONFLICT, "job %s already holds unique key '%s'", holder->pub.id,
+		                     j->pub.unique_key);
 	return 0;
 }
 
-int mem_job_retry(kbp_storage *s, const char *job_id, int64_t now)
+static int make_available(mem_store *m, mem_job *j, int64_t now)
 {
-	mem_store *m = mem_of(s);
-	mem_job *j;
-	int rc;
-
-	pthread_mutex_lock(&m->lock);
-	j = kbp_hmap_get(&m->jobs, job_id);
-	rc = j ? retry_locked(m, j, now) : kbp_error_set(KBP_ENOTFOUND, "job '%s' does not exist", job_id);
-	pthread_mutex_unlock(&m->lock);
-	return rc;
-}
-
-int mem_job_cancel(kbp_storage *s, const char *job_id, int64_t now)
-{
-	mem_store *m = mem_of(s);
-	mem_job *j;
-	int rc = 0;
-
-	pthread_mutex_lock(&m->lock);
-	j = kbp_hmap_get(&m->jobs, job_id);
-	if (!j)
-		rc = kbp_error_set(KBP_ENOTFOUND, "job '%s' does not exist", job_id);
-	else if (j->pub.state != KBP_JOB_AVAILABLE && j->pub.state != KBP_JOB_FAILED)
-		rc = kbp_error_set(KBP_ESTATE, "job '%s' is %s; only available or failed jobs are canceled",
-		                   job_id, kbp_job_state_name(j->pub.state));
-	else {
-		finish(m, j, KBP_JOB_CANCELED, now);
-		mem_bump(m, KBP_TOPIC_ORDERS);
+	if (j->pub.unique_key && kbp_hmap_put(&m->live_unique, j->pub.unique_key, j) != 0)
+		return -1;
+	j->pub.state = KBP_JOB_AVAILABLE;
+	j->pub.lease_until = 0;
+	j->pub.finished_at = 0;
+	j->pub.updated_at = now;
+	if (queue_push(m, j, now) != 0) {
+		finish(m, j, KBP_JOB_FAILED, now);
+		return -1;
 	}
-	pthread_mutex_unlock(&m->lock);
-	return rc;
+	mem_bump(m, KBP_TOPIC_JOBS);
+	return 0;
 }
 
-int64_t mem_jobs_rescue_locked(mem_store *m, int64_t now)
+int mem_job_write(mem_store *m, const kbp_job_write *w, int64_t now)
 {
-	char message[KBP_ID_MAX + 64];
-	void *value;
-	int64_t n = 0;
+	mem_job *j = kbp_hmap_get(&m->jobs, w->id);
 
-	for (size_t pos = 0; kbp_hmap_next(&m->jobs, &pos, NULL, &value);) {
-		mem_job *j = value;
-		if (j->pub.state != KBP_JOB_RUNNING || j->pub.lease_until >= now)
-			continue;
-		snprintf(message, sizeof(message), "lease expired while held by %s",
-		         j->pub.locked_by ? j->pub.locked_by : "unknown");
-		settle(m, j, message, now, now);
+	/* Losing the message must not lose the state change. */
+	if (w->error)
+		(void)append_error(j, w->error, now);
+	if (w->rescued)
 		mem_ring_push(&m->rescues, now);
-		n++;
-	}
-	return n;
-}
-
-int mem_jobs_rescue(kbp_storage *s, int64_t now, int64_t *out_count)
-{
-	mem_store *m = mem_of(s);
-
-	pthread_mutex_lock(&m->lock);
-	*out_count = mem_jobs_rescue_locked(m, now);
-	pthread_mutex_unlock(&m->lock);
+	j->pub.max_attempts = w->max_attempts;
+	j->pub.run_at = w->run_at;
+	mem_bump(m, KBP_TOPIC_ORDERS);
+	if (w->state == KBP_JOB_AVAILABLE)
+		return make_available(m, j, now);
+	finish(m, j, w->state, now);
 	return 0;
 }
 

@@ -54,7 +54,6 @@ static int mem_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
 		return 0;
 	pthread_mutex_lock(&m->lock);
 	out->ran = 1;
-	out->jobs_rescued = mem_jobs_rescue_locked(m, params->now);
 	out->jobs_pruned = mem_jobs_prune(m, params->prune_before);
 	mem_verifications_prune(m, params->prune_before);
 	pthread_mutex_unlock(&m->lock);
@@ -144,12 +143,8 @@ static const kbp_storage memory_vtable = {
 	.job_enqueue = mem_job_enqueue,
 	.jobs_acquire = mem_jobs_acquire,
 	.job_complete = mem_job_complete,
-	.job_fail = mem_job_fail,
 	.job_get = mem_job_get,
 	.jobs_list = mem_jobs_list,
-	.job_retry = mem_job_retry,
-	.job_cancel = mem_job_cancel,
-	.jobs_rescue = mem_jobs_rescue,
 	.maintenance = mem_maintenance,
 	.metrics = mem_metrics,
 	.wait = mem_wait,

@@ -152,15 +152,11 @@ int mem_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, cons
                       int64_t now, int64_t *out_done);
 int mem_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
                     int64_t lease_until, int64_t now, int64_t *out_count);
-int mem_job_fail(kbp_storage *s, const char *job_id, const char *worker, const char *error,
-                 int64_t retry_at, int64_t now);
 int mem_job_get(kbp_storage *s, const char *job_id, kbp_job **out);
 int mem_jobs_list(kbp_storage *s, const kbp_job_filter *f, kbp_job_list **out);
-int mem_job_retry(kbp_storage *s, const char *job_id, int64_t now);
-int mem_job_cancel(kbp_storage *s, const char *job_id, int64_t now);
-int mem_jobs_rescue(kbp_storage *s, int64_t now, int64_t *out_count);
-/* With the lock held. */
-int64_t mem_jobs_rescue_locked(mem_store *m, int64_t now);
+/* With the lock held. A job write (sys/storage.h), checked first, then written. */
+int mem_job_write_check(mem_store *m, const kbp_job_write *w);
+int mem_job_write(mem_store *m, const kbp_job_write *w, int64_t now);
 int64_t mem_jobs_prune(mem_store *m, int64_t before);
 void mem_job_free(mem_job *j);
 

@@ -107,21 +107,53 @@ static int read_accepted(mem_store *m, const kbp_facts_query *q, kbp_facts *f)
 	return row && !(f->accepted = kbp__verification_dup(row)) ? -1 : 0;
 }
 
-static int read_intent(mem_store *m, const kbp_facts_query *q, const mem_intent *in,
-                       kbp_facts *f)
+static int read_intent(const kbp_facts_query *q, const mem_intent *in, kbp_facts *f)
 {
-	mem_job *job;
-
 	if (!in)
 		return 0;
 	if (!(f->intent = kbp__intent_record_dup(&in->rec)))
 		return -1;
 	if ((q->want & KBP_FACTS_ORDER) && in->order && !(f->order = kbp__order_dup(in->order)))
 		return -1;
-	if (!(q->want & KBP_FACTS_JOB) || !in->rec.finalize_job_id)
+	return 0;
+}
+
+static int read_job(mem_store *m, const kbp_facts_query *q, const mem_intent *in, kbp_facts *f)
+{
+	const char *id = q->job_id ? q->job_id : in ? in->rec.finalize_job_id : NULL;
+	mem_job *job, *holder;
+
+	if (!(q->want & KBP_FACTS_JOB) || !id || !(job = kbp_hmap_get(&m->jobs, id)))
 		return 0;
-	job = kbp_hmap_get(&m->jobs, in->rec.finalize_job_id);
-	return job && !(f->job = kbp__job_dup(&job->pub)) ? -1 : 0;
+	if (!(f->job = kbp__job_dup(&job->pub)))
+		return -1;
+	if (!(q->want & KBP_FACTS_JOB_HOLDER) || !job->pub.unique_key)
+		return 0;
+	holder = kbp_hmap_get(&m->live_unique, job->pub.unique_key);
+	return holder && holder != job && !(f->holder = kbp__job_dup(&holder->pub)) ? -1 : 0;
+}
+
+static int read_lapsed(mem_store *m, const kbp_facts_query *q, kbp_facts *f)
+{
+	kbp_job_list *list;
+	void *value;
+
+	if (!(list = calloc(1, sizeof(*list))) || !(list->jobs = calloc(q->scan_max, sizeof(*list->jobs)))) {
+		free(list);
+		return -1;
+	}
+	f->jobs = list;
+	for (size_t pos = 0; list->n < q->scan_max && kbp_hmap_next(&m->jobs, &pos, NULL, &value);) {
+		const mem_job *j = value;
+		kbp_job *copy;
+		if (j->pub.state != KBP_JOB_RUNNING || j->pub.lease_until >= q->scan_before)
+			continue;
+		if (!(copy = kbp__job_dup(&j->pub)))
+			return -1;
+		list->jobs[list->n++] = *copy;
+		free(copy);
+	}
+	return 0;
 }
 
 static int scanned(const mem_intent *in, const kbp_facts_query *q)
@@ -138,6 +170,8 @@ static int read_scan(mem_store *m, const kbp_facts_query *q, kbp_facts *f)
 
 	if (q->scan == KBP_SCAN_NONE || q->scan_max == 0)
 		return 0;
+	if (q->scan == KBP_SCAN_LAPSED_LEASES)
+		return read_lapsed(m, q, f);
 	if (!(f->scanned = calloc(q->scan_max, sizeof(*f->scanned))))
 		return -1;
 	for (size_t pos = 0; f->n_scanned < q->scan_max && kbp_hmap_next(&m->intents, &pos, NULL, &value);) {
@@ -162,7 +196,8 @@ int mem_facts_read(kbp_storage *s, kbp_txn *t, const kbp_facts_query *q, kbp_fac
 	if (!cart_id && in && (q->want & KBP_FACTS_INTENT_CART))
 		cart_id = in->rec.intent.cart_id;
 	c = cart_id ? kbp_hmap_get(&m->carts, cart_id) : NULL;
-	if (read_intent(m, q, in, f) != 0 || (c && !(f->cart = kbp__cart_dup(&c->pub))) ||
+	if (read_intent(q, in, f) != 0 || read_job(m, q, in, f) != 0 ||
+	    (c && !(f->cart = kbp__cart_dup(&c->pub))) ||
 	    read_products(m, q, c, in, f) != 0 || read_accepted(m, q, f) != 0 ||
 	    read_scan(m, q, f) != 0)
 		return kbp_error_set(KBP_ENOMEM, "out of memory");

@@ -278,7 +278,11 @@ int pg_facts_parse(kbp_facts *f, const cJSON *doc)
 		ok = (f->accepted = js_verification(v)) != NULL;
 	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "job")))
 		ok = (f->job = js_job(v)) != NULL;
+	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "holder")))
+		ok = (f->holder = js_job(v)) != NULL;
 	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "scanned")))
 		ok = scanned_fill(f, v) == 0;
+	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "jobs")))
+		ok = (f->jobs = js_job_list(v, NULL)) != NULL;
 	return ok ? 0 : pg_oom();
 }

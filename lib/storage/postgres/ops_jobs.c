@@ -46,15 +46,6 @@ int pg_job_complete(kbp_storage *s, const char *job_id, const char *worker, int6
 	return pg_call(pg_of(s), ST_JOB_COMPLETE, p, 3, NULL);
 }
 
-int pg_job_fail(kbp_storage *s, const char *job_id, const char *worker, const char *error,
-                int64_t retry_at, int64_t now)
-{
-	pg_num r = pg_i64(retry_at), n = pg_i64(now);
-	const char *p[] = { job_id, worker, error, r.s, n.s };
-
-	return pg_call(pg_of(s), ST_JOB_FAIL, p, 5, NULL);
-}
-
 int pg_job_get(kbp_storage *s, const char *job_id, kbp_job **out)
 {
 	const char *p[] = { job_id };
@@ -77,35 +68,6 @@ int pg_jobs_list(kbp_storage *s, const kbp_job_filter *f, kbp_job_list **out)
 	if (rc == 0 && !(*out = js_job_list(cJSON_GetObjectItemCaseSensitive(data, "jobs"),
 	                                    cJSON_GetObjectItemCaseSensitive(data, "next_after"))))
 		rc = pg_oom();
-	cJSON_Delete(data);
-	return rc;
-}
-
-int pg_job_retry(kbp_storage *s, const char *job_id, int64_t now)
-{
-	pg_num n = pg_i64(now);
-	const char *p[] = { job_id, n.s };
-
-	return pg_call(pg_of(s), ST_JOB_RETRY, p, 2, NULL);
-}
-
-int pg_job_cancel(kbp_storage *s, const char *job_id, int64_t now)
-{
-	pg_num n = pg_i64(now);
-	const char *p[] = { job_id, n.s };
-
-	return pg_call(pg_of(s), ST_JOB_CANCEL, p, 2, NULL);
-}
-
-int pg_jobs_rescue(kbp_storage *s, int64_t now, int64_t *out_count)
-{
-	pg_num n = pg_i64(now);
-	const char *p[] = { n.s };
-	cJSON *data;
-	int rc = pg_call(pg_of(s), ST_JOBS_RESCUE, p, 1, &data);
-
-	if (rc == 0)
-		*out_count = js_i64(data, "count");
 	cJSON_Delete(data);
 	return rc;
 }

@@ -39,12 +39,8 @@ typedef enum pg_stmt {
 	ST_JOB_ENQUEUE,
 	ST_JOBS_ACQUIRE,
 	ST_JOB_COMPLETE,
-	ST_JOB_FAIL,
 	ST_JOB_GET,
 	ST_JOBS_LIST,
-	ST_JOB_RETRY,
-	ST_JOB_CANCEL,
-	ST_JOBS_RESCUE,
 	ST_MAINTENANCE,
 	ST_METRICS,
 	ST_JOBS_COMPLETE,
@@ -197,13 +193,8 @@ int pg_jobs_insert(kbp_storage *s, const kbp_job_draft *drafts, size_t n, int64_
 int pg_jobs_acquire(kbp_storage *s, const char *worker, int max, int64_t lease_ms, int64_t now,
                     kbp_job_list **out);
 int pg_job_complete(kbp_storage *s, const char *job_id, const char *worker, int64_t now);
-int pg_job_fail(kbp_storage *s, const char *job_id, const char *worker, const char *error,
-                int64_t retry_at, int64_t now);
 int pg_job_get(kbp_storage *s, const char *job_id, kbp_job **out);
 int pg_jobs_list(kbp_storage *s, const kbp_job_filter *f, kbp_job_list **out);
-int pg_job_retry(kbp_storage *s, const char *job_id, int64_t now);
-int pg_job_cancel(kbp_storage *s, const char *job_id, int64_t now);
-int pg_jobs_rescue(kbp_storage *s, int64_t now, int64_t *out_count);
 int pg_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
                    kbp_maintenance_result *out);
 int pg_metrics(kbp_storage *s, int64_t now, kbp_metrics *out);

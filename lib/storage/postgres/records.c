@@ -143,11 +143,11 @@ int pg_facts_read(kbp_storage *st, kbp_txn *tx, const kbp_facts_query *q, kbp_fa
 	pg_txn *t = (pg_txn *)tx;
 	pg_num want = pg_i64(q->want), scan = pg_i64(q->scan), before = pg_i64(q->scan_before),
 	       max = pg_i64((int64_t)q->scan_max);
-	const char *p[12] = { q->intent_id, q->idempotency_key, q->gateway, q->gateway_ref,
+	const char *p[13] = { q->intent_id, q->idempotency_key, q->gateway, q->gateway_ref,
 		              q->cart_id, q->sku, q->accepted_txn, want.s, scan.s, before.s, max.s,
-		              t->flags & KBP_TXN_READ ? "f" : "t" };
+		              t->flags & KBP_TXN_READ ? "f" : "t", q->job_id };
 	pg_send qs[2] = { { "BEGIN", ST_FACTS, 0, NULL, NULL, NULL },
-		          { NULL, ST_FACTS, 12, p, NULL, NULL } };
+		          { NULL, ST_FACTS, 13, p, NULL, NULL } };
 	int write = !(t->flags & KBP_TXN_READ), lost, rc;
 	PGresult *res;
 
@@ -219,6 +219,23 @@ static cJSON *stock_item(const void *ctx, size_t i)
 	return o;
 }
 
+static cJSON *job_write_item(const void *ctx, size_t i)
+{
+	const kbp_job_write *w = &((const kbp_job_write *)ctx)[i];
+	cJSON *o = cJSON_CreateObject();
+
+	if (o && (!cJSON_AddStringToObject(o, "id", w->id) ||
+	          !cJSON_AddNumberToObject(o, "state", (double)w->state) ||
+	          !cJSON_AddNumberToObject(o, "run_at", (double)w->run_at) ||
+	          !cJSON_AddNumberToObject(o, "max_attempts", (double)w->max_attempts) ||
+	          (w->error && !cJSON_AddStringToObject(o, "error", w->error)) ||
+	          !cJSON_AddBoolToObject(o, "rescued", w->rescued))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
 static int add_object(cJSON *doc, const char *name, cJSON *o)
 {
 	if (o && cJSON_AddItemToObject(doc, name, o))
@@ -250,7 +267,8 @@ static char *changes_json(const kbp_changes *c)
 	     (!c->cart || add_object(doc, "cart", pg_json_cart(c->cart))) &&
 	     (!c->order || add_object(doc, "order", pg_json_order(c->order))) &&
 	     (!c->verification || add_verification(doc, c)) &&
-	     (!c->n_jobs || add_object(doc, "jobs", pg_json_drafts(c->jobs, c->n_jobs)));
+	     (!c->n_jobs || add_object(doc, "jobs", pg_json_drafts(c->jobs, c->n_jobs))) &&
+	     add_array(doc, "job_writes", c->n_job_writes, job_write_item, c->job_writes);
 	text = ok ? cJSON_PrintUnformatted(doc) : NULL;
 	cJSON_Delete(doc);
 	return text;
@@ -259,8 +277,14 @@ static char *changes_json(const kbp_changes *c)
 /* Wakes this process's waiters at once; other processes hear the triggers' NOTIFY. */
 static void wake(pg_store *s, const kbp_changes *c)
 {
-	if (c->n_jobs)
+	int available = 0;
+
+	for (size_t i = 0; i < c->n_job_writes; i++)
+		available |= c->job_writes[i].state == KBP_JOB_AVAILABLE;
+	if (c->n_jobs || available)
 		pg_bump_jobs(s);
+	if (c->n_job_writes)
+		pg_bump_order(s, NULL);
 	for (size_t i = 0; i < c->n_intents; i++)
 		pg_bump_order(s, c->intents[i].record->intent.id);
 	if (c->order)

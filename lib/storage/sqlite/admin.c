@@ -12,7 +12,6 @@
 typedef struct pass_ctx {
 	const kbp_maintenance_params *params;
 	kbp_maintenance_result *out;
-	int64_t failed;
 } pass_ctx;
 
 static int pass_body(sq_conn *c, void *ctx)
@@ -21,8 +20,7 @@ static int pass_body(sq_conn *c, void *ctx)
 	int64_t now = x->params->now, before = x->params->prune_before;
 	int rc;
 
-	if ((rc = sq_jobs_rescue_in(c, now, &x->out->jobs_rescued, &x->failed)) ||
-	    (rc = sq_run(c, &x->out->jobs_pruned,
+	if ((rc = sq_run(c, &x->out->jobs_pruned,
 	                 "DELETE FROM jobs WHERE state IN (" SQ_JOB_COMPLETED ", " SQ_JOB_CANCELED ") AND finished_at < ?", "l", before)))
 		return rc;
 	/* What forged callbacks leave behind: rejected rows that no intent owns. */
@@ -42,7 +40,7 @@ int sq_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
                    kbp_maintenance_result *out)
 {
 	sq_store *q = sq_of(s);
-	pass_ctx x = { params, out, 0 };
+	pass_ctx x = { params, out };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -55,10 +53,6 @@ int sq_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
 		return rc;
 	}
 	out->ran = 1;
-	if (out->jobs_rescued > x.failed)
-		sq_bump(q, KBP_TOPIC_JOBS);
-	if (x.failed)
-		sq_bump(q, KBP_TOPIC_ORDERS);
 	return 0;
 }
 

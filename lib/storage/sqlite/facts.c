@@ -129,12 +129,13 @@ int sq_facts_more(sq_conn *c, const kbp_facts_query *q, kbp_facts *f)
 		return rc;
 	if (q->accepted_txn && q->gateway && (rc = accepted_read(c, q, f)))
 		return rc;
-	if ((q->want & KBP_FACTS_JOB) && f->intent && f->intent->finalize_job_id &&
-	    (rc = sq_job_load(c, f->intent->finalize_job_id, &f->job)))
+	if ((q->want & KBP_FACTS_JOB) && (rc = sq_job_facts(c, q, f)))
 		return rc;
 	if (q->scan == KBP_SCAN_NONE)
 		return 0;
+	if (q->scan == KBP_SCAN_LAPSED_LEASES)
+		return sq_jobs_lapsed(c, q, f);
 	if (q->scan != KBP_SCAN_EXPIRING && q->scan != KBP_SCAN_UNSETTLED)
-		return kbp_error_set(KBP_EINVAL, "unknown intent scan %d", (int)q->scan);
+		return kbp_error_set(KBP_EINVAL, "unknown scan %d", (int)q->scan);
 	return scan_read(c, q, f);
 }

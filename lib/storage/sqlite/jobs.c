@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
 #include "storage/sqlite/sq_internal.h"
 
 /* Running under worker's lease: only then may worker settle or renew the job. */
@@ -50,105 +53,77 @@ int sq_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const c
 	return rc;
 }
 
-/*
- * The job leaves running, for another attempt at retry_at or for good (dead:
- * retry_at < 0, or no attempt left), its message appended to its history.
- */
-#define SETTLE(message, retry_at, now)                                                             \
-	"UPDATE jobs SET errors = json_insert(errors, '$[#]', json_object('attempt', attempts, "  \
-	"'at', " now ", 'message', " message ")), last_error = " message ", updated_at = " now ", " \
-	"lease_until = 0, "                                                                        \
-	"finished_at = CASE WHEN " retry_at " < 0 OR attempts >= max_attempts THEN " now           \
-	" ELSE 0 END, "                                                                            \
-	"run_at = CASE WHEN " retry_at " < 0 OR attempts >= max_attempts THEN run_at ELSE "        \
-	retry_at " END, "                                                                          \
-	"state = CASE WHEN " retry_at " < 0 OR attempts >= max_attempts THEN " SQ_JOB_FAILED " ELSE " SQ_JOB_AVAILABLE " END "
-
-typedef struct fail_ctx {
-	const char *job_id, *worker, *error;
-	int64_t retry_at, now;
-	int dead;
-} fail_ctx;
-
-static int fail_body(sq_conn *c, void *ctx)
+/* A job's new state (kbp_job_write in sys/storage.h). */
+int sq_job_write(sq_conn *c, const kbp_job_write *w, int64_t now)
 {
-	fail_ctx *x = ctx;
-	int64_t state = -1;
+	int rc = sq_run(c, NULL,
+	                "UPDATE jobs SET state = ?1, run_at = ?2, max_attempts = ?3, lease_until = 0, "
+	                "finished_at = CASE WHEN ?1 IN (" SQ_JOB_FAILED ", " SQ_JOB_CANCELED ") THEN ?4 ELSE 0 END, "
+	                "updated_at = ?4, last_error = coalesce(?5, last_error), "
+	                "errors = CASE WHEN ?5 IS NULL THEN errors ELSE json_insert(errors, '$[#]', "
+	                "json_object('attempt', attempts, 'at', ?4, 'message', ?5)) END "
+	                "WHERE id = ?6",
+	                "dldltt", (int)w->state, w->run_at, w->max_attempts, now, w->error, w->id);
+
+	if (rc == 0 && w->rescued)
+		rc = sq_run(c, NULL, "INSERT INTO job_rescues (at, count) VALUES (?, 1)", "l", now);
+	return rc;
+}
+
+static int holder_read(sq_conn *c, kbp_facts *f)
+{
+	sqlite3_stmt *st = sq_stmt(c, "SELECT id FROM jobs WHERE unique_key = ? AND id <> ? "
+	                              "AND state IN (" SQ_JOB_AVAILABLE ", " SQ_JOB_RUNNING ")",
+	                           "tt", f->job->unique_key, f->job->id);
+	char *holder;
+	int rc;
+
+	if (!st)
+		return kbp_error_last()->code;
+	if ((rc = sq_next(c, st)) != 1)
+		return rc;
+	holder = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (!holder)
+		return kbp_error_set(KBP_ENOMEM, "out of memory");
+	rc = sq_job_load(c, holder, &f->holder);
+	free(holder);
+	return rc;
+}
+
+/* The job read by id, else the intent's finalize_order job, and the live job holding its key. */
+int sq_job_facts(sq_conn *c, const kbp_facts_query *q, kbp_facts *f)
+{
+	const char *id = q->job_id ? q->job_id : f->intent ? f->intent->finalize_job_id : NULL;
+	int rc;
+
+	if (!id)
+		return 0;
+	if ((rc = sq_job_load(c, id, &f->job)) || !f->job)
+		return rc;
+	if (!(q->want & KBP_FACTS_JOB_HOLDER) || !f->job->unique_key)
+		return 0;
+	return holder_read(c, f);
+}
+
+/* KBP_SCAN_LAPSED_LEASES: with BEGIN IMMEDIATE, no other writer holds them. */
+int sq_jobs_lapsed(sq_conn *c, const kbp_facts_query *q, kbp_facts *f)
+{
+	int64_t max = q->scan_max > INT64_MAX ? INT64_MAX : (int64_t)q->scan_max;
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = sq_scalar(c, &state, "SELECT state FROM jobs WHERE id = ?", "t", x->job_id)))
-		return rc;
-	if (state < 0)
-		return kbp_error_set(KBP_ENOTFOUND, "job '%s' does not exist", x->job_id);
-	st = sq_stmt(c, SETTLE("?1", "?2", "?3") "WHERE id = ?4 AND state = " SQ_JOB_RUNNING " AND locked_by = ?5 "
-	                "RETURNING state",
-	             "tlltt", x->error, x->retry_at, x->now, x->job_id, x->worker);
+	if (!(f->jobs = calloc(1, sizeof(*f->jobs))) ||
+	    !(f->jobs->jobs = calloc(q->scan_max + 1, sizeof(*f->jobs->jobs))))
+		return kbp_error_set(KBP_ENOMEM, "out of memory");
+	st = sq_stmt(c, "SELECT " SQ_JOB_COLS " FROM jobs WHERE state = " SQ_JOB_RUNNING " AND lease_until < ? "
+	                "ORDER BY id LIMIT ?",
+	             "ll", q->scan_before, max);
 	if (!st)
 		return kbp_error_last()->code;
-	if ((rc = sq_next(c, st)) == 0)
-		return kbp_error_set(KBP_ESTATE, "job '%s' is no longer held by %s", x->job_id,
-		                     x->worker);
-	if (rc < 0)
-		return rc;
-	x->dead = sqlite3_column_int(st, 0) == KBP_JOB_FAILED;
-	while (sq_next(c, st) == 1) {
-	}
-	return 0;
-}
-
-int sq_job_fail(kbp_storage *s, const char *job_id, const char *worker, const char *error,
-                int64_t retry_at, int64_t now)
-{
-	fail_ctx x = { job_id, worker, error, retry_at, now, 0 };
-	int rc = sq_write(sq_of(s), fail_body, &x);
-
-	if (rc == 0)
-		sq_bump(sq_of(s), x.dead ? KBP_TOPIC_ORDERS : KBP_TOPIC_JOBS);
-	return rc;
-}
-
-int sq_jobs_rescue_in(sq_conn *c, int64_t now, int64_t *out_count, int64_t *out_failed)
-{
-	sqlite3_stmt *st = sq_stmt(c, SETTLE("('lease expired while held by ' || "
-	                                     "coalesce(locked_by, 'unknown'))", "?1", "?1")
-	                           "WHERE state = " SQ_JOB_RUNNING " AND lease_until < ?1 RETURNING state",
-	                           "l", now);
-	int rc;
-
-	*out_count = *out_failed = 0;
-	if (!st)
-		return kbp_error_last()->code;
-	while ((rc = sq_next(c, st)) == 1) {
-		(*out_count)++;
-		*out_failed += sqlite3_column_int(st, 0) == KBP_JOB_FAILED;
-	}
-	if (rc == 0 && *out_count)
-		rc = sq_run(c, NULL, "INSERT INTO job_rescues (at, count) VALUES (?, ?)", "ll", now,
-		            *out_count);
-	return rc;
-}
-
-typedef struct rescue_ctx {
-	int64_t now, count, failed;
-} rescue_ctx;
-
-static int rescue_body(sq_conn *c, void *ctx)
-{
-	rescue_ctx *x = ctx;
-
-	return sq_jobs_rescue_in(c, x->now, &x->count, &x->failed);
-}
-
-int sq_jobs_rescue(kbp_storage *s, int64_t now, int64_t *out_count)
-{
-	rescue_ctx x = { now, 0, 0 };
-	int rc = sq_write(sq_of(s), rescue_body, &x);
-
-	*out_count = rc ? 0 : x.count;
-	if (rc == 0 && x.count > x.failed)
-		sq_bump(sq_of(s), KBP_TOPIC_JOBS);
-	if (rc == 0 && x.failed)
-		sq_bump(sq_of(s), KBP_TOPIC_ORDERS);
+	while ((rc = sq_next(c, st)) == 1)
+		if ((rc = sq_job_read(st, &f->jobs->jobs[f->jobs->n++])))
+			break;
+	sqlite3_reset(st);
 	return rc;
 }

@@ -65,6 +65,8 @@ int sq_txn_commit(kbp_storage *s, kbp_txn *t)
 	sq_end(q, t->write);
 	if (rc == 0 && t->wake_jobs)
 		sq_bump(q, KBP_TOPIC_JOBS);
+	if (rc == 0 && t->wake_orders)
+		sq_bump(q, KBP_TOPIC_ORDERS);
 	for (size_t i = 0; rc == 0 && i < t->n_changed; i++)
 		kbp_topics_bump_key(&q->topics, KBP_TOPIC_ORDERS, t->changed[i]);
 	txn_end(q, t);
@@ -270,6 +272,11 @@ static int changes_write(sq_conn *c, kbp_txn *t, const kbp_changes *ch)
 		rc = verification_write(c, ch);
 	if (rc == 0 && ch->n_jobs)
 		rc = jobs_write(c, t, ch->jobs, ch->n_jobs, ch->now);
+	for (size_t i = 0; rc == 0 && i < ch->n_job_writes; i++) {
+		rc = sq_job_write(c, &ch->job_writes[i], ch->now);
+		t->wake_jobs |= ch->job_writes[i].state == KBP_JOB_AVAILABLE;
+		t->wake_orders = 1;
+	}
 	return rc;
 }
 

@@ -84,6 +84,7 @@ struct kbp_txn {
 	sq_conn *c;
 	int write;
 	int wake_jobs;              /* jobs were inserted: wake a worker on commit */
+	int wake_orders;            /* jobs changed state: wake every order waiter on commit */
 	char **changed;             /* intents written: their order waiters wake on commit */
 	size_t n_changed;
 };
@@ -193,6 +194,9 @@ int sq_facts_read(kbp_storage *s, kbp_txn *t, const kbp_facts_query *q, kbp_fact
 /* facts.c: what facts_read reads beyond the intent. */
 int sq_facts_more(sq_conn *c, const kbp_facts_query *q, kbp_facts *out);
 int sq_changes_apply(kbp_storage *s, kbp_txn *t, const kbp_changes *ch);
+int sq_job_facts(sq_conn *c, const kbp_facts_query *q, kbp_facts *f);
+int sq_jobs_lapsed(sq_conn *c, const kbp_facts_query *q, kbp_facts *f);
+int sq_job_write(sq_conn *c, const kbp_job_write *w, int64_t now);
 
 /* catalog.c */
 int sq_vendor_put(kbp_storage *s, const char *id, const char *name, int64_t now);
@@ -218,15 +222,8 @@ int sq_jobs_complete(kbp_storage *s, const char *const *job_ids, size_t n, const
                      int64_t now, int64_t *out_done);
 int sq_jobs_extend(kbp_storage *s, const char *const *job_ids, size_t n, const char *worker,
                    int64_t lease_until, int64_t now, int64_t *out_count);
-int sq_job_fail(kbp_storage *s, const char *job_id, const char *worker, const char *error,
-                int64_t retry_at, int64_t now);
 int sq_job_get(kbp_storage *s, const char *job_id, kbp_job **out);
 int sq_jobs_list(kbp_storage *s, const kbp_job_filter *f, kbp_job_list **out);
-int sq_job_retry(kbp_storage *s, const char *job_id, int64_t now);
-int sq_job_cancel(kbp_storage *s, const char *job_id, int64_t now);
-int sq_jobs_rescue(kbp_storage *s, int64_t now, int64_t *out_count);
-/* Inside a write transaction; *out_failed counts the rescued jobs that died. */
-int sq_jobs_rescue_in(sq_conn *c, int64_t now, int64_t *out_count, int64_t *out_failed);
 
 /* admin.c */
 int sq_maintenance(kbp_storage *s, const kbp_maintenance_params *params,
