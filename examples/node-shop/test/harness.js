@@ -75,12 +75,15 @@ async function spawnShop(env, own) {
   return {
     url,
     output: () => output,
-    /** Stops it as an operator would (SIGTERM); resolves to the exit code. */
+    /**
+     * Stops it as an operator would (SIGTERM); resolves to the exit code, or
+     * to the name of the signal that ended it (a crash says which).
+     */
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
-      const [code] = await exited;
+      const [code, signal] = await exited;
       if (own) removeDataDir(own);
-      return code;
+      return code ?? signal;
     },
   };
 }
