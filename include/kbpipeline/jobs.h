@@ -15,6 +15,11 @@ extern "C" {
 #define KBP_JOB_PRIORITY_MAX 100    /* 0 runs first */
 #define KBP_JOB_FINALIZE_ORDER "finalize_order"
 #define KBP_JOB_RECONCILE_PAYMENT "reconcile_payment"
+/*
+ * The unique keys of the library's own jobs begin with this ("kbp:<kind>:<intent
+ * id>"); a caller's key may not, so no caller's job can hold one of them.
+ */
+#define KBP_JOB_KEY_PREFIX "kbp:"
 
 typedef enum kbp_job_state {
 	KBP_JOB_AVAILABLE = 0,
@@ -60,7 +65,7 @@ typedef struct kbp_job {
 
 typedef struct kbp_enqueue_options {
 	unsigned int version;
-	const char *unique_key;     /* at most one live job per key */
+	const char *unique_key;     /* at most one live job per key; not KBP_JOB_KEY_PREFIX… */
 	int priority;               /* 0 ..= KBP_JOB_PRIORITY_MAX */
 	int64_t run_at;             /* 0: now */
 	int max_attempts;           /* 0: the pipeline's default */

@@ -1,18 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/pipeline_internal.h"
 #include "core/storage_open.h"
 #include "core/validate.h"
 #include "util/ids.h"
 
+/* The library's jobs hold keys under KBP_JOB_KEY_PREFIX, so a caller's job can never stand in for one. */
+static int check_unique_key(const char *key)
+{
+	int rc;
+
+	if (!key)
+		return 0;
+	if ((rc = kbp__check_id(key, "unique_key")))
+		return rc;
+	if (strncmp(key, KBP_JOB_KEY_PREFIX, strlen(KBP_JOB_KEY_PREFIX)) == 0)
+		return kbp_error_set(KBP_EINVAL, "unique_key may not begin with '%s': those are the library's own",
+		                     KBP_JOB_KEY_PREFIX);
+	return 0;
+}
+
 static int check_enqueue_options(const kbp_enqueue_options *o)
 {
 	int rc;
 
 	if ((rc = kbp__check_version(o->version, KBP_ENQUEUE_OPTIONS_VERSION, "kbp_enqueue_options")) ||
-	    (rc = kbp__check_optional_id(o->unique_key, "unique_key")) ||
+	    (rc = check_unique_key(o->unique_key)) ||
 	    (rc = kbp__check_range(o->priority, 0, KBP_JOB_PRIORITY_MAX, "priority")) ||
 	    (rc = kbp__check_range(o->run_at, 0, INT64_MAX, "run_at")) ||
 	    (rc = kbp__check_range(o->max_attempts, 0, 1000, "max_attempts")))

@@ -482,6 +482,12 @@ int kbp__rule_cart_after_purchase(kbp_cart **out, const kbp_cart *cart, const kb
 	return 0;
 }
 
+void kbp__rule_intent_job(kbp_intent_job_text *t, const char *kind, const char *intent_id)
+{
+	snprintf(t->payload, sizeof(t->payload), "{\"intent_id\":\"%s\"}", intent_id);
+	snprintf(t->unique_key, sizeof(t->unique_key), KBP_JOB_KEY_PREFIX "%s:%s", kind, intent_id);
+}
+
 int kbp__rule_needs_reconcile(const kbp_intent_record *in, int64_t created_before)
 {
 	if (in->reconcile_marked || !in->intent.gateway_ref || in->intent.needs_refund)

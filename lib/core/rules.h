@@ -93,6 +93,16 @@ int kbp__rule_order_new(kbp_order **out, const kbp_intent *in, const char *order
  */
 int kbp__rule_cart_after_purchase(kbp_cart **out, const kbp_cart *cart, const kbp_intent *in);
 
+/*
+ * The text of a job the library enqueues about one intent: its payload, and
+ * a unique key under KBP_JOB_KEY_PREFIX, which no caller's job may hold.
+ */
+typedef struct kbp_intent_job_text {
+	char payload[KBP_ID_MAX + 32];
+	char unique_key[KBP_ID_MAX + KBP_JOB_KIND_MAX + 8];
+} kbp_intent_job_text;
+void kbp__rule_intent_job(kbp_intent_job_text *t, const char *kind, const char *intent_id);
+
 /* Whether maintenance asks the gateway about this intent (DESIGN §4.4). */
 int kbp__rule_needs_reconcile(const kbp_intent_record *in, int64_t created_before);
 

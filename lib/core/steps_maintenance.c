@@ -22,8 +22,7 @@ typedef struct scan_step {
 	size_t n_writes;
 	kbp_stock_delta *stock;
 	kbp_job_draft *jobs;
-	char (*payloads)[KBP_ID_MAX + 32];
-	char (*keys)[KBP_ID_MAX + 16];
+	kbp_intent_job_text *texts;
 } scan_step;
 
 static int take_scan(scan_step *ss, kbp_facts *f)
@@ -39,9 +38,8 @@ static int take_scan(scan_step *ss, kbp_facts *f)
 	ss->writes = calloc(ss->n_scanned + 1, sizeof(*ss->writes));
 	ss->stock = calloc(lines + 1, sizeof(*ss->stock));
 	ss->jobs = calloc(ss->n_scanned + 1, sizeof(*ss->jobs));
-	ss->payloads = calloc(ss->n_scanned + 1, sizeof(*ss->payloads));
-	ss->keys = calloc(ss->n_scanned + 1, sizeof(*ss->keys));
-	if (!ss->writes || !ss->stock || !ss->jobs || !ss->payloads || !ss->keys)
+	ss->texts = calloc(ss->n_scanned + 1, sizeof(*ss->texts));
+	if (!ss->writes || !ss->stock || !ss->jobs || !ss->texts)
 		return kbp_error_set(KBP_ENOMEM, "out of memory");
 	return 0;
 }
@@ -81,15 +79,13 @@ static void scan_step_reset(kbp_step *st)
 	free(ss->writes);
 	free(ss->stock);
 	free(ss->jobs);
-	free(ss->payloads);
-	free(ss->keys);
+	free(ss->texts);
 	ss->scanned = NULL;
 	ss->n_scanned = ss->n_writes = 0;
 	ss->writes = NULL;
 	ss->stock = NULL;
 	ss->jobs = NULL;
-	ss->payloads = NULL;
-	ss->keys = NULL;
+	ss->texts = NULL;
 }
 
 static int run_scan(kbp_storage *s, scan_step *ss, int64_t *out_count)
@@ -129,10 +125,9 @@ static void reconcile_job(scan_step *ss, const kbp_intent_record *r, size_t i)
 {
 	const kbp_reconcile_params *p = ss->params;
 
-	snprintf(ss->payloads[i], sizeof(ss->payloads[i]), "{\"intent_id\":\"%s\"}", r->intent.id);
-	snprintf(ss->keys[i], sizeof(ss->keys[i]), "reconcile:%s", r->intent.id);
-	ss->jobs[i] = (kbp_job_draft){ p->job_ids[i], KBP_JOB_RECONCILE_PAYMENT, ss->payloads[i],
-		                       ss->keys[i], 0, p->now, p->max_attempts };
+	kbp__rule_intent_job(&ss->texts[i], KBP_JOB_RECONCILE_PAYMENT, r->intent.id);
+	ss->jobs[i] = (kbp_job_draft){ p->job_ids[i], KBP_JOB_RECONCILE_PAYMENT, ss->texts[i].payload,
+		                       ss->texts[i].unique_key, 0, p->now, p->max_attempts };
 }
 
 static int decide_reconcile(kbp_step *st, kbp_facts *f, kbp_changes *c)

@@ -21,7 +21,7 @@ typedef struct payment_step {
 	kbp_intent_write write;
 	kbp_stock_delta *stock;
 	kbp_job_draft job;
-	char payload[KBP_ID_MAX + 32];
+	kbp_intent_job_text job_text;
 	kbp_verification row;       /* the audit row, or the duplicate's first row */
 	char sha256[KBP_SHA256_HEX_SIZE];
 } payment_step;
@@ -45,10 +45,10 @@ static int enqueue_finalize(payment_step *ps, kbp_changes *c)
 {
 	kbp_intent_record *r = ps->intent;
 
-	snprintf(ps->payload, sizeof(ps->payload), "{\"intent_id\":\"%s\"}", r->intent.id);
+	kbp__rule_intent_job(&ps->job_text, KBP_JOB_FINALIZE_ORDER, r->intent.id);
 	ps->job = ps->d->finalize_job;
-	ps->job.payload = ps->payload;
-	ps->job.unique_key = r->intent.id;
+	ps->job.payload = ps->job_text.payload;
+	ps->job.unique_key = ps->job_text.unique_key;
 	ps->job.run_at = ps->now;
 	free(r->finalize_job_id);
 	if (!(r->finalize_job_id = strdup(ps->job.id)))

@@ -312,7 +312,10 @@ char *fx_finalize_job(fx *f, const char *intent_id, size_t *count)
 	char *found = NULL;
 	char *cursor = NULL;
 	size_t n = 0;
+	char key[256];
 
+	/* The key the library gives an intent's finalize job (kbpipeline/jobs.h). */
+	snprintf(key, sizeof key, KBP_JOB_KEY_PREFIX KBP_JOB_FINALIZE_ORDER ":%s", intent_id);
 	flt.kind = KBP_JOB_FINALIZE_ORDER;
 	flt.since = f->start;
 	flt.limit = KBP_JOB_LIST_MAX;
@@ -322,7 +325,7 @@ char *fx_finalize_job(fx *f, const char *intent_id, size_t *count)
 		CK_OK(kbp_jobs_list(&l, f->p, &flt));
 		ck_assert_ptr_nonnull(l);
 		for (size_t i = 0; i < l->n; i++) {
-			if (l->jobs[i].unique_key && strcmp(l->jobs[i].unique_key, intent_id) == 0) {
+			if (l->jobs[i].unique_key && strcmp(l->jobs[i].unique_key, key) == 0) {
 				if (!found)
 					found = strdup(l->jobs[i].id);
 				n++;

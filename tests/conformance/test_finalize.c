@@ -130,7 +130,7 @@ START_TEST(second_finalize_job_makes_no_second_order)
 	first = fx_order_of(&f, in->id);
 	ck_assert_ptr_nonnull(first);
 
-	/* The first job completed, so the unique key is free again. */
+	/* A caller's own finalize_order job for the same intent, after the library's completed. */
 	eo.unique_key = in->id;
 	CK_OK(kbp_job_enqueue(&second, f.p, KBP_JOB_FINALIZE_ORDER, payload, &eo));
 	ck_assert_ptr_nonnull(second);
@@ -180,6 +180,52 @@ START_TEST(running_workers_twice_makes_one_order)
 	ck_assert_ptr_nonnull(o);
 	ck_assert_int_eq(fx_on_hand(&f, sku), 9);
 	kbp_order_free(o);
+	kbp_intent_free(in);
+	fx_close(&f);
+}
+END_TEST
+
+/*
+ * A caller's job that holds the intent's id as its unique key (a receipt
+ * sent once per intent, say) is no stand-in for the intent's finalize job:
+ * the library's keys are its own (KBP_JOB_KEY_PREFIX), so the order is made.
+ */
+START_TEST(callers_job_keyed_by_the_intent_does_not_stop_its_order)
+{
+	fx f;
+	const char *sku;
+	kbp_intent *in;
+	kbp_enqueue_options eo = KBP_ENQUEUE_OPTIONS_INIT;
+	char *theirs = NULL, *finalize;
+	kbp_order *o;
+	kbp_job *j;
+	size_t n = 0;
+
+	fx_open(&f);
+	sku = fx_product(&f, "a", 800, 10);
+	in = fx_intent(&f, fx_cart(&f, sku, 1));
+	eo.unique_key = in->id;
+	eo.run_at = fx_now(&f) + 86400000;
+	CK_OK(kbp_job_enqueue(&theirs, f.p, "receipt", "{}", &eo));
+	fx_pay_ok(&f, in->id);
+
+	finalize = fx_finalize_job(&f, in->id, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_ne(finalize, theirs);
+	fx_drain(&f);
+	o = fx_order_of(&f, in->id);
+	ck_assert_ptr_nonnull(o);
+	j = fx_job_get(&f, finalize);
+	ck_assert_int_eq(j->state, KBP_JOB_COMPLETED);
+	kbp_job_free(j);
+	j = fx_job_get(&f, theirs);
+	ck_assert_int_eq(j->state, KBP_JOB_AVAILABLE);
+	ck_assert_str_eq(j->unique_key, in->id);
+
+	kbp_job_free(j);
+	kbp_order_free(o);
+	free(finalize);
+	free(theirs);
 	kbp_intent_free(in);
 	fx_close(&f);
 }
@@ -353,6 +399,7 @@ void add_finalize_tests(Suite *s)
 	tcase_add_test(tc, order_made_from_snapshot);
 	tcase_add_test(tc, second_finalize_job_makes_no_second_order);
 	tcase_add_test(tc, running_workers_twice_makes_one_order);
+	tcase_add_test(tc, callers_job_keyed_by_the_intent_does_not_stop_its_order);
 	tcase_add_test(tc, finalize_without_payment_makes_no_order);
 	tcase_add_test(tc, changed_cart_loses_only_purchased_quantities);
 	tcase_add_test(tc, cart_line_lowered_below_purchase_is_removed);

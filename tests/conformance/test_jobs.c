@@ -143,6 +143,8 @@ START_TEST(enqueue_bad_input_writes_nothing)
 	BAD(unique_key, "", KBP_EINVAL);
 	BAD(unique_key, "key with space", KBP_EINVAL);
 	BAD(unique_key, long_key, KBP_ETOOBIG);
+	BAD(unique_key, KBP_JOB_KEY_PREFIX "finalize_order:pi_x", KBP_EINVAL);
+	BAD(unique_key, "kbp:", KBP_EINVAL);
 #undef BAD
 	fx_metrics(&f, &after);
 	ck_assert_uint_eq(count_kind(&f, kind), 0);
@@ -1183,6 +1185,11 @@ START_TEST(batch_enqueue_bad_input_writes_nothing)
 	CK_RC(kbp_jobs_enqueue(&ids, NULL, f.p, specs, 3), KBP_EVERSION);
 	MESSAGE_HAS("jobs[1]: ");
 	specs[1].version = KBP_JOB_SPEC_VERSION;
+	specs[2].options.unique_key = KBP_JOB_KEY_PREFIX "reconcile_payment:pi_x";
+	CK_RC(kbp_jobs_enqueue(&ids, NULL, f.p, specs, 3), KBP_EINVAL);
+	MESSAGE_HAS("jobs[2]: ");
+	MESSAGE_HAS("library's own");
+	specs[2].options.unique_key = NULL;
 
 	CK_RC(kbp_jobs_enqueue(&ids, NULL, NULL, specs, 3), KBP_EINVAL);
 	CK_RC(kbp_jobs_enqueue(&ids, NULL, f.p, NULL, 3), KBP_EINVAL);

@@ -332,7 +332,7 @@ START_TEST(accepted_payment_moves_intent_and_enqueues_finalize)
 	job = fx_job_get(&f, job_id);
 	ck_assert_str_eq(job->kind, KBP_JOB_FINALIZE_ORDER);
 	ck_assert_int_eq(job->state, KBP_JOB_AVAILABLE);
-	ck_assert_str_eq(job->unique_key, in->id);
+	ck_assert_str_eq(job->unique_key + strlen(KBP_JOB_KEY_PREFIX KBP_JOB_FINALIZE_ORDER ":"), in->id);
 	ck_assert_int_le(job->run_at, fx_now(&f));
 	kbp_job_free(job);
 

@@ -707,13 +707,16 @@ static size_t finalize_jobs(kbp_pipeline *p, const char *intent_id, kbp_job **jo
 	kbp_job_filter flt = KBP_JOB_FILTER_INIT;
 	kbp_job_list *l = NULL;
 	size_t n = 0;
+	char key[256];
 
+	/* The key the library gives an intent's finalize job (kbpipeline/jobs.h). */
+	snprintf(key, sizeof key, KBP_JOB_KEY_PREFIX KBP_JOB_FINALIZE_ORDER ":%s", intent_id);
 	flt.kind = KBP_JOB_FINALIZE_ORDER;
 	flt.limit = KBP_JOB_LIST_MAX;
 	OK(kbp_jobs_list(&l, p, &flt));
 	CHECK(l->next_after == NULL, "more than %d finalize jobs in a fresh database", KBP_JOB_LIST_MAX);
 	for (size_t i = 0; i < l->n; i++) {
-		if (!l->jobs[i].unique_key || strcmp(l->jobs[i].unique_key, intent_id) != 0)
+		if (!l->jobs[i].unique_key || strcmp(l->jobs[i].unique_key, key) != 0)
 			continue;
 		if (!n && job)
 			OK(kbp_job_get(job, p, l->jobs[i].id));

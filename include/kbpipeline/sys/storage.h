@@ -86,7 +86,9 @@ typedef struct kbp_payment_draft {
 	size_t raw_len;
 	/*
 	 * Enqueued when the intent succeeds. Its payload and unique_key are left
-	 * NULL: the backend sets {"intent_id": …} and the intent id.
+	 * NULL: the backend sets {"intent_id": …} and a key no caller's job can
+	 * hold, KBP_JOB_KEY_PREFIX "finalize_order:<intent id>" (as the
+	 * library's own steps do).
 	 */
 	kbp_job_draft finalize_job;
 } kbp_payment_draft;
@@ -109,7 +111,7 @@ typedef enum kbp_topic {
 
 /*
  * Marks intents for reconciliation and enqueues a reconcile_payment job for
- * each (payload {"intent_id": …}, unique_key "reconcile:<intent id>"): pending
+ * each (payload {"intent_id": …}, unique_key "kbp:reconcile_payment:<intent id>"): pending
  * intents created before created_before, and expired ones, that have a
  * gateway reference and were never marked. At most n_ids, using the ids given.
  */
