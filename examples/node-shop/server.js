@@ -51,7 +51,6 @@ async function main() {
   log(settings.adminToken ? 'admin pages: sign in at /admin with KBP_SHOP_ADMIN_TOKEN'
     : 'admin pages: disabled (set KBP_SHOP_ADMIN_TOKEN to enable them)');
   log(`receipts: ${settings.receiptUrl ? 'posted to the mail relay (KBP_SHOP_RECEIPT_URL)' : 'written to this log'}`);
-  log(`node-shop listening on ${url}/`);
 
   let stopping = false;
   const stop = async (signal) => {
@@ -67,6 +66,8 @@ async function main() {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Last: whoever waits for this line may stop the shop the moment it reads it.
+  log(`node-shop listening on ${url}/`);
 }
 
 main().catch((err) => {

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What only a database backend has: schema versions and migrations, a
- * database that is not there, and a schema that must hold no credential.
+ * database that is not there, a schema that must hold no credential, and
+ * stock that is locked when it is written, not when it is read.
  * Runs against the server named by KBP_TEST_STORAGE (tests/pg/with-pg.sh).
  */
 #include <check.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +201,148 @@ START_TEST(rejected_callback_audit_is_bounded)
 }
 END_TEST
 
+static PGconn *connect_schema(const char *schema)
+{
+	PGconn *c = PQconnectdb(uri());
+	char sql[80];
+	PGresult *r;
+
+	ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+	snprintf(sql, sizeof(sql), "SET search_path TO %s", schema);
+	r = PQexec(c, sql);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	return c;
+}
+
+/* Runs sql; its SQLSTATE, or "" when it succeeded. */
+static const char *run_sql(PGconn *c, const char *sql)
+{
+	static char state[6];
+	PGresult *r = PQexec(c, sql);
+	const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+	snprintf(state, sizeof(state), "%s", s ? s : "");
+	PQclear(r);
+	return state;
+}
+
+static void add_product(kbp_pipeline *p, const char *sku, int64_t on_hand)
+{
+	kbp_product_spec spec = KBP_PRODUCT_SPEC_INIT;
+
+	ck_assert_int_eq(kbp_vendor_put(p, "v", "Vendor"), 0);
+	spec.id = sku;
+	spec.vendor_id = "v";
+	spec.name = sku;
+	spec.price_minor = 100;
+	spec.on_hand = on_hand;
+	ck_assert_int_eq(kbp_product_put(p, &spec), 0);
+}
+
+static int64_t reserved_of(kbp_pipeline *p, const char *sku)
+{
+	kbp_product *prod = NULL;
+	int64_t n;
+
+	ck_assert_int_eq(kbp_product_get(&prod, p, sku), 0);
+	n = prod->reserved;
+	kbp_product_free(prod);
+	return n;
+}
+
+/* The stock write takes units only where they still are: else a serialization failure, nothing written. */
+START_TEST(stock_write_checks_what_it_takes)
+{
+	char schema[24];
+	kbp_pipeline *p = NULL;
+	PGconn *c;
+
+	fresh_schema(schema);
+	ck_assert_int_eq(kbp_migrate(NULL, uri(), schema), 0);
+	ck_assert_int_eq(open_schema(&p, schema), 0);
+	add_product(p, "a", 2);
+	c = connect_schema(schema);
+	ck_assert_str_eq(run_sql(c, "SELECT kbp__apply_stock('[{\"sku\":\"a\",\"on_hand\":0,\"reserved\":3}]')"),
+	                 "40001");
+	ck_assert_int_eq(reserved_of(p, "a"), 0);
+	ck_assert_str_eq(run_sql(c, "SELECT kbp__apply_stock('[{\"sku\":\"a\",\"on_hand\":0,\"reserved\":1},"
+	                            "{\"sku\":\"a\",\"on_hand\":0,\"reserved\":1}]')"), "");
+	ck_assert_int_eq(reserved_of(p, "a"), 2);
+	ck_assert_str_eq(run_sql(c, "SELECT kbp__apply_stock('[{\"sku\":\"a\",\"on_hand\":-1,\"reserved\":-1},"
+	                            "{\"sku\":\"a\",\"on_hand\":0,\"reserved\":-1}]')"), "");
+	ck_assert_int_eq(reserved_of(p, "a"), 0);
+	PQfinish(c);
+	kbp_pipeline_close(p);
+}
+END_TEST
+
+typedef struct race {
+	kbp_pipeline *p;
+	const char *cart_id;
+	int rc;
+} race;
+
+static void *create_intent(void *arg)
+{
+	race *r = arg;
+	kbp_intent_request req = KBP_INTENT_REQUEST_INIT;
+	kbp_intent *in = NULL;
+
+	req.cart_id = r->cart_id;
+	req.gateway = "sandbox";
+	r->rc = kbp_intent_create(&in, r->p, &req);
+	kbp_intent_free(in);
+	return NULL;
+}
+
+/*
+ * Another transaction takes the last units while a step is between its read
+ * and its write: the read took no lock, so the step's write is what waits,
+ * finds the units gone, and the step runs again and answers out of stock.
+ */
+START_TEST(units_taken_after_the_read_are_not_sold_twice)
+{
+	char schema[24];
+	kbp_pipeline *p = NULL;
+	PGconn *thief, *watch;
+	pthread_t t;
+	race r;
+	int waiting = 0;
+
+	fresh_schema(schema);
+	ck_assert_int_eq(kbp_migrate(NULL, uri(), schema), 0);
+	ck_assert_int_eq(open_schema(&p, schema), 0);
+	ck_assert_int_eq(kbp_gateway_add_sandbox(p, NULL), 0);
+	add_product(p, "a", 1);
+	ck_assert_int_eq(kbp_cart_set_item(NULL, p, "cart-race", "shopper", "a", 1), 0);
+	thief = connect_schema(schema);
+	watch = connect_schema(schema);
+	ck_assert_str_eq(run_sql(thief, "BEGIN"), "");
+	ck_assert_str_eq(run_sql(thief, "UPDATE products SET reserved = on_hand WHERE id = 'a'"), "");
+
+	r = (race){ p, "cart-race", 1 };
+	ck_assert_int_eq(pthread_create(&t, NULL, create_intent, &r), 0);
+	for (int i = 0; i < 3000 && !waiting; i++) {
+		PGresult *q = PQexec(watch, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+		                            "AND query LIKE '%kbp_changes_apply%'");
+		waiting = PQresultStatus(q) == PGRES_TUPLES_OK && atoi(PQgetvalue(q, 0, 0)) > 0;
+		PQclear(q);
+		if (!waiting)
+			usleep(10000);
+	}
+	ck_assert_msg(waiting, "the step's write never waited for the product");
+	ck_assert_str_eq(run_sql(thief, "COMMIT"), "");
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+
+	ck_assert_int_eq(r.rc, KBP_EOUTOFSTOCK);
+	ck_assert_int_eq(reserved_of(p, "a"), 1);
+	PQfinish(thief);
+	PQfinish(watch);
+	kbp_pipeline_close(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("postgres-schema");
@@ -216,6 +360,8 @@ int main(void)
 	tcase_add_test(tc, missing_database_is_a_clear_error);
 	tcase_add_test(tc, schema_holds_no_credential);
 	tcase_add_test(tc, rejected_callback_audit_is_bounded);
+	tcase_add_test(tc, stock_write_checks_what_it_takes);
+	tcase_add_test(tc, units_taken_after_the_read_are_not_sold_twice);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -411,7 +411,10 @@ struct kbp_storage {
 	 *
 	 * txn_begin starts a transaction that sees and locks everything it reads
 	 * until txn_commit or txn_rollback ends it (one mutex, BEGIN IMMEDIATE,
-	 * or SELECT … FOR UPDATE). KBP_TXN_READ says nothing will be written.
+	 * or SELECT … FOR UPDATE). Products may instead be left unlocked by the
+	 * read if changes_apply then moves stock only where the units still are
+	 * (on_hand + delta stays >= reserved + delta) and answers KBP_ECONFLICT
+	 * where they are not. KBP_TXN_READ says nothing will be written.
 	 * txn_commit makes the changes durable and then sends their
 	 * notifications; when it fails, the transaction is rolled back and
 	 * ended. A backend may defer work (a read may be sent with the BEGIN,

@@ -228,17 +228,22 @@ async function graphileConfig(cfg, schema, conf) {
   try {
     const specs = Array.from({ length: cfg.jobs }, () => ({ identifier: 'noop', payload: {} }));
     await sleep(SETTLE_MS);
-    const r = await measureDrain(cfg, pool, counter, () => utils.addJobs(specs),
-      `SELECT count(*) AS n FROM "${schema}"._private_jobs`, `graphile-worker ${conf.name}`);
+    const unfinished = `SELECT count(*) AS n FROM "${schema}"._private_jobs`;
+    const r = await measureDrain(cfg, pool, counter, () => utils.addJobs(specs), unfinished,
+      `graphile-worker ${conf.name}`);
     r.enqueue.api = 'addJobs';
     await sleep(SETTLE_MS);
     const latency = await measureStart(cfg, probe, () => utils.addJob('probe', {}),
       `graphile-worker ${conf.name}`);
+    // The last probe's completion is batched: let it reach the table before
+    // the schema is dropped under a runner still flushing it.
+    await waitDrained(pool, unfinished, `graphile-worker ${conf.name}`);
     return { name: conf.name, about: conf.about, ...r, start_latency_us: latency };
   } finally {
     await pool.end();
     await utils.release();
     await runner.stop();
+    await runner.promise;
   }
 }
 
