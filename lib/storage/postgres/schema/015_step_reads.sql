@@ -1,13 +1,25 @@
--- Statements whose plan the server keeps. A statement in PL/pgSQL is planned
--- for its parameters ("custom") until a plan for any parameters ("generic")
--- costs about as much; two statements of kbp_facts never got there and were
--- planned on every call, which pg_stat_statements (track_planning) showed
--- costing more than running them: the intent looked up by id, idempotency
--- key or gateway reference in one WHERE CASE, which no index serves without
--- the parameters, and the products read by id = ANY (array), whose generic
--- plan the planner costs for an array of unknown length. Each lookup is now
--- a statement of its own on one index, and the products are read one by
--- one, so every statement settles on its generic plan.
+-- Products are locked when they are written, not when they are read.
+-- A step read its products FOR NO KEY UPDATE, so a popular product's row
+-- stayed locked from the step's first round trip to its commit: a round trip,
+-- the library's decision and the commit's flush, with every other shopper of
+-- that product waiting behind it. Now the read takes no lock on products, and
+-- the stock write checks what it changes: a move that would leave fewer than
+-- none available (another step took the units since the read) fails as a
+-- serialization failure, which the library answers by running the step again
+-- on what is there now (DESIGN §5). The row is then locked only from the
+-- write to the commit, both in the step's last round trip.
+
+-- And every statement of the read settles on a plan the server keeps. A
+-- statement in PL/pgSQL is planned for its parameters ("custom") until a plan
+-- for any parameters ("generic") costs about as much; two statements of
+-- kbp_facts never got there and were planned on every call, which
+-- pg_stat_statements (track_planning) showed costing more than running them:
+-- the intent looked up by id, idempotency key or gateway reference in one
+-- WHERE CASE, which no index serves without the parameters, and the products
+-- read by id = ANY (array), whose generic plan the planner costs for an array
+-- of unknown length. Each lookup is now a statement of its own on one index,
+-- and the products are read one by one, so every statement settles on its
+-- generic plan.
 
 -- The intent of a step, by id, else idempotency key, else gateway reference.
 CREATE FUNCTION kbp__facts_intent(p_intent_id text, p_key text, p_gateway text, p_ref text,
@@ -117,3 +129,23 @@ BEGIN
 END
 $$;
 
+-- The step's stock moves, in sku order so that two steps never wait for each
+-- other, each only where the product still has the units it takes.
+CREATE OR REPLACE FUNCTION kbp__apply_stock(p_stock jsonb)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	d record;
+BEGIN
+	FOR d IN SELECT sku, sum(on_hand) AS on_hand, sum(reserved) AS reserved
+	           FROM jsonb_to_recordset(p_stock) AS t(sku text, on_hand bigint, reserved bigint)
+	          GROUP BY sku
+	          ORDER BY sku LOOP
+		UPDATE products SET on_hand = on_hand + d.on_hand, reserved = reserved + d.reserved
+		 WHERE id = d.sku AND on_hand + d.on_hand >= reserved + d.reserved;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'the stock of % changed since it was read', d.sku
+			      USING ERRCODE = 'serialization_failure';
+		END IF;
+	END LOOP;
+END
+$$;
