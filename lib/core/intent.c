@@ -5,6 +5,7 @@
 
 #include "core/objects.h"
 #include "core/pipeline_internal.h"
+#include "core/records.h"
 #include "core/validate.h"
 #include "util/ids.h"
 
@@ -60,6 +61,48 @@ static int prepare_payment(kbp_pipeline *p, kbp_gateway *g, kbp_intent *in,
 	in->gateway_ref = prepared.gateway_ref;
 	in->redirect = prepared.redirect;
 	return 0;
+}
+
+typedef struct local_prepare {
+	kbp_gateway *g;
+	const kbp_intent_request *req;
+} local_prepare;
+
+/* Inside the create step: the new intent is written with its payment prepared. */
+static int prepare_in_step(void *ctx, kbp_intent *in)
+{
+	const local_prepare *lp = ctx;
+	kbp_payment_request preq = { in->id, in->amount_minor, in->currency, lp->req->success_url,
+	                             lp->req->failure_url, in->expires_at };
+	kbp_prepared prepared = { NULL, NULL };
+	int rc = lp->g->prepare(lp->g, &preq, &prepared);
+
+	if (rc != 0) {
+		kbp__prepared_clear(&prepared);
+		return rc;
+	}
+	free(in->gateway_ref);
+	free(in->redirect);
+	in->gateway_ref = prepared.gateway_ref;
+	in->redirect = prepared.redirect;
+	return 0;
+}
+
+/*
+ * A gateway that prepares without I/O does it inside the step that creates
+ * the intent, when the library runs that step: one transaction instead of
+ * two, and a prepare that fails leaves nothing reserved.
+ */
+static int create_intent(kbp_pipeline *p, kbp_gateway *g, const kbp_intent_request *req,
+                         const kbp_intent_draft *draft, int64_t now, kbp_intent **in)
+{
+	local_prepare lp = { g, req };
+	kbp__intent_prepare prepare = { prepare_in_step, &lp };
+
+	if (g->version >= 2 && (g->flags & KBP_GATEWAY_PREPARE_LOCAL) &&
+	    p->storage->intent_create == kbp__rec_intent_create)
+		return kbp__rec_intent_create_prepared(p->storage, draft, now, &prepare, in);
+	return p->storage->intent_create(p->storage, draft, now, in);
 }
 
 /*
@@ -125,7 +168,7 @@ int kbp_intent_create(kbp_intent **out, kbp_pipeline *p, const kbp_intent_reques
 	draft = (kbp_intent_draft){ id, req->cart_id, req->gateway,
 		                    req->idempotency_key ? req->idempotency_key : key,
 		                    req->success_url, req->failure_url, now + p->intent_ttl_ms };
-	rc = p->storage->intent_create(p->storage, &draft, now, &in);
+	rc = create_intent(p, g, req, &draft, now, &in);
 	if (rc == KBP_EEXISTS) {
 		kbp_error_clear();
 		rc = 0;

@@ -119,7 +119,7 @@ void kbp__log(kbp_pipeline *p, kbp_log_level level, const char *fmt, ...)
 
 static int check_gateway(const kbp_gateway *g)
 {
-	if (g->version != KBP_GATEWAY_VERSION)
+	if (g->version < 1 || g->version > KBP_GATEWAY_VERSION)
 		return kbp_error_set(KBP_EVERSION, "gateway version %u is not supported", g->version);
 	if (!g->prepare || !g->parse_callback || !g->lookup || !g->free)
 		return kbp_error_set(KBP_EINVAL, "gateway lacks a required operation");

@@ -50,6 +50,17 @@ int kbp__rec_cart_set_item(kbp_storage *s, const char *cart_id, const char *cust
                            const char *sku, int64_t qty, int64_t now, int64_t *out_version);
 int kbp__rec_intent_create(kbp_storage *s, const kbp_intent_draft *d, int64_t now,
                            kbp_intent **out);
+/*
+ * A new intent's payment prepared inside the step that creates it, by a
+ * gateway whose prepare is local: fn sets the intent's gateway_ref and
+ * redirect, or fails and nothing is written.
+ */
+typedef struct kbp__intent_prepare {
+	int (*fn)(void *ctx, kbp_intent *in);
+	void *ctx;
+} kbp__intent_prepare;
+int kbp__rec_intent_create_prepared(kbp_storage *s, const kbp_intent_draft *d, int64_t now,
+                                    const kbp__intent_prepare *prepare, kbp_intent **out);
 int kbp__rec_intent_attach(kbp_storage *s, const char *intent_id, const char *gateway_ref,
                            const char *redirect, int64_t now);
 int kbp__rec_intent_get(kbp_storage *s, const char *intent_id, kbp_intent **out);

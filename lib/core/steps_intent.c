@@ -13,6 +13,7 @@ typedef struct intent_step {
 	const kbp_intent_draft *draft;
 	const char *intent_id;
 	const char *gateway_ref, *redirect, *reason;
+	const kbp__intent_prepare *prepare;
 	int64_t now;
 	kbp_intent_record *intent;
 	kbp_intent_write write;
@@ -80,17 +81,20 @@ static int decide_create(kbp_step *st, kbp_facts *f, kbp_changes *c)
 	}
 	if ((rc = kbp__rule_intent_new(&is->intent, is->draft, f->cart, f, is->now)))
 		return rc;
+	if (is->prepare && (rc = is->prepare->fn(is->prepare->ctx, &is->intent->intent)))
+		return rc;
 	return write_intent(is, c, 1, KBP_STOCK_RESERVE, 1);
 }
 
-int kbp__rec_intent_create(kbp_storage *s, const kbp_intent_draft *d, int64_t now,
-                           kbp_intent **out)
+int kbp__rec_intent_create_prepared(kbp_storage *s, const kbp_intent_draft *d, int64_t now,
+                                    const kbp__intent_prepare *prepare, kbp_intent **out)
 {
 	intent_step is;
 	int rc;
 
 	*out = NULL;
 	intent_step_init(&is, decide_create, KBP_TXN_WRITE, NULL, now);
+	is.prepare = prepare;
 	is.draft = d;
 	is.step.query.idempotency_key = d->idempotency_key;
 	is.step.query.cart_id = d->cart_id;
@@ -100,6 +104,12 @@ int kbp__rec_intent_create(kbp_storage *s, const kbp_intent_draft *d, int64_t no
 		rc = KBP_ENOMEM;
 	intent_step_reset(&is.step);
 	return rc;
+}
+
+int kbp__rec_intent_create(kbp_storage *s, const kbp_intent_draft *d, int64_t now,
+                           kbp_intent **out)
+{
+	return kbp__rec_intent_create_prepared(s, d, now, NULL, out);
 }
 
 static int decide_attach(kbp_step *st, kbp_facts *f, kbp_changes *c)

@@ -303,6 +303,7 @@ typedef struct bench_cfg {
 	long pgbench_seconds;
 	const char *pgbench;
 	int keep_schemas;
+	const char *only;           /* PostgreSQL: run only the scenario of this schema suffix */
 } bench_cfg;
 
 /* schema NULL: the backend's default; pool 0: the library's default. */
@@ -946,6 +947,8 @@ static const char *new_schema(pg_run *r, const char *suffix, int plain)
 	int rc;
 
 	if (r->n_schemas >= PG_MAX_SCHEMAS)
+		return NULL;
+	if (!plain && r->cfg->only && strcmp(suffix, r->cfg->only) != 0)
 		return NULL;
 	name = r->schemas[r->n_schemas];
 	snprintf(name, sizeof r->schemas[0], "bench_%s_%s", r->tag, suffix);
@@ -1654,7 +1657,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: kbp-bench [--orders N] [--jobs N] [--latency-samples N] [--worker-threads N]\n"
 	        "                 [--worker-batch N] [--pool N] [--seconds S] [--pgbench PATH] [--pgbench-seconds N]\n"
-	        "                 [--keep-schemas] [STORAGE_URI]\n"
+	        "                 [--keep-schemas] [--only SCENARIO] [STORAGE_URI]\n"
 	        "  --orders N           memory: orders over all four pipeline scenarios (default %ld);\n"
 	        "                       PostgreSQL: orders per scenario (default %ld)\n"
 	        "  --jobs N             no-op jobs for the job queue alone (default %ld; PostgreSQL:\n"
@@ -1670,6 +1673,9 @@ static void usage(FILE *f)
 	        "  --pgbench PATH       the baseline tool (default %s)\n"
 	        "  --pgbench-seconds N  each pgbench run, at the start and at the end (default %ld)\n"
 	        "  --keep-schemas       PostgreSQL: keep the bench_<tag>_* schemas for inspection\n"
+	        "  --only SCENARIO      PostgreSQL: run one scenario, named by its schema's suffix\n"
+	        "                       (o1, o4, o16, o16_zipf, o16_flas, q1, q64, q1x4, q64x4, qb,\n"
+	        "                       start, start_same), for profiling\n"
 	        "  STORAGE_URI          default memory:; sqlite:PATH runs the memory bench on a file;\n"
 	        "                       postgresql://… runs the PostgreSQL bench\n",
 	        DEFAULT_ORDERS, DEFAULT_PG_ORDERS, DEFAULT_JOBS, DEFAULT_PG_JOBS,
@@ -1742,6 +1748,12 @@ static int parse_args(bench_cfg *cfg, int argc, char **argv)
 				return -1;
 			}
 			cfg->pgbench = argv[++i];
+		} else if (strcmp(a, "--only") == 0) {
+			if (i + 1 >= argc) {
+				fputs("kbp-bench: --only needs a scenario (o1, o16_zipf, q64, start, ...)\n", stderr);
+				return -1;
+			}
+			cfg->only = argv[++i];
 		} else if (strcmp(a, "--keep-schemas") == 0) {
 			cfg->keep_schemas = 1;
 		} else if (a[0] == '-') {

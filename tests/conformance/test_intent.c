@@ -448,7 +448,7 @@ START_TEST(retry_after_failed_prepare_is_an_error)
 	fx_open(&f);
 	ck_assert_ptr_nonnull(g);
 	g->base = (kbp_gateway){ KBP_GATEWAY_VERSION, "flaky", flaky_prepare, flaky_parse,
-		                 flaky_lookup, flaky_free };
+		                 flaky_lookup, flaky_free, 0 };
 	CK_OK(kbp_pipeline_add_gateway(f.p, &g->base));
 	sku = fx_product(&f, "a", 1500, 3);
 	req.cart_id = fx_cart(&f, sku, 1);
@@ -488,6 +488,55 @@ START_TEST(retry_after_failed_prepare_is_an_error)
 }
 END_TEST
 
+/*
+ * A gateway that prepares without I/O (eSewa's signed form, the sandbox)
+ * does it inside the step that creates the intent: when it fails, there is
+ * no intent and no stock held, so a retry with the same key simply succeeds.
+ */
+START_TEST(failed_local_prepare_writes_nothing)
+{
+	fx f;
+	flaky_gateway *g = calloc(1, sizeof(*g));
+	kbp_intent_request req = KBP_INTENT_REQUEST_INIT;
+	const char *sku;
+	kbp_intent *in = (kbp_intent *)&in, *again = NULL;
+	kbp_metrics m0, m1;
+
+	fx_open(&f);
+	ck_assert_ptr_nonnull(g);
+	g->base = (kbp_gateway){ KBP_GATEWAY_VERSION, "flaky", flaky_prepare, flaky_parse,
+		                 flaky_lookup, flaky_free, KBP_GATEWAY_PREPARE_LOCAL };
+	CK_OK(kbp_pipeline_add_gateway(f.p, &g->base));
+	sku = fx_product(&f, "a", 1500, 3);
+	req.cart_id = fx_cart(&f, sku, 1);
+	req.gateway = "flaky";
+	req.idempotency_key = fx_id(&f, "key");
+	fx_metrics(&f, &m0);
+
+	CK_RC(kbp_intent_create(&in, f.p, &req), KBP_EGATEWAY);
+	ck_assert_ptr_null(in);
+	ck_assert_ptr_nonnull(strstr(fx_last_message(), "the gateway is down"));
+	ck_assert_int_eq(fx_reserved(&f, sku), 0);
+	fx_metrics(&f, &m1);
+	for (int st = 0; st < KBP_INTENT_STATUS_COUNT; st++)
+		ck_assert_int_eq(m1.intents[st], m0.intents[st]);
+
+	CK_OK(kbp_intent_create(&in, f.p, &req));
+	ck_assert_int_eq(in->status, KBP_INTENT_PENDING);
+	ck_assert_ptr_nonnull(in->gateway_ref);
+	ck_assert_ptr_nonnull(in->redirect);
+	ck_assert_int_eq(fx_reserved(&f, sku), 1);
+	CK_OK(kbp_intent_create(&again, f.p, &req));
+	ck_assert_str_eq(again->id, in->id);
+	ck_assert_str_eq(again->gateway_ref, in->gateway_ref);
+	ck_assert_int_eq(fx_reserved(&f, sku), 1);
+	ck_assert_int_eq(g->prepares, 2);
+	kbp_intent_free(in);
+	kbp_intent_free(again);
+	fx_close(&f);
+}
+END_TEST
+
 void add_intent_tests(Suite *s)
 {
 	TCase *tc = fx_tcase("intent");
@@ -500,5 +549,6 @@ void add_intent_tests(Suite *s)
 	tcase_add_test(tc, request_bad_input_writes_nothing);
 	tcase_add_test(tc, get_and_cancel);
 	tcase_add_test(tc, retry_after_failed_prepare_is_an_error);
+	tcase_add_test(tc, failed_local_prepare_writes_nothing);
 	suite_add_tcase(s, tc);
 }

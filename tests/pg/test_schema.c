@@ -2,7 +2,8 @@
 /*
  * What only a database backend has: schema versions and migrations, a
  * database that is not there, a schema that must hold no credential, and
- * stock that is locked when it is written, not when it is read.
+ * stock that is locked when it is written, not when it is read, and the
+ * wake-ups of an order's waiters.
  * Runs against the server named by KBP_TEST_STORAGE (tests/pg/with-pg.sh).
  */
 #include <check.h>
@@ -348,6 +349,91 @@ START_TEST(units_taken_after_the_read_are_not_sold_twice)
 }
 END_TEST
 
+/* The notifications on the orders channel that name intent_id, drained from c. */
+static int wakeups_for(PGconn *c, const char *intent_id)
+{
+	PGnotify *n;
+	int count = 0;
+
+	usleep(200000);
+	ck_assert_int_eq(PQconsumeInput(c), 1);
+	while ((n = PQnotifies(c))) {
+		count += strcmp(n->extra, intent_id) == 0;
+		PQfreemem(n);
+	}
+	return count;
+}
+
+static char *paid_intent(kbp_pipeline *p, const char *cart_id)
+{
+	kbp_intent_request req = KBP_INTENT_REQUEST_INIT;
+	kbp_verification *v = NULL;
+	kbp_intent *in = NULL;
+	char *cb = NULL, *id;
+
+	ck_assert_int_eq(kbp_cart_set_item(NULL, p, cart_id, "shopper", "a", 1), 0);
+	req.cart_id = cart_id;
+	req.gateway = "sandbox";
+	ck_assert_int_eq(kbp_intent_create(&in, p, &req), 0);
+	ck_assert_int_eq(kbp_sandbox_pay(&cb, p, "sandbox", in->id, KBP_SANDBOX_COMPLETED, -1), 0);
+	ck_assert_int_eq(kbp_payment_verify(&v, p, "sandbox", cb, strlen(cb)), 0);
+	id = strdup(in->id);
+	kbp_verification_free(v);
+	kbp_intent_free(in);
+	kbp_free(cb);
+	return id;
+}
+
+/*
+ * An order's waiters hear of the changes that can move its stage: the order
+ * made, the finalize job failed for good or canceled, and back. A worker
+ * taking the job or completing it moves nothing, and wakes nobody.
+ */
+START_TEST(order_waiters_hear_only_stage_changes)
+{
+	char schema[24], sql[200];
+	kbp_pipeline *p = NULL;
+	kbp_order_status *st = NULL;
+	char *made, *stopped;
+	PGconn *c;
+	int ran = 0;
+
+	fresh_schema(schema);
+	ck_assert_int_eq(kbp_migrate(NULL, uri(), schema), 0);
+	ck_assert_int_eq(open_schema(&p, schema), 0);
+	ck_assert_int_eq(kbp_gateway_add_sandbox(p, NULL), 0);
+	add_product(p, "a", 5);
+	c = connect_schema(schema);
+	snprintf(sql, sizeof(sql), "LISTEN \"%s.orders\"", schema);
+	ck_assert_str_eq(run_sql(c, sql), "");
+
+	made = paid_intent(p, "cart-made");
+	ck_assert_int_eq(wakeups_for(c, made), 1);
+	ck_assert_int_eq(kbp_worker_run_once(&ran, p, "w", 10), 0);
+	ck_assert_int_eq(ran, 1);
+	ck_assert_int_eq(wakeups_for(c, made), 1);
+	ck_assert_int_eq(kbp_order_status_get(&st, p, made), 0);
+	ck_assert_int_eq(st->stage, KBP_STAGE_CONFIRMED);
+	kbp_order_status_free(st);
+
+	stopped = paid_intent(p, "cart-stopped");
+	ck_assert_int_eq(wakeups_for(c, stopped), 1);
+	snprintf(sql, sizeof(sql), "UPDATE jobs SET state = %d WHERE payload->>'intent_id' = '%s'",
+	         KBP_JOB_CANCELED, stopped);
+	ck_assert_str_eq(run_sql(c, sql), "");
+	ck_assert_int_eq(wakeups_for(c, stopped), 1);
+	snprintf(sql, sizeof(sql), "UPDATE jobs SET state = %d WHERE payload->>'intent_id' = '%s'",
+	         KBP_JOB_AVAILABLE, stopped);
+	ck_assert_str_eq(run_sql(c, sql), "");
+	ck_assert_int_eq(wakeups_for(c, stopped), 1);
+
+	free(made);
+	free(stopped);
+	PQfinish(c);
+	kbp_pipeline_close(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("postgres-schema");
@@ -367,6 +453,7 @@ int main(void)
 	tcase_add_test(tc, rejected_callback_audit_is_bounded);
 	tcase_add_test(tc, stock_write_checks_what_it_takes);
 	tcase_add_test(tc, units_taken_after_the_read_are_not_sold_twice);
+	tcase_add_test(tc, order_waiters_hear_only_stage_changes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

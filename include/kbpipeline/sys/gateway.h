@@ -17,7 +17,18 @@
 extern "C" {
 #endif
 
-#define KBP_GATEWAY_VERSION 1
+#define KBP_GATEWAY_VERSION 2
+
+/*
+ * flags (version 2). KBP_GATEWAY_PREPARE_LOCAL: prepare does no I/O and
+ * returns at once (it signs or computes, it does not call the gateway), so
+ * the library may call it inside the storage step that creates the intent:
+ * the intent is written payable in one transaction, and a prepare that fails
+ * leaves nothing written. A step that runs again calls it again, so a
+ * payment it prepared may never be used. Without the flag, prepare runs
+ * after the intent is created, outside any transaction.
+ */
+#define KBP_GATEWAY_PREPARE_LOCAL 1u
 
 typedef struct kbp_gateway kbp_gateway;
 
@@ -57,6 +68,9 @@ struct kbp_gateway {
 	int (*parse_callback)(kbp_gateway *g, const char *raw, size_t len, kbp_callback_claim *out);
 	int (*lookup)(kbp_gateway *g, const kbp_callback_claim *claim, kbp_lookup_result *out);
 	void (*free)(kbp_gateway *g);
+
+	/* Version 2. */
+	unsigned int flags;         /* KBP_GATEWAY_… */
 };
 
 /* Registers a gateway under its name; the pipeline owns it from then on, also on failure. */

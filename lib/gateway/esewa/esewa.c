@@ -215,7 +215,7 @@ static esewa *esewa_new(const kbp_esewa_options *o)
 	if (!e)
 		return NULL;
 	e->base = (kbp_gateway){ KBP_GATEWAY_VERSION, NULL, esewa_prepare, esewa_parse,
-		                 esewa_lookup, esewa_free };
+		                 esewa_lookup, esewa_free, KBP_GATEWAY_PREPARE_LOCAL };
 	e->name = strdup(o->name ? o->name : "esewa");
 	e->product_code = strdup(o->product_code ? o->product_code : "EPAYTEST");
 	e->form_url = strdup(o->form_url ? o->form_url : o->production ? LIVE_FORM : UAT_FORM);

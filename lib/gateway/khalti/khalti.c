@@ -210,7 +210,7 @@ static khalti *khalti_new(const kbp_khalti_options *o, const kbp__secret *secret
 	if (!k)
 		return NULL;
 	k->base = (kbp_gateway){ KBP_GATEWAY_VERSION, NULL, khalti_prepare, khalti_parse,
-		                 khalti_lookup, khalti_free };
+		                 khalti_lookup, khalti_free, 0 };
 	k->name = strdup(o->name ? o->name : "khalti");
 	k->initiate_url = join(base, "epayment/initiate/");
 	k->lookup_url = join(base, "epayment/lookup/");

@@ -171,7 +171,7 @@ static sandbox *sandbox_new(const kbp_sandbox_options *o)
 	if (!sb)
 		return NULL;
 	sb->base = (kbp_gateway){ KBP_GATEWAY_VERSION, NULL, sandbox_prepare, sandbox_parse,
-		                  sandbox_lookup, sandbox_free };
+		                  sandbox_lookup, sandbox_free, KBP_GATEWAY_PREPARE_LOCAL };
 	kbp_mutex_init(&sb->lock);
 	kbp_hmap_init(&sb->payments);
 	sb->name = strdup(o->name ? o->name : "sandbox");
