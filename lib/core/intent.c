@@ -28,6 +28,12 @@ static int check_request(const kbp_intent_request *req)
 	return 0;
 }
 
+static kbp_payment_request payment_request(const kbp_intent *in, const kbp_intent_request *req)
+{
+	return (kbp_payment_request){ in->id, in->amount_minor, in->currency, req->success_url,
+		                      req->failure_url, in->expires_at };
+}
+
 /*
  * Asks the gateway to prepare the payment outside any transaction, then
  * stores its reference. A gateway that cannot prepare leaves nothing held:
@@ -36,8 +42,7 @@ static int check_request(const kbp_intent_request *req)
 static int prepare_payment(kbp_pipeline *p, kbp_gateway *g, kbp_intent *in,
                            const kbp_intent_request *req)
 {
-	kbp_payment_request preq = { in->id, in->amount_minor, in->currency, req->success_url,
-	                             req->failure_url, in->expires_at };
+	kbp_payment_request preq = payment_request(in, req);
 	kbp_prepared prepared = { NULL, NULL };
 	int rc = g->prepare(g, &preq, &prepared);
 
@@ -72,8 +77,7 @@ typedef struct local_prepare {
 static int prepare_in_step(void *ctx, kbp_intent *in)
 {
 	const local_prepare *lp = ctx;
-	kbp_payment_request preq = { in->id, in->amount_minor, in->currency, lp->req->success_url,
-	                             lp->req->failure_url, in->expires_at };
+	kbp_payment_request preq = payment_request(in, lp->req);
 	kbp_prepared prepared = { NULL, NULL };
 	int rc = lp->g->prepare(lp->g, &preq, &prepared);
 
