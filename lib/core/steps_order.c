@@ -130,7 +130,7 @@ int kbp__rec_order_facts(kbp_storage *s, const char *intent_id, kbp_order_facts 
 	fs.step.reset = facts_reset;
 	fs.step.flags = KBP_TXN_READ;
 	fs.step.query.intent_id = intent_id;
-	fs.step.query.want = KBP_FACTS_ORDER | KBP_FACTS_JOB;
+	fs.step.query.want = KBP_FACTS_ORDER | KBP_FACTS_JOB | KBP_FACTS_NO_ITEMS;
 	fs.out = out;
 	return kbp__step_run(s, &fs.step);
 }

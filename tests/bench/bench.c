@@ -825,6 +825,9 @@ out:
 
 /* ---- output ---------------------------------------------------------------- */
 
+/* A target's figure before its scenario ran: with --only, most targets are not measured. */
+#define NOT_MEASURED (-1.0)
+
 static void add_target(cJSON *targets, const char *name, const char *unit, double target,
                        double measured, int higher_is_better)
 {
@@ -833,8 +836,14 @@ static void add_target(cJSON *targets, const char *name, const char *unit, doubl
 	cJSON_AddStringToObject(t, "name", name);
 	cJSON_AddStringToObject(t, "unit", unit);
 	cJSON_AddNumberToObject(t, "target", target);
-	cJSON_AddNumberToObject(t, "measured", round_to(measured, 0.1));
-	cJSON_AddBoolToObject(t, "met", higher_is_better ? measured >= target : measured < target);
+	if (measured == NOT_MEASURED) {
+		cJSON_AddNullToObject(t, "measured");
+		cJSON_AddNullToObject(t, "met");
+	} else {
+		cJSON_AddNumberToObject(t, "measured", round_to(measured, 0.1));
+		cJSON_AddBoolToObject(t, "met",
+		                      higher_is_better ? measured >= target : measured < target);
+	}
 	cJSON_AddItemToArray(targets, t);
 }
 
@@ -1416,7 +1425,8 @@ static int main_postgres(bench_cfg *cfg, int64_t t_run)
 	const char *base_schema = NULL, *s;
 	char settings[N_SERVER_SETTINGS][64];
 	unsigned char rnd[4];
-	double best_ops = 0, worst_confirm_p99 = 0, best_queue = 0, acq_p99 = 0, start_p99 = 0;
+	double best_ops = NOT_MEASURED, worst_confirm_p99 = NOT_MEASURED, best_queue = NOT_MEASURED,
+	       acq_p99 = NOT_MEASURED, start_p99 = NOT_MEASURED;
 	int best_shoppers = 0, failed, worker_threads = cfg->worker_threads ? cfg->worker_threads : 2;
 	const char *best_queue_name = "";
 	long orders = cfg->orders ? cfg->orders : DEFAULT_PG_ORDERS;
@@ -1795,7 +1805,8 @@ static int main_memory(bench_cfg *cfg, int64_t t_run)
 	queue_result qr = { 0 };
 	probe pr = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 	cJSON *root, *arr, *o, *targets;
-	double base0, base1, base, best_ops = 0, worst_confirm_p99 = 0, queue_ops, start_p99 = 0;
+	double base0, base1, base, best_ops = NOT_MEASURED, worst_confirm_p99 = NOT_MEASURED, queue_ops,
+	       start_p99 = NOT_MEASURED;
 	const char *best_name = "";
 	char storage_name[32] = "?";
 	kbp_pipeline *probe_p;

@@ -89,6 +89,8 @@ def check_common(doc, storage):
     check(len(targets) >= 4, f"{len(targets)} targets")
     for t in targets:
         check({"name", "unit", "target", "measured", "met"} <= t.keys(), f"target fields: {t}")
+        check(isinstance(t["measured"], (int, float)) and isinstance(t["met"], bool),
+              f"target not measured in a full run: {t}")
 
 
 def check_memory(bench, storage="memory", uri="memory:"):

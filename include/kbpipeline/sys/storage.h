@@ -152,6 +152,7 @@ typedef struct kbp_txn kbp_txn; /* a backend's transaction */
 #define KBP_FACTS_JOB 4         /* the job job_id, else the intent's finalize_order job */
 #define KBP_FACTS_INTENT_CART 8 /* the intent's cart when cart_id is NULL */
 #define KBP_FACTS_JOB_HOLDER 16 /* the live job other than f->job that holds f->job's unique key */
+#define KBP_FACTS_NO_ITEMS 32   /* the intent's and the order's lines are not needed: may be left out */
 
 /* Lists of intents for maintenance: at most scan_max of those that match. */
 typedef enum kbp_facts_scan {

@@ -260,29 +260,36 @@ static int scanned_fill(kbp_facts *f, const cJSON *a)
 	return 0;
 }
 
+/* A member of the facts, absent when missing or null (the status statement's order and job). */
+static const cJSON *member(const cJSON *doc, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, name);
+
+	return cJSON_IsNull(v) ? NULL : v;
+}
+
 int pg_facts_parse(kbp_facts *f, const cJSON *doc)
 {
 	const cJSON *v;
 	int ok = 1;
 
-	if ((v = cJSON_GetObjectItemCaseSensitive(doc, "intent"))) {
+	if ((v = member(doc, "intent")))
 		ok = (f->intent = calloc(1, sizeof(*f->intent))) && record_fill(f->intent, v) == 0;
-	}
-	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "cart")))
+	if (ok && (v = member(doc, "cart")))
 		ok = (f->cart = js_cart(v)) != NULL;
-	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "products")))
+	if (ok && (v = member(doc, "products")))
 		ok = products_fill(f, v) == 0;
-	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "order")))
+	if (ok && (v = member(doc, "order")))
 		ok = (f->order = js_order(v)) != NULL;
-	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "accepted")))
+	if (ok && (v = member(doc, "accepted")))
 		ok = (f->accepted = js_verification(v)) != NULL;
-	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "job")))
+	if (ok && (v = member(doc, "job")))
 		ok = (f->job = js_job(v)) != NULL;
-	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "holder")))
+	if (ok && (v = member(doc, "holder")))
 		ok = (f->holder = js_job(v)) != NULL;
-	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "scanned")))
+	if (ok && (v = member(doc, "scanned")))
 		ok = scanned_fill(f, v) == 0;
-	if (ok && (v = cJSON_GetObjectItemCaseSensitive(doc, "jobs")))
+	if (ok && (v = member(doc, "jobs")))
 		ok = (f->jobs = js_job_list(v, NULL)) != NULL;
 	return ok ? 0 : pg_oom();
 }

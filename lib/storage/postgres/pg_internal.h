@@ -48,6 +48,7 @@ typedef enum pg_stmt {
 	ST_JOBS_EXTEND,
 	ST_JOBS_INSERT,
 	ST_FACTS,
+	ST_FACTS_STATUS,
 	ST_CHANGES_APPLY,
 	ST_COUNT
 } pg_stmt;

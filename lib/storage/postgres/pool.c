@@ -72,6 +72,39 @@ static const stmt_def stmts[ST_COUNT] = {
 	/* Records: run inside a transaction that records.c opens, so never replayed on their own. */
 	[ST_FACTS] = { "facts", "SELECT kbp_facts($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)", 13, -1,
 		       0, 0, KEY_NONE },
+	/*
+	 * An order's status, polled by every waiter: the intent, its order and
+	 * its finalize_order job without their lines, in one statement the
+	 * server plans once (kbp_facts runs a dozen PL/pgSQL statements).
+	 */
+	[ST_FACTS_STATUS] = { "facts_status",
+		"SELECT json_build_object("
+		" 'intent', json_build_object('id', i.id, 'cart_id', i.cart_id,"
+		"  'customer_id', i.customer_id, 'cart_version', i.cart_version,"
+		"  'amount_minor', i.amount_minor, 'currency', i.currency, 'gateway', i.gateway,"
+		"  'gateway_ref', i.gateway_ref, 'redirect', i.redirect,"
+		"  'idempotency_key', i.idempotency_key, 'status', i.status,"
+		"  'status_reason', i.status_reason, 'needs_refund', i.needs_refund,"
+		"  'created_at', i.created_at, 'expires_at', i.expires_at, 'updated_at', i.updated_at,"
+		"  'success_url', i.success_url, 'failure_url', i.failure_url,"
+		"  'paid_at', coalesce(i.paid_at, 0), 'finalize_job_id', i.finalize_job_id,"
+		"  'reconcile_marked', i.reconcile_scheduled),"
+		" 'order', CASE WHEN o.id IS NOT NULL THEN json_build_object('id', o.id,"
+		"  'order_number', o.order_number, 'intent_id', o.intent_id,"
+		"  'customer_id', o.customer_id, 'total_minor', o.total_minor, 'currency', o.currency,"
+		"  'status', o.status, 'fulfillment_status', o.fulfillment_status,"
+		"  'created_at', o.created_at) END,"
+		" 'job', CASE WHEN j.id IS NOT NULL THEN json_build_object('id', j.id, 'kind', j.kind,"
+		"  'payload', j.payload::text, 'state', j.state, 'priority', j.priority,"
+		"  'attempts', j.attempts, 'max_attempts', j.max_attempts, 'run_at', j.run_at,"
+		"  'lease_until', j.lease_until, 'locked_by', j.locked_by, 'unique_key', j.unique_key,"
+		"  'last_error', j.last_error, 'errors', j.errors, 'created_at', j.created_at,"
+		"  'updated_at', j.updated_at, 'finished_at', j.finished_at) END)"
+		" FROM intents i"
+		" LEFT JOIN orders o ON o.intent_id = i.id"
+		" LEFT JOIN jobs j ON j.id = i.finalize_job_id"
+		" WHERE i.id = $1",
+		1, -1, 0, 0, KEY_NONE },
 	[ST_CHANGES_APPLY] = { "changes_apply", "SELECT kbp_changes_apply($1::jsonb,$2)", 2, 1, 0, 0,
 		               KEY_NONE },
 };

@@ -128,13 +128,39 @@ int pg_txn_begin(kbp_storage *st, unsigned int flags, kbp_txn **out)
 
 static int parse_answer(kbp_facts *f, PGresult *res)
 {
-	cJSON *doc = cJSON_Parse(PQgetvalue(res, 0, 0));
+	cJSON *doc;
 	int rc;
 
-	if (!doc)
+	if (PQntuples(res) == 0)
+		return 0; /* the status statement found no intent */
+	if (!(doc = cJSON_Parse(PQgetvalue(res, 0, 0))))
 		return kbp_error_set(KBP_ESTORAGE, "malformed facts from the database");
 	rc = pg_facts_parse(f, doc);
 	cJSON_Delete(doc);
+	return rc;
+}
+
+/* An order's status: an intent by id with its order and job, without lines, read only. */
+static int is_status_read(const pg_txn *t, const kbp_facts_query *q)
+{
+	return (t->flags & KBP_TXN_READ) && q->intent_id && !q->cart_id && !q->sku &&
+	       !q->accepted_txn && !q->job_id && q->scan == KBP_SCAN_NONE &&
+	       q->want == (KBP_FACTS_ORDER | KBP_FACTS_JOB | KBP_FACTS_NO_ITEMS);
+}
+
+static int status_read(pg_store *s, pg_txn *t, const kbp_facts_query *q, kbp_facts *out)
+{
+	const char *p[1] = { q->intent_id };
+	pg_send qs = { NULL, ST_FACTS_STATUS, 1, p, NULL, NULL };
+	PGresult *res;
+	int lost, rc;
+
+	if ((rc = pg_conn_ready(s, t->c, ST_FACTS_STATUS, &lost)))
+		return rc;
+	rc = pipeline(t->c, &qs, 1, &res, &lost);
+	if (rc == 0 && !lost)
+		rc = res ? parse_answer(out, res) : kbp_error_set(KBP_ESTORAGE, "no facts answered");
+	PQclear(res);
 	return rc;
 }
 
@@ -151,7 +177,8 @@ int pg_facts_read(kbp_storage *st, kbp_txn *tx, const kbp_facts_query *q, kbp_fa
 	int write = !(t->flags & KBP_TXN_READ), lost, rc;
 	PGresult *res;
 
-	(void)st;
+	if (is_status_read(t, q))
+		return status_read(pg_of(st), t, q, out);
 	rc = write ? pipeline(t->c, qs, 2, &res, &lost) : pipeline(t->c, qs + 1, 1, &res, &lost);
 	t->begun = write && !lost;
 	/*
