@@ -49,9 +49,41 @@ typedef enum pg_stmt {
 	ST_JOBS_INSERT,
 	ST_FACTS,
 	ST_FACTS_STATUS,
-	ST_CHANGES_APPLY,
+	ST_APPLY_INTENT_NEW,        /* the statements of a step's changes (changes.c) */
+	ST_APPLY_INTENT,
+	ST_APPLY_STOCK,
+	ST_APPLY_CART,
+	ST_APPLY_CART_ITEMS,
+	ST_APPLY_ORDER,
+	ST_APPLY_VERIFICATION,
+	ST_APPLY_JOBS,
+	ST_APPLY_JOB_WRITE,
+	ST_APPLY_RESCUES,
 	ST_COUNT
 } pg_stmt;
+
+/* Integers as the text parameters libpq sends. */
+typedef struct pg_num {
+	char s[24];
+} pg_num;
+pg_num pg_i64(int64_t v);
+
+/* Local topics a call bumps after success, and whose order it names. */
+enum { PG_WAKE_JOBS = 1, PG_WAKE_ORDERS = 2 };
+enum { PG_KEY_NONE = -1 }; /* for PG_WAKE_ORDERS: every waiter */
+
+typedef struct pg_stmt_def {
+	const char *name;
+	const char *sql;
+	int n_params;
+	int bytea_param;            /* index of a binary bytea parameter, or -1 */
+	int replay_safe;            /* read-only or idempotent: may be repeated after a lost connection */
+	int wakes;                  /* PG_WAKE_… */
+	int order_key;              /* index of the intent id parameter, or PG_KEY_NONE */
+} pg_stmt_def;
+
+/* statements.c */
+extern const pg_stmt_def pg_stmts[ST_COUNT];
 
 typedef struct pg_conn {
 	PGconn *conn;
@@ -114,6 +146,8 @@ void pg_conn_drop(pg_conn *c);
  * (it cannot have run), or while it ran (it may have committed).
  */
 enum { LIVE = 0, LOST_UNSENT = 1, LOST_UNKNOWN = 2 };
+/* Sends the preparing of st without waiting (pipeline mode); 0 when libpq could not. */
+int pg_send_prepare(PGconn *conn, pg_stmt st);
 /* Opens the connection if needed and prepares the statement on it; *lost: LOST_…. */
 int pg_conn_ready(pg_store *s, pg_conn *c, pg_stmt st, int *lost);
 /* A fatal result without SQLSTATE, or a connection libpq knows is gone. */
@@ -122,6 +156,42 @@ int pg_conn_broken(PGconn *conn, const PGresult *res);
 int pg_retryable(const PGresult *res);
 /* The server's error as a KBP_E… code with its message (unique violation: KBP_ECONFLICT). */
 int pg_sql_error(const PGresult *res);
+
+/*
+ * One message of a pipeline: SQL text without parameters, a prepared
+ * statement, or (prepare set) the preparing of statement st.
+ */
+typedef struct pg_send {
+	const char *sql;
+	pg_stmt st;
+	int n;
+	const char *const *params;
+	const int *lengths;
+	const int *formats;
+	int prepare;
+} pg_send;
+
+/*
+ * A step's changes as the prepared statements that write them, one per
+ * record, in an order that keeps foreign keys whole (changes.c).
+ */
+typedef struct pg_batch_item {
+	char *doc;                  /* the record as JSON text, owned, or NULL */
+	pg_num num[3];
+	const char *params[8];
+	int lengths[8];
+	int formats[8];
+} pg_batch_item;
+
+typedef struct pg_batch {
+	pg_send *q;                 /* n statements, pointing into items, and a free slot */
+	pg_batch_item *items;
+	int n;
+	pg_num now;
+} pg_batch;
+/* 0, or KBP_ENOMEM with nothing to free. */
+int pg_batch_build(pg_batch *b, const kbp_changes *c);
+void pg_batch_free(pg_batch *b);
 
 /* Records (records.c). */
 int pg_txn_begin(kbp_storage *s, unsigned int flags, kbp_txn **out);
@@ -169,14 +239,9 @@ void js_metrics(kbp_metrics *m, const cJSON *o);
 PG_JSON_STRUCTS(PG_JSON_DECLARE)
 #undef PG_JSON_DECLARE
 cJSON *pg_json_intent_record(const kbp_intent_record *r);
-/* Job drafts as the array jobs_insert and changes_apply read with jsonb_to_recordset(). */
+/* Job drafts as the array jobs_insert and apply_jobs read with jsonb_to_recordset(). */
 cJSON *pg_json_drafts(const kbp_job_draft *drafts, size_t n);
 
-/* Integers as the text parameters libpq sends. */
-typedef struct pg_num {
-	char s[24];
-} pg_num;
-pg_num pg_i64(int64_t v);
 
 /* The vtable operations. */
 int pg_vendor_put(kbp_storage *s, const char *id, const char *name, int64_t now);

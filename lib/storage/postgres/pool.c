@@ -10,108 +10,9 @@
 /* Deadlocks and serialization failures are retried this many times before giving up. */
 #define RETRIES 5
 
-enum { WAKE_JOBS = 1, WAKE_ORDERS = 2 };
-/* Whose order changed, for WAKE_ORDERS: no key (every waiter), or a parameter. */
-enum { KEY_NONE = -1 };
-
-typedef struct stmt_def {
-	const char *name;
-	const char *sql;
-	int n_params;
-	int bytea_param;            /* index of a binary bytea parameter, or -1 */
-	int replay_safe;            /* read-only or idempotent: may be repeated after a lost connection */
-	int wakes;                  /* local topics to bump after success */
-	int order_key;              /* index of the intent id parameter, or KEY_… */
-} stmt_def;
-
-static const stmt_def stmts[ST_COUNT] = {
-	[ST_VENDOR_PUT] = { "vendor_put", "SELECT kbp_vendor_put($1,$2,$3)", 3, -1, 1, 0, KEY_NONE },
-	[ST_VENDOR_GET] = { "vendor_get", "SELECT kbp_vendor_get($1)", 1, -1, 1, 0, KEY_NONE },
-	[ST_PRODUCT_PUT] = { "product_put", "SELECT kbp_product_put($1,$2,$3,$4,$5,$6,$7,$8)", 8, -1, 1, 0, KEY_NONE },
-	[ST_PRODUCT_GET] = { "product_get", "SELECT kbp_product_get($1)", 1, -1, 1, 0, KEY_NONE },
-	[ST_PRODUCT_SET_ACTIVE] = { "product_set_active", "SELECT kbp_product_set_active($1,$2,$3)", 3, -1, 1, 0, KEY_NONE },
-	[ST_CART_GET] = { "cart_get", "SELECT kbp_cart_get($1)", 1, -1, 1, 0, KEY_NONE },
-	[ST_VERIFICATIONS_LIST] = { "verifications_list", "SELECT kbp_verifications_list($1)", 1, -1, 1, 0, KEY_NONE },
-	[ST_ORDER_GET] = { "order_get", "SELECT kbp_order_get($1,$2)", 2, -1, 1, 0, KEY_NONE },
-	[ST_JOB_ENQUEUE] = { "job_enqueue", "SELECT kbp_job_enqueue($1,$2,$3,$4,$5,$6,$7,$8)", 8, -1, 0, WAKE_JOBS, KEY_NONE },
-	[ST_JOBS_ACQUIRE] = { "jobs_acquire", "SELECT kbp_jobs_acquire($1,$2,$3,$4)", 4, -1, 0, 0, KEY_NONE },
-	[ST_JOB_COMPLETE] = { "job_complete", "SELECT kbp_job_complete($1,$2,$3)", 3, -1, 0, 0, KEY_NONE },
-	[ST_JOB_GET] = { "job_get", "SELECT kbp_job_get($1)", 1, -1, 1, 0, KEY_NONE },
-	[ST_JOBS_LIST] = { "jobs_list", "SELECT kbp_jobs_list($1,$2,$3,$4,$5)", 5, -1, 1, 0, KEY_NONE },
-	[ST_MAINTENANCE] = { "maintenance", "SELECT kbp_maintenance($1,$2)", 2, -1, 1, WAKE_JOBS | WAKE_ORDERS, KEY_NONE },
-	[ST_METRICS] = { "metrics", "SELECT kbp_metrics($1)", 1, -1, 1, 0, KEY_NONE },
-	[ST_JOBS_COMPLETE] = { "jobs_complete", "SELECT kbp_jobs_complete($1,$2,$3)", 3, -1, 1, 0, KEY_NONE },
-	[ST_DOCTOR] = { "doctor", "SELECT kbp_doctor($1,$2,$3)", 3, -1, 1, 0, KEY_NONE },
-	[ST_JOBS_EXTEND] = { "jobs_extend", "SELECT kbp_jobs_extend($1,$2,$3,$4)", 4, -1, 1, 0, KEY_NONE },
-	/*
-	 * kbp_job_enqueue's unique_key rule for a batch in one statement: ON
-	 * CONFLICT skips a job whose key a live job holds, one inserted earlier
-	 * in the batch included, and the id answered is that holder's. A holder
-	 * committed after the statement's snapshot leaves a NULL id, which the
-	 * caller settles with job_enqueue.
-	 */
-	[ST_JOBS_INSERT] = { "jobs_insert",
-		"WITH x AS (SELECT * FROM ROWS FROM (jsonb_to_recordset($1::jsonb)"
-		"  AS (id text, kind text, payload text, unique_key text, priority integer,"
-		"      run_at bigint, max_attempts integer)) WITH ORDINALITY"
-		"  AS x(id, kind, payload, unique_key, priority, run_at, max_attempts, ord)),"
-		" ins AS (INSERT INTO jobs (id, kind, payload, state, priority, max_attempts, run_at,"
-		"                          unique_key, created_at, updated_at)"
-		"  SELECT id, kind, payload::jsonb, 0, priority, max_attempts, run_at, unique_key, $2, $2"
-		"    FROM x ORDER BY ord"
-		"  ON CONFLICT (unique_key) WHERE state IN (0, 1) DO NOTHING RETURNING id, unique_key)"
-		" SELECT kbp__res(0, NULL, jsonb_build_object("
-		"   'created', (SELECT count(*) FROM ins),"
-		"   'ids', (SELECT jsonb_agg(coalesce(i.id, h.id, j.id) ORDER BY x.ord) FROM x"
-		"     LEFT JOIN ins i ON i.id = x.id"
-		"     LEFT JOIN ins h ON i.id IS NULL AND h.unique_key = x.unique_key"
-		"     LEFT JOIN jobs j ON i.id IS NULL AND h.id IS NULL AND j.unique_key = x.unique_key"
-		"                     AND j.state IN (0, 1)))),"
-		" (SELECT kbp__notify('jobs') FROM ins LIMIT 1)",
-		2, -1, 0, WAKE_JOBS, KEY_NONE },
-	/* Records: run inside a transaction that records.c opens, so never replayed on their own. */
-	[ST_FACTS] = { "facts", "SELECT kbp_facts($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)", 13, -1,
-		       0, 0, KEY_NONE },
-	/*
-	 * An order's status, polled by every waiter: the intent, its order and
-	 * its finalize_order job without their lines, in one statement the
-	 * server plans once (kbp_facts runs a dozen PL/pgSQL statements).
-	 */
-	[ST_FACTS_STATUS] = { "facts_status",
-		"SELECT json_build_object("
-		" 'intent', json_build_object('id', i.id, 'cart_id', i.cart_id,"
-		"  'customer_id', i.customer_id, 'cart_version', i.cart_version,"
-		"  'amount_minor', i.amount_minor, 'currency', i.currency, 'gateway', i.gateway,"
-		"  'gateway_ref', i.gateway_ref, 'redirect', i.redirect,"
-		"  'idempotency_key', i.idempotency_key, 'status', i.status,"
-		"  'status_reason', i.status_reason, 'needs_refund', i.needs_refund,"
-		"  'created_at', i.created_at, 'expires_at', i.expires_at, 'updated_at', i.updated_at,"
-		"  'success_url', i.success_url, 'failure_url', i.failure_url,"
-		"  'paid_at', coalesce(i.paid_at, 0), 'finalize_job_id', i.finalize_job_id,"
-		"  'reconcile_marked', i.reconcile_scheduled),"
-		" 'order', CASE WHEN o.id IS NOT NULL THEN json_build_object('id', o.id,"
-		"  'order_number', o.order_number, 'intent_id', o.intent_id,"
-		"  'customer_id', o.customer_id, 'total_minor', o.total_minor, 'currency', o.currency,"
-		"  'status', o.status, 'fulfillment_status', o.fulfillment_status,"
-		"  'created_at', o.created_at) END,"
-		" 'job', CASE WHEN j.id IS NOT NULL THEN json_build_object('id', j.id, 'kind', j.kind,"
-		"  'payload', j.payload::text, 'state', j.state, 'priority', j.priority,"
-		"  'attempts', j.attempts, 'max_attempts', j.max_attempts, 'run_at', j.run_at,"
-		"  'lease_until', j.lease_until, 'locked_by', j.locked_by, 'unique_key', j.unique_key,"
-		"  'last_error', j.last_error, 'errors', j.errors, 'created_at', j.created_at,"
-		"  'updated_at', j.updated_at, 'finished_at', j.finished_at) END)"
-		" FROM intents i"
-		" LEFT JOIN orders o ON o.intent_id = i.id"
-		" LEFT JOIN jobs j ON j.id = i.finalize_job_id"
-		" WHERE i.id = $1",
-		1, -1, 0, 0, KEY_NONE },
-	[ST_CHANGES_APPLY] = { "changes_apply", "SELECT kbp_changes_apply($1::jsonb,$2)", 2, 1, 0, 0,
-		               KEY_NONE },
-};
-
 const char *pg_stmt_name(pg_stmt st)
 {
-	return stmts[st].name;
+	return pg_stmts[st].name;
 }
 
 _Static_assert(ST_COUNT <= 64, "the prepared-statement bitmap holds 64 statements");
@@ -234,11 +135,28 @@ static void drop_if_dead(pg_conn *c)
 	}
 }
 
+/* Parameters are text, typed by the server, but for the one bytea a statement may take. */
+static void param_types(pg_stmt st, Oid types[16])
+{
+	for (int i = 0; i < 16; i++)
+		types[i] = 0;
+	if (pg_stmts[st].bytea_param >= 0)
+		types[pg_stmts[st].bytea_param] = 17; /* bytea */
+}
+
+int pg_send_prepare(PGconn *conn, pg_stmt st)
+{
+	Oid types[16];
+
+	param_types(st, types);
+	return PQsendPrepare(conn, pg_stmts[st].name, pg_stmts[st].sql, pg_stmts[st].n_params, types);
+}
+
 /* Opens the connection if needed and prepares the statement on it. */
 int pg_conn_ready(pg_store *s, pg_conn *c, pg_stmt st, int *lost)
 {
-	const stmt_def *d = &stmts[st];
-	Oid types[16] = { 0 };
+	const pg_stmt_def *d = &pg_stmts[st];
+	Oid types[16];
 	PGresult *res;
 	int ok, broken;
 
@@ -249,8 +167,7 @@ int pg_conn_ready(pg_store *s, pg_conn *c, pg_stmt st, int *lost)
 	}
 	if (c->prepared & (UINT64_C(1) << st))
 		return 0;
-	if (d->bytea_param >= 0)
-		types[d->bytea_param] = 17; /* bytea */
+	param_types(st, types);
 	res = PQprepare(c->conn, d->name, d->sql, d->n_params, types);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	broken = !ok && pg_conn_broken(c->conn, res);
@@ -323,12 +240,12 @@ static void wake(pg_store *s, pg_stmt st, const char *const *params, const cJSON
 {
 	const char *key = NULL;
 
-	if (stmts[st].wakes & WAKE_JOBS)
+	if (pg_stmts[st].wakes & PG_WAKE_JOBS)
 		pg_bump_jobs(s);
-	if (!(stmts[st].wakes & WAKE_ORDERS))
+	if (!(pg_stmts[st].wakes & PG_WAKE_ORDERS))
 		return;
-	if (stmts[st].order_key >= 0)
-		key = params[stmts[st].order_key];
+	if (pg_stmts[st].order_key >= 0)
+		key = params[pg_stmts[st].order_key];
 	pg_bump_order(s, key);
 }
 
@@ -344,9 +261,9 @@ static int attempt(pg_store *s, pg_conn *c, pg_stmt st, const char *const *param
 	*lost = LIVE;
 	if ((rc = pg_conn_ready(s, c, st, lost)) != 0)
 		return rc;
-	if (stmts[st].bytea_param >= 0)
-		formats[stmts[st].bytea_param] = 1;
-	res = PQexecPrepared(c->conn, stmts[st].name, n, params, lengths, formats, 0);
+	if (pg_stmts[st].bytea_param >= 0)
+		formats[pg_stmts[st].bytea_param] = 1;
+	res = PQexecPrepared(c->conn, pg_stmts[st].name, n, params, lengths, formats, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		rc = answer(res, out_data);
 	} else if (pg_conn_broken(c->conn, res)) {
@@ -378,7 +295,7 @@ int pg_call_raw(pg_store *s, pg_stmt st, const char *const *params, const int *l
 		 * repeated once: always when its statement never went out, else only
 		 * when repeating cannot do twice what may already have committed.
 		 */
-		if (!replayed && (lost == LOST_UNSENT || (lost == LOST_UNKNOWN && stmts[st].replay_safe))) {
+		if (!replayed && (lost == LOST_UNSENT || (lost == LOST_UNKNOWN && pg_stmts[st].replay_safe))) {
 			replayed = 1;
 			continue;
 		}
