@@ -2,8 +2,8 @@
 /*
  * What only a database backend has: schema versions and migrations, a
  * database that is not there, a schema that must hold no credential, and
- * stock that is locked when it is written, not when it is read, and the
- * wake-ups of an order's waiters.
+ * stock that is locked when it is written, not when it is read, the
+ * wake-ups of an order's waiters and the lines their polls leave out.
  * Runs against the server named by KBP_TEST_STORAGE (tests/pg/with-pg.sh).
  */
 #include <check.h>
@@ -450,6 +450,78 @@ START_TEST(order_waiters_hear_only_stage_changes)
 }
 END_TEST
 
+/* The answer of one of the library's read statements: NULL when it found nothing. */
+static cJSON *read_facts(PGconn *c, pg_stmt st, const char *const *params)
+{
+	const pg_stmt_def *d = &pg_stmts[st];
+	PGresult *r = PQexecParams(c, d->sql, d->n_params, NULL, params, NULL, NULL, 0);
+	cJSON *doc = NULL;
+
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", d->name, PQresultErrorMessage(r));
+	if (PQntuples(r) == 1)
+		ck_assert_ptr_nonnull(doc = cJSON_Parse(PQgetvalue(r, 0, 0)));
+	PQclear(r);
+	return doc;
+}
+
+static int lines_of(const cJSON *doc, const char *record)
+{
+	const cJSON *items = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, record), "items");
+
+	return cJSON_IsArray(items) ? cJSON_GetArraySize(items) : -1;
+}
+
+/*
+ * What an order's waiters poll leaves the intent's and the order's lines
+ * out (KBP_FACTS_NO_ITEMS); a step that wants them gets them.
+ */
+START_TEST(order_status_read_leaves_out_lines)
+{
+	char schema[24], want[8], no_items[8];
+	kbp_pipeline *p = NULL;
+	cJSON *doc;
+	PGconn *c;
+	char *id;
+	int ran = 0;
+
+	fresh_schema(schema);
+	ck_assert_int_eq(kbp_migrate(NULL, uri(), schema), 0);
+	ck_assert_int_eq(open_schema(&p, schema), 0);
+	ck_assert_int_eq(kbp_gateway_add_sandbox(p, NULL), 0);
+	add_product(p, "a", 5);
+	id = paid_intent(p, "cart-lines");
+	ck_assert_int_eq(kbp_worker_run_once(&ran, p, "w", 10), 0);
+	ck_assert_int_eq(ran, 1);
+	c = connect_schema(schema);
+
+	doc = read_facts(c, ST_FACTS_STATUS, (const char *const[]){ id });
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "intent"), "id")->valuestring, id);
+	ck_assert(cJSON_IsObject(cJSON_GetObjectItem(doc, "order")));
+	ck_assert(cJSON_IsObject(cJSON_GetObjectItem(doc, "job")));
+	ck_assert_int_eq(lines_of(doc, "intent"), -1);
+	ck_assert_int_eq(lines_of(doc, "order"), -1);
+	cJSON_Delete(doc);
+	ck_assert_ptr_null(read_facts(c, ST_FACTS_STATUS, (const char *const[]){ "pi_none" }));
+
+	snprintf(want, sizeof(want), "%d", KBP_FACTS_ORDER | KBP_FACTS_JOB);
+	snprintf(no_items, sizeof(no_items), "%d", KBP_FACTS_ORDER | KBP_FACTS_JOB | KBP_FACTS_NO_ITEMS);
+	doc = read_facts(c, ST_FACTS, (const char *const[]){ id, NULL, NULL, NULL, NULL, NULL, NULL,
+	                                                     want, "0", "0", "0", "f", NULL });
+	ck_assert_int_eq(lines_of(doc, "intent"), 1);
+	ck_assert_int_eq(lines_of(doc, "order"), 1);
+	cJSON_Delete(doc);
+	doc = read_facts(c, ST_FACTS, (const char *const[]){ id, NULL, NULL, NULL, NULL, NULL, NULL,
+	                                                     no_items, "0", "0", "0", "f", NULL });
+	ck_assert_int_eq(lines_of(doc, "intent"), -1);
+	ck_assert_int_eq(lines_of(doc, "order"), -1);
+	cJSON_Delete(doc);
+
+	free(id);
+	PQfinish(c);
+	kbp_pipeline_close(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("postgres-schema");
@@ -470,6 +542,7 @@ int main(void)
 	tcase_add_test(tc, stock_write_checks_what_it_takes);
 	tcase_add_test(tc, units_taken_after_the_read_are_not_sold_twice);
 	tcase_add_test(tc, order_waiters_hear_only_stage_changes);
+	tcase_add_test(tc, order_status_read_leaves_out_lines);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
