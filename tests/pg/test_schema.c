@@ -254,13 +254,17 @@ static int64_t reserved_of(kbp_pipeline *p, const char *sku)
 	return n;
 }
 
+/* One of the library's prepared statements, run on c with params. */
+static PGresult *run_stmt(PGconn *c, pg_stmt st, const char *const *params)
+{
+	return PQexecParams(c, pg_stmts[st].sql, pg_stmts[st].n_params, NULL, params, NULL, NULL, 0);
+}
+
 /* The library's stock statement: sku's stock moves by (on_hand, reserved); its SQLSTATE, "" on success. */
 static const char *apply_stock(PGconn *c, const char *sku, const char *on_hand, const char *reserved)
 {
 	static char state[6];
-	const char *params[3] = { sku, on_hand, reserved };
-	const pg_stmt_def *d = &pg_stmts[ST_APPLY_STOCK];
-	PGresult *r = PQexecParams(c, d->sql, d->n_params, NULL, params, NULL, NULL, 0);
+	PGresult *r = run_stmt(c, ST_APPLY_STOCK, (const char *const[]){ sku, on_hand, reserved });
 	const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 
 	snprintf(state, sizeof(state), "%s", s ? s : "");
@@ -380,6 +384,19 @@ static int wakeups_for(PGconn *c, const char *intent_id)
 	return count;
 }
 
+/* A pipeline on a fresh, migrated schema with the sandbox and 5 units of product "a". */
+static kbp_pipeline *open_shop(char schema[24])
+{
+	kbp_pipeline *p = NULL;
+
+	fresh_schema(schema);
+	ck_assert_int_eq(kbp_migrate(NULL, uri(), schema), 0);
+	ck_assert_int_eq(open_schema(&p, schema), 0);
+	ck_assert_int_eq(kbp_gateway_add_sandbox(p, NULL), 0);
+	add_product(p, "a", 5);
+	return p;
+}
+
 static char *paid_intent(kbp_pipeline *p, const char *cart_id)
 {
 	kbp_intent_request req = KBP_INTENT_REQUEST_INIT;
@@ -408,17 +425,13 @@ static char *paid_intent(kbp_pipeline *p, const char *cart_id)
 START_TEST(order_waiters_hear_only_stage_changes)
 {
 	char schema[24], sql[200];
-	kbp_pipeline *p = NULL;
+	kbp_pipeline *p;
 	kbp_order_status *st = NULL;
 	char *made, *stopped;
 	PGconn *c;
 	int ran = 0;
 
-	fresh_schema(schema);
-	ck_assert_int_eq(kbp_migrate(NULL, uri(), schema), 0);
-	ck_assert_int_eq(open_schema(&p, schema), 0);
-	ck_assert_int_eq(kbp_gateway_add_sandbox(p, NULL), 0);
-	add_product(p, "a", 5);
+	p = open_shop(schema);
 	c = connect_schema(schema);
 	snprintf(sql, sizeof(sql), "LISTEN \"%s.orders\"", schema);
 	ck_assert_str_eq(run_sql(c, sql), "");
@@ -453,11 +466,11 @@ END_TEST
 /* The answer of one of the library's read statements: NULL when it found nothing. */
 static cJSON *read_facts(PGconn *c, pg_stmt st, const char *const *params)
 {
-	const pg_stmt_def *d = &pg_stmts[st];
-	PGresult *r = PQexecParams(c, d->sql, d->n_params, NULL, params, NULL, NULL, 0);
+	PGresult *r = run_stmt(c, st, params);
 	cJSON *doc = NULL;
 
-	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", d->name, PQresultErrorMessage(r));
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", pg_stmts[st].name,
+	              PQresultErrorMessage(r));
 	if (PQntuples(r) == 1)
 		ck_assert_ptr_nonnull(doc = cJSON_Parse(PQgetvalue(r, 0, 0)));
 	PQclear(r);
@@ -478,17 +491,13 @@ static int lines_of(const cJSON *doc, const char *record)
 START_TEST(order_status_read_leaves_out_lines)
 {
 	char schema[24], want[8], no_items[8];
-	kbp_pipeline *p = NULL;
+	kbp_pipeline *p;
 	cJSON *doc;
 	PGconn *c;
 	char *id;
 	int ran = 0;
 
-	fresh_schema(schema);
-	ck_assert_int_eq(kbp_migrate(NULL, uri(), schema), 0);
-	ck_assert_int_eq(open_schema(&p, schema), 0);
-	ck_assert_int_eq(kbp_gateway_add_sandbox(p, NULL), 0);
-	add_product(p, "a", 5);
+	p = open_shop(schema);
 	id = paid_intent(p, "cart-lines");
 	ck_assert_int_eq(kbp_worker_run_once(&ran, p, "w", 10), 0);
 	ck_assert_int_eq(ran, 1);

@@ -242,7 +242,6 @@ cJSON *pg_json_intent_record(const kbp_intent_record *r);
 /* Job drafts as the array jobs_insert and apply_jobs read with jsonb_to_recordset(). */
 cJSON *pg_json_drafts(const kbp_job_draft *drafts, size_t n);
 
-
 /* The vtable operations. */
 int pg_vendor_put(kbp_storage *s, const char *id, const char *name, int64_t now);
 int pg_vendor_get(kbp_storage *s, const char *id, kbp_vendor **out);

@@ -97,7 +97,8 @@ static int exchange(pg_conn *c, const pg_send *qs, int n, PGresult **out, int *l
  */
 static int pipeline(pg_conn *c, const pg_send *qs, int n, PGresult **out, int *lost)
 {
-	pg_send *all = malloc(2 * (size_t)n * sizeof(*all));
+	pg_send local[32]; /* a step's messages fit: no allocation on the per-order path */
+	pg_send *all = 2 * (size_t)n <= 32 ? local : malloc(2 * (size_t)n * sizeof(*all));
 	uint64_t prepared = c->prepared;
 	int m = 0, rc;
 
@@ -114,7 +115,8 @@ static int pipeline(pg_conn *c, const pg_send *qs, int n, PGresult **out, int *l
 		all[m++] = qs[i];
 	}
 	rc = exchange(c, all, m, out, lost);
-	free(all);
+	if (all != local)
+		free(all);
 	return rc;
 }
 
