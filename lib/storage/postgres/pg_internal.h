@@ -157,10 +157,7 @@ int pg_retryable(const PGresult *res);
 /* The server's error as a KBP_E… code with its message (unique violation: KBP_ECONFLICT). */
 int pg_sql_error(const PGresult *res);
 
-/*
- * One message of a pipeline: SQL text without parameters, a prepared
- * statement, or (prepare set) the preparing of statement st.
- */
+/* One statement of a pipeline: SQL text without parameters, or a prepared statement. */
 typedef struct pg_send {
 	const char *sql;
 	pg_stmt st;
@@ -168,7 +165,6 @@ typedef struct pg_send {
 	const char *const *params;
 	const int *lengths;
 	const int *formats;
-	int prepare;
 } pg_send;
 
 /*

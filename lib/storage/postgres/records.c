@@ -22,8 +22,6 @@ typedef struct pg_txn {
 
 static int send_one(PGconn *conn, const pg_send *q)
 {
-	if (q->prepare)
-		return pg_send_prepare(conn, q->st);
 	if (q->sql)
 		return PQsendQueryParams(conn, q->sql, 0, NULL, NULL, NULL, NULL, 0);
 	return PQsendQueryPrepared(conn, pg_stmt_name(q->st), q->n, q->params, q->lengths,
@@ -47,44 +45,37 @@ static int judge(pg_conn *c, PGresult *res, int rc)
 	return pg_sql_error(res);
 }
 
-/* pipeline() on the messages to send, the preparing of statements included. */
-static int exchange(pg_conn *c, const pg_send *qs, int n, PGresult **out, int *lost)
+/* Whether q is a statement *mask does not hold as prepared; it does after. */
+static int unprepared(uint64_t *mask, const pg_send *q)
 {
-	PGconn *conn = c->conn;
-	int rc = 0, sent = 1;
+	uint64_t bit = q->sql ? 0 : UINT64_C(1) << q->st;
+	int first = bit && !(*mask & bit);
 
-	sent = PQenterPipelineMode(conn);
-	for (int i = 0; sent && i < n; i++)
-		sent = send_one(conn, &qs[i]);
-	sent = sent && PQpipelineSync(conn);
-	for (int i = 0; sent && i <= n; i++) {
-		PGresult *res = PQgetResult(conn);
-		if (!res) {
-			sent = 0;
-			break;
-		}
-		rc = judge(c, res, rc);
-		if (i < n && qs[i].prepare && PQresultStatus(res) == PGRES_COMMAND_OK)
-			c->prepared |= UINT64_C(1) << qs[i].st;
-		if (i == n - 1 && out && PQresultStatus(res) == PGRES_TUPLES_OK)
-			*out = res;
-		else
-			PQclear(res);
-		if (i < n)
-			PQclear(PQgetResult(conn)); /* the NULL that ends each statement's results */
-	}
-	if (!sent || PQstatus(conn) != CONNECTION_OK) {
-		rc = pg_conn_error(conn, "connection to PostgreSQL lost");
-		if (out) {
-			PQclear(*out);
-			*out = NULL;
-		}
-		pg_conn_drop(c);
-		*lost = 1;
-		return rc;
-	}
-	PQexitPipelineMode(conn);
-	return rc;
+	*mask |= bit;
+	return first;
+}
+
+/*
+ * Reads the next message's result into rc (and the NULL after it, but for
+ * the sync's); *keep (when given) takes it if it has rows. Its status, or
+ * -1 when the connection failed.
+ */
+static int take(pg_conn *c, int *rc, PGresult **keep, int sync)
+{
+	PGresult *res = PQgetResult(c->conn);
+	int status;
+
+	if (!res)
+		return -1;
+	status = (int)PQresultStatus(res);
+	*rc = judge(c, res, *rc);
+	if (keep && status == PGRES_TUPLES_OK)
+		*keep = res;
+	else
+		PQclear(res);
+	if (!sync)
+		PQclear(PQgetResult(c->conn));
+	return status;
 }
 
 /*
@@ -97,26 +88,42 @@ static int exchange(pg_conn *c, const pg_send *qs, int n, PGresult **out, int *l
  */
 static int pipeline(pg_conn *c, const pg_send *qs, int n, PGresult **out, int *lost)
 {
-	pg_send local[32]; /* a step's messages fit: no allocation on the per-order path */
-	pg_send *all = 2 * (size_t)n <= 32 ? local : malloc(2 * (size_t)n * sizeof(*all));
-	uint64_t prepared = c->prepared;
-	int m = 0, rc;
+	PGconn *conn = c->conn;
+	uint64_t start = c->prepared, mask = start;
+	int rc = 0, sent;
 
 	*lost = 0;
 	if (out)
 		*out = NULL;
-	if (!all)
-		return pg_oom();
-	for (int i = 0; i < n; i++) {
-		uint64_t bit = qs[i].sql ? 0 : UINT64_C(1) << qs[i].st;
-		if (bit && !(prepared & bit))
-			all[m++] = (pg_send){ .st = qs[i].st, .prepare = 1 };
-		prepared |= bit;
-		all[m++] = qs[i];
+	sent = PQenterPipelineMode(conn);
+	for (int i = 0; sent && i < n; i++) {
+		if (unprepared(&mask, &qs[i]))
+			sent = pg_send_prepare(conn, qs[i].st);
+		sent = sent && send_one(conn, &qs[i]);
 	}
-	rc = exchange(c, all, m, out, lost);
-	if (all != local)
-		free(all);
+	sent = sent && PQpipelineSync(conn);
+	mask = start;
+	for (int i = 0; sent && i < n; i++) {
+		if (unprepared(&mask, &qs[i])) {
+			int status = take(c, &rc, NULL, 0);
+			sent = status >= 0;
+			if (status == PGRES_COMMAND_OK)
+				c->prepared |= UINT64_C(1) << qs[i].st;
+		}
+		sent = sent && take(c, &rc, i == n - 1 ? out : NULL, 0) >= 0;
+	}
+	sent = sent && take(c, &rc, NULL, 1) >= 0;
+	if (!sent || PQstatus(conn) != CONNECTION_OK) {
+		rc = pg_conn_error(conn, "connection to PostgreSQL lost");
+		if (out) {
+			PQclear(*out);
+			*out = NULL;
+		}
+		pg_conn_drop(c);
+		*lost = 1;
+		return rc;
+	}
+	PQexitPipelineMode(conn);
 	return rc;
 }
 
