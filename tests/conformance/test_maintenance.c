@@ -120,7 +120,7 @@ START_TEST(prunes_old_finished_jobs_only)
 	counter c = { 0 };
 	kbp_enqueue_options eo = KBP_ENQUEUE_OPTIONS_INIT;
 	kbp_maintenance_result r;
-	char *old_done, *old_canceled, *dead, *young_done, *waiting;
+	char *old_done, *old_canceled, *dead, *young_done, *waiting, *late_done;
 	kbp_job *j = (kbp_job *)&j;
 
 	fx_default_options(&f, &o);
@@ -139,6 +139,10 @@ START_TEST(prunes_old_finished_jobs_only)
 	eo.max_attempts = 0;
 	eo.run_at = fx_now(&f) + INT64_C(86400000);
 	waiting = enqueue(&f, kind, NULL, &eo);
+	/* Created with the old ones, finished with the young one: its finish decides. */
+	eo.max_attempts = 1;
+	eo.run_at = fx_now(&f) + 5000;
+	late_done = enqueue(&f, kind, NULL, &eo);
 
 	fx_advance(&f, 5000);
 	young_done = enqueue(&f, kind, NULL, NULL);
@@ -153,6 +157,9 @@ START_TEST(prunes_old_finished_jobs_only)
 	j = fx_job_get(&f, young_done);
 	ck_assert_int_eq(j->state, KBP_JOB_COMPLETED);
 	kbp_job_free(j);
+	j = fx_job_get(&f, late_done);
+	ck_assert_int_eq(j->state, KBP_JOB_COMPLETED);
+	kbp_job_free(j);
 	j = fx_job_get(&f, dead);      /* dead jobs are kept for inspection */
 	ck_assert_int_eq(j->state, KBP_JOB_FAILED);
 	kbp_job_free(j);
@@ -163,6 +170,7 @@ START_TEST(prunes_old_finished_jobs_only)
 	free(old_canceled);
 	free(dead);
 	free(young_done);
+	free(late_done);
 	free(waiting);
 	fx_close(&f);
 }

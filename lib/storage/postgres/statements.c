@@ -16,6 +16,9 @@
 	" 'errors', j.errors, 'created_at', j.created_at, 'updated_at', j.updated_at,"              \
 	" 'finished_at', j.finished_at)"
 
+/* jobs_live_unique's predicate, which ON CONFLICT must name to infer that index (migration 020). */
+#define JOB_KEY_LIVE "state IN (0, 1) AND unique_key IS NOT NULL"
+
 const pg_stmt_def pg_stmts[ST_COUNT] = {
 	[ST_VENDOR_PUT] = { "vendor_put", "SELECT kbp_vendor_put($1,$2,$3)", 3, -1, 1, 0, PG_KEY_NONE },
 	[ST_VENDOR_GET] = { "vendor_get", "SELECT kbp_vendor_get($1)", 1, -1, 1, 0, PG_KEY_NONE },
@@ -73,7 +76,7 @@ const pg_stmt_def pg_stmts[ST_COUNT] = {
 		"                          unique_key, created_at, updated_at)"
 		"  SELECT id, kind, payload::jsonb, 0, priority, max_attempts, run_at, unique_key, $2, $2"
 		"    FROM x ORDER BY ord"
-		"  ON CONFLICT (unique_key) WHERE state IN (0, 1) DO NOTHING RETURNING id, unique_key)"
+		"  ON CONFLICT (unique_key) WHERE " JOB_KEY_LIVE " DO NOTHING RETURNING id, unique_key)"
 		" SELECT kbp__res(0, NULL, jsonb_build_object("
 		"   'created', (SELECT count(*) FROM ins),"
 		"   'ids', (SELECT jsonb_agg(coalesce(i.id, h.id, j.id) ORDER BY x.ord) FROM x"
@@ -224,7 +227,7 @@ const pg_stmt_def pg_stmts[ST_COUNT] = {
 		"  unique_key text, priority smallint, run_at bigint, max_attempts integer))"
 		"  WITH ORDINALITY AS x(id, kind, payload, unique_key, priority, run_at, max_attempts,"
 		"  ord) ORDER BY ord"
-		"  ON CONFLICT (unique_key) WHERE state IN (0, 1) DO NOTHING RETURNING 1)"
+		"  ON CONFLICT (unique_key) WHERE " JOB_KEY_LIVE " DO NOTHING RETURNING 1)"
 		" SELECT pg_notify(current_schema() || '.jobs', '') WHERE EXISTS (SELECT 1 FROM ins)",
 		2, -1, 0, 0, PG_KEY_NONE },
 	/*
