@@ -578,6 +578,98 @@ START_TEST(payment_racing_expiry_or_cancel_keeps_stock_consistent)
 }
 END_TEST
 
+/* Workers racing for one queue: every job runs once, and every job completes. */
+enum { RACE_JOBS = 400, RACE_WORKERS = 4 };
+
+typedef struct job_race {
+	fx *f;
+	pthread_barrier_t go;
+	atomic_int runs[RACE_JOBS];
+	atomic_int ran;
+	int rc[RACE_WORKERS];
+} job_race;
+
+typedef struct racer {
+	job_race *r;
+	int i;
+} racer;
+
+static int h_tally(void *ctx, kbp_pipeline *p, const kbp_job *job)
+{
+	job_race *r = ctx;
+	const char *colon = strchr(job->payload, ':');
+	int n = colon ? atoi(colon + 1) : -1;
+
+	(void)p;
+	if (n < 0 || n >= RACE_JOBS)
+		return KBP_EINVAL;
+	atomic_fetch_add(&r->runs[n], 1);
+	atomic_fetch_add(&r->ran, 1);
+	return 0;
+}
+
+static void *racing_worker(void *arg)
+{
+	racer *w = arg;
+	char id[32];
+	int idle = 0;
+
+	snprintf(id, sizeof(id), "racer-%d", w->i);
+	pthread_barrier_wait(&w->r->go);
+	while (atomic_load(&w->r->ran) < RACE_JOBS && idle < 1000) {
+		int ran = 0;
+		if ((w->r->rc[w->i] = kbp_worker_run_once(&ran, w->r->f->p, id, 16)) != KBP_OK)
+			break;
+		idle = ran ? 0 : idle + 1;
+	}
+	return NULL;
+}
+
+START_TEST(racing_workers_run_each_job_once)
+{
+	fx f;
+	job_race *r = calloc(1, sizeof(*r));
+	racer ws[RACE_WORKERS];
+	pthread_t th[RACE_WORKERS];
+	const char *kind;
+	char *ids[RACE_JOBS];
+
+	ck_assert_ptr_nonnull(r);
+	fx_open(&f);
+	r->f = &f;
+	kind = fx_kind(&f, "race");
+	CK_OK(kbp_job_register(f.p, kind, h_tally, r));
+	for (int i = 0; i < RACE_JOBS; i++) {
+		char payload[32];
+		snprintf(payload, sizeof(payload), "{\"n\":%d}", i);
+		CK_OK(kbp_job_enqueue(&ids[i], f.p, kind, payload, NULL));
+	}
+	ck_assert_int_eq(pthread_barrier_init(&r->go, NULL, RACE_WORKERS), 0);
+	for (int i = 0; i < RACE_WORKERS; i++) {
+		ws[i].r = r;
+		ws[i].i = i;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, racing_worker, &ws[i]), 0);
+	}
+	for (int i = 0; i < RACE_WORKERS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&r->go);
+	for (int i = 0; i < RACE_WORKERS; i++)
+		ck_assert_msg(r->rc[i] == KBP_OK, "worker %d: %s", i, fx_strerror(r->rc[i]));
+	for (int i = 0; i < RACE_JOBS; i++) {
+		kbp_job *j;
+		ck_assert_msg(atomic_load(&r->runs[i]) == 1, "job %d ran %d times", i,
+		              atomic_load(&r->runs[i]));
+		j = fx_job_get(&f, ids[i]);
+		ck_assert_int_eq(j->state, KBP_JOB_COMPLETED);
+		ck_assert_int_eq(j->attempts, 1);
+		kbp_job_free(j);
+		kbp_free(ids[i]);
+	}
+	free(r);
+	fx_close(&f);
+}
+END_TEST
+
 void add_concurrency_tests(Suite *s)
 {
 	TCase *tc = fx_tcase("concurrency");
@@ -586,6 +678,7 @@ void add_concurrency_tests(Suite *s)
 	tcase_add_test(tc, multi_line_reservations_are_all_or_nothing);
 	tcase_add_test(tc, duplicate_callbacks_in_parallel_make_one_order);
 	tcase_add_test(tc, worker_pool_finishes_200_orders);
+	tcase_add_test(tc, racing_workers_run_each_job_once);
 	tcase_add_test(tc, worker_pool_stops_cleanly_with_work_left);
 	tcase_add_test(tc, same_idempotency_key_in_parallel_is_one_intent);
 	tcase_add_test(tc, concurrent_cart_edits_each_get_a_version);

@@ -34,14 +34,19 @@ const pg_stmt_def pg_stmts[ST_COUNT] = {
 	 * functions do ({"code","data"}): as PL/pgSQL, with a function call per
 	 * job for its JSON, they cost several times as much.
 	 * $1 worker, $2 max, $3 lease_ms, $4 now: the first available jobs in
-	 * queue order, leased.
+	 * queue order, leased. The update finds the rows it locked by their
+	 * physical address, not through the primary key again (a fifth of the
+	 * statement's time for 64 jobs): locked, a row cannot move before the
+	 * update, and a row whose locked version the statement's snapshot cannot
+	 * see is skipped, left available for the next round.
 	 */
 	[ST_JOBS_ACQUIRE] = { "jobs_acquire",
-		"WITH picked AS (SELECT id FROM jobs WHERE state = 0 AND run_at <= $4::bigint"
-		"  ORDER BY priority, run_at, seq LIMIT greatest($2::integer, 0) FOR UPDATE SKIP LOCKED),"
-		" j AS (UPDATE jobs j SET state = 1, attempts = j.attempts + 1,"
+		"WITH j AS (UPDATE jobs j SET state = 1, attempts = j.attempts + 1,"
 		"  lease_until = $4::bigint + $3::bigint, locked_by = $1, updated_at = $4::bigint"
-		"  FROM picked WHERE j.id = picked.id RETURNING j.*)"
+		"  WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM jobs WHERE state = 0"
+		"   AND run_at <= $4::bigint ORDER BY priority, run_at, seq"
+		"   LIMIT greatest($2::integer, 0) FOR UPDATE SKIP LOCKED)) AND j.state = 0"
+		"  RETURNING j.*)"
 		" SELECT json_build_object('code', 0, 'data', coalesce(json_agg(" JOB_JSON
 		"  ORDER BY j.priority, j.run_at, j.seq), '[]'::json)) FROM j",
 		4, -1, 0, 0, PG_KEY_NONE },
