@@ -3,7 +3,8 @@
  * What only a database backend has: schema versions and migrations, a
  * database that is not there, a schema that must hold no credential, and
  * stock that is locked when it is written, not when it is read, the
- * wake-ups of an order's waiters and the lines their polls leave out.
+ * wake-ups of an order's waiters and the lines their polls leave out, and
+ * the one write that does not wait for the disk.
  * Runs against the server named by KBP_TEST_STORAGE (tests/pg/with-pg.sh).
  */
 #include <check.h>
@@ -531,6 +532,70 @@ START_TEST(order_status_read_leaves_out_lines)
 }
 END_TEST
 
+/* The connection's synchronous_commit, as the transaction it is in sees it. */
+static int commits_wait(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SHOW synchronous_commit");
+	int on;
+
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	on = strcmp(PQgetvalue(r, 0, 0), "off") != 0;
+	PQclear(r);
+	return on;
+}
+
+/* The answer of a worker statement run in the transaction c is in. */
+static cJSON *worker_answer(PGconn *c, pg_stmt st, const char *const *params)
+{
+	cJSON *doc = read_facts(c, st, params);
+
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_int_eq(cJSON_GetObjectItem(doc, "code")->valueint, 0);
+	return doc;
+}
+
+/*
+ * A job's completion commits without waiting for the disk (a crash that
+ * forgets it only runs the job again), for its own transaction alone: the
+ * acquire before it, and whatever the pooled connection runs after it,
+ * still wait.
+ */
+START_TEST(only_a_completion_skips_the_disk_wait)
+{
+	char schema[24], ids[64];
+	kbp_pipeline *p;
+	cJSON *doc;
+	PGconn *c;
+	char *id = NULL;
+
+	p = open_shop(schema);
+	ck_assert_int_eq(kbp_job_enqueue(&id, p, "noop", "{}", NULL), 0);
+	c = connect_schema(schema);
+	ck_assert_str_eq(run_sql(c, "SET synchronous_commit = on"), "");
+
+	ck_assert_str_eq(run_sql(c, "BEGIN"), "");
+	doc = worker_answer(c, ST_JOBS_ACQUIRE,
+	                    (const char *const[]){ "w", "10", "60000", "9000000000000" });
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "data")), 1);
+	cJSON_Delete(doc);
+	ck_assert(commits_wait(c));
+	ck_assert_str_eq(run_sql(c, "COMMIT"), "");
+
+	snprintf(ids, sizeof(ids), "{%s}", id);
+	ck_assert_str_eq(run_sql(c, "BEGIN"), "");
+	doc = worker_answer(c, ST_JOBS_COMPLETE, (const char *const[]){ ids, "w", "9000000000001" });
+	ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "data"), "count")->valueint, 1);
+	cJSON_Delete(doc);
+	ck_assert(!commits_wait(c));
+	ck_assert_str_eq(run_sql(c, "COMMIT"), "");
+	ck_assert(commits_wait(c));
+
+	kbp_free(id);
+	PQfinish(c);
+	kbp_pipeline_close(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("postgres-schema");
@@ -552,6 +617,7 @@ int main(void)
 	tcase_add_test(tc, units_taken_after_the_read_are_not_sold_twice);
 	tcase_add_test(tc, order_waiters_hear_only_stage_changes);
 	tcase_add_test(tc, order_status_read_leaves_out_lines);
+	tcase_add_test(tc, only_a_completion_skips_the_disk_wait);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -56,12 +56,21 @@ const pg_stmt_def pg_stmts[ST_COUNT] = {
 	[ST_MAINTENANCE] = { "maintenance", "SELECT kbp_maintenance($1,$2)", 2, -1, 1, PG_WAKE_JOBS | PG_WAKE_ORDERS, PG_KEY_NONE },
 	[ST_METRICS] = { "metrics", "SELECT kbp_metrics($1)", 1, -1, 1, 0, PG_KEY_NONE },
 	/* $1 ids (text[]), $2 worker, $3 now: those of the worker's jobs still running complete. */
+	/*
+	 * A completion commits without waiting for the WAL to reach the disk
+	 * (synchronous_commit off for its transaction alone). The server may then
+	 * forget the last completions if it crashes, and those jobs are rescued
+	 * and run again: the same as a worker that died before completing them,
+	 * which handlers already allow for. The wait cost a batch of 64 about a
+	 * tenth of its time.
+	 */
 	[ST_JOBS_COMPLETE] = { "jobs_complete",
 		"WITH done AS (UPDATE jobs SET state = 2, finished_at = $3::bigint,"
 		"  updated_at = $3::bigint, lease_until = 0"
 		"  WHERE id = ANY ($1::text[]) AND state = 1 AND locked_by = $2 RETURNING 1)"
 		" SELECT json_build_object('code', 0, 'data',"
-		"  json_build_object('count', (SELECT count(*) FROM done)))",
+		"  json_build_object('count', (SELECT count(*) FROM done)))"
+		" FROM (SELECT set_config('synchronous_commit', 'off', true)) AS quiet",
 		3, -1, 1, 0, PG_KEY_NONE },
 	[ST_DOCTOR] = { "doctor", "SELECT kbp_doctor($1,$2,$3)", 3, -1, 1, 0, PG_KEY_NONE },
 	[ST_JOBS_EXTEND] = { "jobs_extend", "SELECT kbp_jobs_extend($1,$2,$3,$4)", 4, -1, 1, 0, PG_KEY_NONE },
