@@ -55,12 +55,12 @@ const pg_stmt_def pg_stmts[ST_COUNT] = {
 	[ST_JOBS_LIST] = { "jobs_list", "SELECT kbp_jobs_list($1,$2,$3,$4,$5)", 5, -1, 1, 0, PG_KEY_NONE },
 	[ST_MAINTENANCE] = { "maintenance", "SELECT kbp_maintenance($1,$2)", 2, -1, 1, PG_WAKE_JOBS | PG_WAKE_ORDERS, PG_KEY_NONE },
 	[ST_METRICS] = { "metrics", "SELECT kbp_metrics($1)", 1, -1, 1, 0, PG_KEY_NONE },
-	/* $1 ids (text[]), $2 worker, $3 now: those of the worker's jobs still running complete. */
 	/*
-	 * A completion commits without waiting for the WAL to reach the disk
-	 * (synchronous_commit off for its transaction alone). The server may then
-	 * forget the last completions if it crashes, and those jobs are rescued
-	 * and run again: the same as a worker that died before completing them,
+	 * $1 ids (text[]), $2 worker, $3 now: those of the worker's jobs still
+	 * running complete. The commit does not wait for the WAL to reach the
+	 * disk (synchronous_commit off for this transaction alone): a server
+	 * that crashes may forget the last completions, and those jobs are
+	 * rescued and run again, as when a worker dies before completing them,
 	 * which handlers already allow for. The wait cost a batch of 64 about a
 	 * tenth of its time.
 	 */
