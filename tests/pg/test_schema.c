@@ -464,8 +464,8 @@ START_TEST(order_waiters_hear_only_stage_changes)
 }
 END_TEST
 
-/* The answer of one of the library's read statements: NULL when it found nothing. */
-static cJSON *read_facts(PGconn *c, pg_stmt st, const char *const *params)
+/* The JSON answer of one of the library's statements run on c: NULL when it answered no row. */
+static cJSON *stmt_answer(PGconn *c, pg_stmt st, const char *const *params)
 {
 	PGresult *r = run_stmt(c, st, params);
 	cJSON *doc = NULL;
@@ -504,23 +504,23 @@ START_TEST(order_status_read_leaves_out_lines)
 	ck_assert_int_eq(ran, 1);
 	c = connect_schema(schema);
 
-	doc = read_facts(c, ST_FACTS_STATUS, (const char *const[]){ id });
+	doc = stmt_answer(c, ST_FACTS_STATUS, (const char *const[]){ id });
 	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "intent"), "id")->valuestring, id);
 	ck_assert(cJSON_IsObject(cJSON_GetObjectItem(doc, "order")));
 	ck_assert(cJSON_IsObject(cJSON_GetObjectItem(doc, "job")));
 	ck_assert_int_eq(lines_of(doc, "intent"), -1);
 	ck_assert_int_eq(lines_of(doc, "order"), -1);
 	cJSON_Delete(doc);
-	ck_assert_ptr_null(read_facts(c, ST_FACTS_STATUS, (const char *const[]){ "pi_none" }));
+	ck_assert_ptr_null(stmt_answer(c, ST_FACTS_STATUS, (const char *const[]){ "pi_none" }));
 
 	snprintf(want, sizeof(want), "%d", KBP_FACTS_ORDER | KBP_FACTS_JOB);
 	snprintf(no_items, sizeof(no_items), "%d", KBP_FACTS_ORDER | KBP_FACTS_JOB | KBP_FACTS_NO_ITEMS);
-	doc = read_facts(c, ST_FACTS, (const char *const[]){ id, NULL, NULL, NULL, NULL, NULL, NULL,
+	doc = stmt_answer(c, ST_FACTS, (const char *const[]){ id, NULL, NULL, NULL, NULL, NULL, NULL,
 	                                                     want, "0", "0", "0", "f", NULL });
 	ck_assert_int_eq(lines_of(doc, "intent"), 1);
 	ck_assert_int_eq(lines_of(doc, "order"), 1);
 	cJSON_Delete(doc);
-	doc = read_facts(c, ST_FACTS, (const char *const[]){ id, NULL, NULL, NULL, NULL, NULL, NULL,
+	doc = stmt_answer(c, ST_FACTS, (const char *const[]){ id, NULL, NULL, NULL, NULL, NULL, NULL,
 	                                                     no_items, "0", "0", "0", "f", NULL });
 	ck_assert_int_eq(lines_of(doc, "intent"), -1);
 	ck_assert_int_eq(lines_of(doc, "order"), -1);
@@ -547,7 +547,7 @@ static int commits_wait(PGconn *c)
 /* The answer of a worker statement run in the transaction c is in. */
 static cJSON *worker_answer(PGconn *c, pg_stmt st, const char *const *params)
 {
-	cJSON *doc = read_facts(c, st, params);
+	cJSON *doc = stmt_answer(c, st, params);
 
 	ck_assert_ptr_nonnull(doc);
 	ck_assert_int_eq(cJSON_GetObjectItem(doc, "code")->valueint, 0);
