@@ -596,6 +596,42 @@ START_TEST(only_a_completion_skips_the_disk_wait)
 }
 END_TEST
 
+/*
+ * A connection of the pool keeps one plan per statement from the first
+ * execution on. By default the server plans the first five executions
+ * with the values in them, and goes on doing so for any statement (those
+ * inside the schema's functions included) whose plan with the values looks
+ * cheaper than the kept one.
+ */
+START_TEST(pooled_sessions_keep_their_plans)
+{
+	char schema[24];
+	kbp_pipeline *p;
+	PGresult *r;
+	PGconn *c;
+
+	p = open_shop(schema);
+	ck_assert_ptr_nonnull(c = pg_connect(uri(), schema));
+	r = PQprepare(c, "status", pg_stmts[ST_FACTS_STATUS].sql, 1, NULL);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	for (int i = 0; i < 6; i++) {
+		r = PQexecPrepared(c, "status", 1, (const char *const[]){ "pi_none" }, NULL, NULL, 0);
+		ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+		PQclear(r);
+	}
+	r = PQexec(c, "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+	              " WHERE name = 'status'");
+	ck_assert_int_eq(PQntuples(r), 1);
+	ck_assert_str_eq(PQgetvalue(r, 0, 0), "6");
+	ck_assert_str_eq(PQgetvalue(r, 0, 1), "0");
+	PQclear(r);
+
+	PQfinish(c);
+	kbp_pipeline_close(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("postgres-schema");
@@ -618,6 +654,7 @@ int main(void)
 	tcase_add_test(tc, order_waiters_hear_only_stage_changes);
 	tcase_add_test(tc, order_status_read_leaves_out_lines);
 	tcase_add_test(tc, only_a_completion_skips_the_disk_wait);
+	tcase_add_test(tc, pooled_sessions_keep_their_plans);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
