@@ -239,6 +239,71 @@ START_TEST(rejected_callback_audit_keeps_the_evidence_given)
 }
 END_TEST
 
+/* One number sqlite3 answers to sql on the file at path. */
+static long long file_number(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long n;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+	              sqlite3_errmsg(db));
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+#define LIVE_KEY_ENTRIES \
+	"SELECT coalesce(sum(ncell), 0) FROM dbstat WHERE name = 'jobs_live_unique' AND pagetype = 'leaf'"
+
+/*
+ * A file of schema 1 is brought to 2 as it is opened, its jobs kept: the
+ * unique index then holds only the live jobs that have a key, and a key
+ * still admits one live job.
+ */
+START_TEST(schema_1_file_is_upgraded_with_its_jobs)
+{
+	kbp_enqueue_options keyed = KBP_ENQUEUE_OPTIONS_INIT;
+	kbp_pipeline *p;
+	sqlite3 *db;
+	char *first = NULL, *again = NULL;
+
+	fresh_file("upgrade.db");
+	keyed.unique_key = "k";
+	ck_assert_int_eq(open_on(&p, uri), 0);
+	ck_assert_int_eq(kbp_job_enqueue(NULL, p, "plain", "{}", NULL), 0);
+	ck_assert_int_eq(kbp_job_enqueue(&first, p, "keyed", "{}", &keyed), 0);
+	kbp_pipeline_close(p);
+	/* Back to schema 1's job indexes. */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+	                              "DROP INDEX jobs_failed;"
+	                              "CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state >= 2;"
+	                              "DROP INDEX jobs_live_unique;"
+	                              "CREATE UNIQUE INDEX jobs_live_unique ON jobs (unique_key)"
+	                              " WHERE state IN (0, 1);"
+	                              "DELETE FROM kbp_schema_version WHERE version > 1;",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(file_number(LIVE_KEY_ENTRIES), 2);
+
+	ck_assert_int_eq(open_on(&p, uri), 0);
+	ck_assert_int_eq(kbp_job_enqueue(&again, p, "keyed", "{}", &keyed), KBP_EEXISTS);
+	ck_assert_str_eq(again, first);
+	kbp_pipeline_close(p);
+	ck_assert_int_eq(file_number("SELECT max(version) FROM kbp_schema_version"), 2);
+	ck_assert_int_eq(file_number("SELECT count(*) FROM jobs"), 2);
+	ck_assert_int_eq(file_number("SELECT count(*) FROM sqlite_master WHERE name = 'jobs_finished'"), 0);
+	ck_assert_int_eq(file_number(LIVE_KEY_ENTRIES), 1);
+	kbp_free(first);
+	kbp_free(again);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
@@ -247,6 +312,7 @@ int main(void)
 		directory_is_refused,                      unwritable_path_is_refused,
 		file_that_is_not_sqlite_is_refused_untouched, newer_schema_is_refused,
 		schema_names_a_file_beside,                rejected_callback_audit_keeps_the_evidence_given,
+		schema_1_file_is_upgraded_with_its_jobs,
 	};
 	Suite *s = suite_create("sqlite");
 	TCase *tc = tcase_create("open");

@@ -20,8 +20,10 @@ static int pass_body(sq_conn *c, void *ctx)
 	int64_t now = x->params->now, before = x->params->prune_before;
 	int rc;
 
+	/* By jobs_listing: a job finished before the cut-off was created before it (migration 002). */
 	if ((rc = sq_run(c, &x->out->jobs_pruned,
-	                 "DELETE FROM jobs WHERE state IN (" SQ_JOB_COMPLETED ", " SQ_JOB_CANCELED ") AND finished_at < ?", "l", before)))
+	                 "DELETE FROM jobs WHERE created_at < ?1 AND state IN (" SQ_JOB_COMPLETED ", "
+	                 SQ_JOB_CANCELED ") AND finished_at < ?1", "l", before)))
 		return rc;
 	/* What forged callbacks leave behind: rejected rows that no intent owns. */
 	if ((rc = sq_run(c, NULL,
