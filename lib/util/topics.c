@@ -17,6 +17,9 @@ void kbp_topics_init(kbp_topics *t)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	for (int i = 0; i < KBP_TOPICS; i++) {
 		pthread_cond_init(&t->cond[i], &attr);
+		for (int k = 0; k < KBP_TOPIC_SHARDS; k++)
+			pthread_cond_init(&t->keyed[i][k], &attr);
+		t->keyed_waiting[i] = 0;
 		t->seq[i] = 1;
 		for (int k = 0; k < KBP_TOPIC_KEYS; k++)
 			t->keys[i][k] = 0;
@@ -26,8 +29,11 @@ void kbp_topics_init(kbp_topics *t)
 
 void kbp_topics_destroy(kbp_topics *t)
 {
-	for (int i = 0; i < KBP_TOPICS; i++)
+	for (int i = 0; i < KBP_TOPICS; i++) {
 		pthread_cond_destroy(&t->cond[i]);
+		for (int k = 0; k < KBP_TOPIC_SHARDS; k++)
+			pthread_cond_destroy(&t->keyed[i][k]);
+	}
 	pthread_mutex_destroy(&t->lock);
 }
 
@@ -41,11 +47,24 @@ static uint64_t key_hash(const char *key)
 	return h ? h : 1;
 }
 
-/* With the lock held. */
+static pthread_cond_t *shard_of(kbp_topics *t, int topic, uint64_t h)
+{
+	return &t->keyed[topic][h % KBP_TOPIC_SHARDS];
+}
+
+/* With the lock held: records the change of key (0: every key) and wakes its keyed waiters. */
 static void advance(kbp_topics *t, int topic, uint64_t key)
 {
 	t->seq[topic]++;
 	t->keys[topic][t->seq[topic] % KBP_TOPIC_KEYS] = key;
+	if (t->keyed_waiting[topic] == 0)
+		return;
+	if (key != 0) {
+		pthread_cond_broadcast(shard_of(t, topic, key));
+		return;
+	}
+	for (int k = 0; k < KBP_TOPIC_SHARDS; k++)
+		pthread_cond_broadcast(&t->keyed[topic][k]);
 }
 
 void kbp_topics_bump(kbp_topics *t, int topic)
@@ -66,10 +85,8 @@ void kbp_topics_bump_one(kbp_topics *t, int topic)
 
 void kbp_topics_bump_key(kbp_topics *t, int topic, const char *key)
 {
-	uint64_t h = key_hash(key);
-
 	pthread_mutex_lock(&t->lock);
-	advance(t, topic, h);
+	advance(t, topic, key_hash(key));
 	pthread_cond_broadcast(&t->cond[topic]);
 	pthread_mutex_unlock(&t->lock);
 }
@@ -106,7 +123,9 @@ int kbp_topics_wait_key(kbp_topics *t, int topic, const char *key, uint64_t *see
 		}
 		if (rc == ETIMEDOUT || timeout_ms <= 0)
 			break;
-		rc = pthread_cond_timedwait(&t->cond[topic], &t->lock, &deadline);
+		t->keyed_waiting[topic]++;
+		rc = pthread_cond_timedwait(shard_of(t, topic, h), &t->lock, &deadline);
+		t->keyed_waiting[topic]--;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return found ? 0 : KBP_ETIMEOUT;

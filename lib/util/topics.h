@@ -13,10 +13,17 @@
 #define KBP_TOPICS 2
 /* Keyed wake-ups remembered per topic; a waiter further behind simply looks. */
 #define KBP_TOPIC_KEYS 256
+/*
+ * Keyed waiters sleep apart, by their key's hash, so that a change wakes the
+ * waiters of its own key (and the few that share their shard), not all of them.
+ */
+#define KBP_TOPIC_SHARDS 64
 
 typedef struct kbp_topics {
 	pthread_mutex_t lock;
-	pthread_cond_t cond[KBP_TOPICS];
+	pthread_cond_t cond[KBP_TOPICS];                    /* kbp_topics_wait()'s: every change */
+	pthread_cond_t keyed[KBP_TOPICS][KBP_TOPIC_SHARDS]; /* kbp_topics_wait_key()'s */
+	int keyed_waiting[KBP_TOPICS];
 	uint64_t seq[KBP_TOPICS];
 	/* The key hash of each recent change, by sequence number (0: every key). */
 	uint64_t keys[KBP_TOPICS][KBP_TOPIC_KEYS];
@@ -38,8 +45,9 @@ void kbp_topics_bump_one(kbp_topics *t, int topic);
  */
 int kbp_topics_wait(kbp_topics *t, int topic, uint64_t *seen, int64_t timeout_ms);
 /*
- * A change that concerns one key (an intent's order): it wakes every waiter,
- * but kbp_topics_wait_key() sleeps on unless the key is its own.
+ * A change that concerns one key (an intent's order): it wakes the plain
+ * waiters and the keyed ones of the key's shard; kbp_topics_wait_key() sleeps
+ * on unless the key is its own.
  */
 void kbp_topics_bump_key(kbp_topics *t, int topic, const char *key);
 /*

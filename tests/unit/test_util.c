@@ -4,9 +4,11 @@
  * validation, redaction; and the worker's outcome writes (test_outcomes.c).
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/backoff.h"
 #include "core/validate.h"
@@ -208,6 +210,72 @@ START_TEST(keyed_waits_wake_for_their_key_only)
 }
 END_TEST
 
+typedef struct key_waiter {
+	kbp_topics *t;
+	const char *key;
+	uint64_t seen;
+	int rc;
+	pthread_t thread;
+} key_waiter;
+
+static void *wait_for_key(void *arg)
+{
+	key_waiter *w = arg;
+
+	w->rc = kbp_topics_wait_key(w->t, 1, w->key, &w->seen, 60000);
+	return NULL;
+}
+
+static void start_waiter(key_waiter *w, kbp_topics *t, const char *key)
+{
+	*w = (key_waiter){ .t = t, .key = key, .rc = -1 };
+	ck_assert_int_eq(kbp_topics_wait_key(t, 1, key, &w->seen, 0), 0); /* first look */
+	ck_assert_int_eq(pthread_create(&w->thread, NULL, wait_for_key, w), 0);
+}
+
+/* The waiter returns well before its own 60 s timeout: the change woke it. */
+static void woken(key_waiter *w)
+{
+	struct timespec by;
+
+	clock_gettime(CLOCK_REALTIME, &by);
+	by.tv_sec += 10;
+	ck_assert_int_eq(pthread_timedjoin_np(w->thread, NULL, &by), 0);
+	ck_assert_int_eq(w->rc, 0);
+}
+
+/*
+ * Keyed waiters sleep apart by their key's hash: a change of one key reaches
+ * its own waiters, and a change of every key (kbp_topics_bump, and the
+ * one-waiter kbp_topics_bump_one) reaches every keyed waiter, whatever shard
+ * it sleeps on.
+ */
+START_TEST(keyed_waiters_in_every_shard_are_woken)
+{
+	char keys[KBP_TOPIC_SHARDS][16];
+	key_waiter w[KBP_TOPIC_SHARDS];
+	kbp_topics t;
+
+	kbp_topics_init(&t);
+	for (int i = 0; i < KBP_TOPIC_SHARDS; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "pi_%d", i);
+		start_waiter(&w[i], &t, keys[i]);
+	}
+	kbp_topics_bump_key(&t, 1, keys[7]);
+	woken(&w[7]);
+	start_waiter(&w[7], &t, keys[7]);
+	kbp_topics_bump_one(&t, 1);
+	for (int i = 0; i < KBP_TOPIC_SHARDS; i++)
+		woken(&w[i]);
+	for (int i = 0; i < KBP_TOPIC_SHARDS; i++)
+		start_waiter(&w[i], &t, keys[i]);
+	kbp_topics_bump(&t, 1);
+	for (int i = 0; i < KBP_TOPIC_SHARDS; i++)
+		woken(&w[i]);
+	kbp_topics_destroy(&t);
+}
+END_TEST
+
 START_TEST(validation_codes)
 {
 	char long_id[KBP_ID_MAX + 2];
@@ -401,6 +469,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, backoff_grows_with_jitter_and_cap);
 	tcase_add_test(tc, validation_codes);
 	tcase_add_test(tc, keyed_waits_wake_for_their_key_only);
+	tcase_add_test(tc, keyed_waiters_in_every_shard_are_woken);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("redact");
 	tcase_add_test(tc, redact_uri_passwords);
