@@ -34,8 +34,9 @@ void kbp_topics_destroy(kbp_topics *t);
 /* Bumps the topic and wakes every waiter. */
 void kbp_topics_bump(kbp_topics *t, int topic);
 /*
- * Bumps the topic and wakes one waiter: for work that one waiter can take
- * (a job), so that a pool of sleeping workers does not stampede the queue.
+ * Bumps the topic and wakes one plain waiter: for work that one waiter can
+ * take (a job), so that a pool of sleeping workers does not stampede the
+ * queue. To keyed waiters it is a change of every key: they all wake.
  */
 void kbp_topics_bump_one(kbp_topics *t, int topic);
 /*
