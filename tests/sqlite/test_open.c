@@ -239,23 +239,6 @@ START_TEST(rejected_callback_audit_keeps_the_evidence_given)
 }
 END_TEST
 
-/* One number sqlite3 answers to sql on the file at path. */
-static long long file_number(const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long n;
-
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
-	              sqlite3_errmsg(db));
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
-}
-
 #define LIVE_KEY_ENTRIES \
 	"SELECT coalesce(sum(ncell), 0) FROM dbstat WHERE name = 'jobs_live_unique' AND pagetype = 'leaf'"
 
@@ -289,16 +272,17 @@ START_TEST(schema_1_file_is_upgraded_with_its_jobs)
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	sqlite3_close(db);
-	ck_assert_int_eq(file_number(LIVE_KEY_ENTRIES), 2);
+	ck_assert_int_eq(sql_int(LIVE_KEY_ENTRIES, NULL), 2);
 
 	ck_assert_int_eq(open_on(&p, uri), 0);
 	ck_assert_int_eq(kbp_job_enqueue(&again, p, "keyed", "{}", &keyed), KBP_EEXISTS);
 	ck_assert_str_eq(again, first);
 	kbp_pipeline_close(p);
-	ck_assert_int_eq(file_number("SELECT max(version) FROM kbp_schema_version"), 2);
-	ck_assert_int_eq(file_number("SELECT count(*) FROM jobs"), 2);
-	ck_assert_int_eq(file_number("SELECT count(*) FROM sqlite_master WHERE name = 'jobs_finished'"), 0);
-	ck_assert_int_eq(file_number(LIVE_KEY_ENTRIES), 1);
+	ck_assert_int_eq(sql_int("SELECT max(version) FROM kbp_schema_version", NULL), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM jobs", NULL), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = ?", "jobs_finished"),
+	                 0);
+	ck_assert_int_eq(sql_int(LIVE_KEY_ENTRIES, NULL), 1);
 	kbp_free(first);
 	kbp_free(again);
 }
